@@ -1,0 +1,48 @@
+# Two commands do all the setup on a machine with Python 3.11+ and make:
+#   make demo   installs everything, runs the pipeline on the bundled samples
+#   make test   installs everything, runs the tests
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install demo test ui lint format bench sample clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(BIN)/clusterix: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(BIN)/clusterix
+
+demo: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} $(BIN)/clusterix run
+
+test: install
+	$(BIN)/pytest -n 2
+
+ui: install
+	mkdir -p .dagster_home
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} $(BIN)/dagster dev -w workspace.yaml
+
+lint: install
+	$(BIN)/ruff check pipelines tests scripts
+	$(BIN)/ruff format --check pipelines tests scripts
+
+format: install
+	$(BIN)/ruff check --fix pipelines tests scripts
+	$(BIN)/ruff format pipelines tests scripts
+
+bench: install
+	$(BIN)/python scripts/benchmark.py
+
+sample: install
+	$(BIN)/clusterix sample
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .dagster_home

@@ -1,0 +1,19 @@
+"""Where the pipeline reads and writes, taken from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+RAW_DIR_ENV = "CLUSTERIX_RAW_DIR"
+ASSETS_DIR_ENV = "CLUSTERIX_ASSETS_DIR"
+
+
+def raw_dir() -> Path:
+    """The partners' drop folder (``raw/`` unless ``CLUSTERIX_RAW_DIR`` says otherwise)."""
+    return Path(os.environ.get(RAW_DIR_ENV, "raw")).resolve()
+
+
+def assets_dir() -> Path:
+    """The published tables (``assets/`` unless ``CLUSTERIX_ASSETS_DIR`` says otherwise)."""
+    return Path(os.environ.get(ASSETS_DIR_ENV, "assets")).resolve()

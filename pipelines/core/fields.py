@@ -1,0 +1,271 @@
+"""Every column of every table, described once.
+
+A :class:`Field` knows its logical type, its description and its constraints. From
+it the rest is generated: the Pandera column (``to_pandera``), the Parquet field with
+its description (``to_pyarrow``), the template's Guide, the Dagster UI's column schema
+and the data dictionary in ``assets/README.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+
+Kind = Literal["string", "integer", "decimal", "date", "boolean", "float"]
+
+MONEY = pa.decimal128(18, 2)
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "decimal": MONEY,
+    "date": pa.date32(),
+    "boolean": pa.bool_(),
+    "float": pa.float64(),
+}
+
+# pandas dtypes used inside the pipeline; money stays as Decimal objects.
+_PANDAS_DTYPES: dict[str, str] = {
+    "string": "string",
+    "integer": "Int64",
+    "decimal": "object",
+    "date": "object",
+    "boolean": "boolean",
+    "float": "Float64",
+}
+
+# What a partner sees in the Guide as the expected form of a value.
+_KIND_HINTS: dict[str, str] = {
+    "string": "text",
+    "integer": "whole number",
+    "decimal": "amount in EUR, to the cent",
+    "date": "date (a spreadsheet date or ISO text such as 2019-05-20)",
+    "boolean": "true / false",
+    "float": "number",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: its name, logical type, meaning and constraints."""
+
+    name: str
+    kind: Kind
+    description: str
+    enum: tuple[str, ...] | None = None
+    min_value: int | float | None = None
+    max_value: int | float | None = None
+    unit: str | None = None
+    example: str | None = None
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _ARROW_TYPES[self.kind]
+
+    @property
+    def pandas_dtype(self) -> str:
+        return _PANDAS_DTYPES[self.kind]
+
+    @property
+    def sql_type(self) -> str:
+        """The type a BI tool (DuckDB, Power BI) sees when it reads the Parquet file."""
+        return {
+            "string": "VARCHAR",
+            "integer": "BIGINT",
+            "decimal": "DECIMAL(18,2)",
+            "date": "DATE",
+            "boolean": "BOOLEAN",
+            "float": "DOUBLE",
+        }[self.kind]
+
+    @property
+    def hint(self) -> str:
+        """The expected form of a value, in words a partner understands."""
+        if self.enum:
+            return "one of: " + ", ".join(self.enum)
+        text = _KIND_HINTS[self.kind]
+        if self.min_value is not None and self.max_value is not None:
+            return f"{text} from {self.min_value} to {self.max_value}"
+        if self.min_value is not None:
+            return f"{text} >= {self.min_value}"
+        return text
+
+    def to_pyarrow(self, nullable: bool = True) -> pa.Field:
+        return pa.field(
+            self.name,
+            self.arrow_type,
+            nullable=nullable,
+            metadata={"description": self.description},
+        )
+
+    def with_description(self, description: str) -> Field:
+        """The same field with a table-specific meaning."""
+        return replace(self, description=description)
+
+
+def empty_series(field: Field) -> pd.Series:
+    return pd.Series([], dtype=field.pandas_dtype, name=field.name)
+
+
+COUNTRY_HINT = "ISO 3166 alpha-2 country code, e.g. AT"
+
+EVENT_TYPES = (
+    "project_meeting",
+    "in_depth_exploration_meeting",
+    "staff_exchange",
+    "monitoring_meeting",
+    "regional_stakeholder_meeting",
+    "online_consortium_meeting",
+    "online_working_group_meeting",
+    "cross_fertilisation_workshop",
+    "regional_reflection_activity",
+)
+BACK_TO_BACK_ACTIVITIES = (
+    "peer_group_discussion",
+    "study_visit",
+    "in_depth_exploration",
+    "european_initiatives_workshop",
+    "policy_peer_review_workshop",
+)
+FORMATS = ("in_person", "online", "hybrid")
+PRACTICE_STAGES = ("identified", "analysed", "structured")
+MEASURE_STATUSES = ("planned", "in_progress", "implemented")
+PHASES = ("1", "2", "extended")
+SEVERITIES = ("error", "warning")
+SUBMISSION_STATUSES = ("accepted", "rejected")
+
+_FIELD_LIST: tuple[Field, ...] = (
+    # --- keys and reference data -------------------------------------------------
+    Field("partner_id", "string", "Project partner id as in the application form (P1..P11)."),
+    Field("period_id", "string", "Reporting period id (RP01..RP11)."),
+    Field("name", "string", "Name."),
+    Field("country", "string", COUNTRY_HINT + ".", example="AT"),
+    Field("role", "string", "lead_partner or partner.", enum=("lead_partner", "partner")),
+    Field("valid_from", "date", "First day this name was in use."),
+    Field("valid_to", "date", "Last day this name was in use; empty while still in use."),
+    Field("in_extended_phase", "boolean", "Whether the partner takes part in the extended phase."),
+    Field("start_date", "date", "First day."),
+    Field("end_date", "date", "Last day."),
+    Field("phase", "string", "Project phase: 1, 2 or extended.", enum=PHASES),
+    Field("deadline", "date", "Last day to submit the period's report on time."),
+    Field("policy_instrument_id", "string", "Policy instrument addressed by a partner (PI-Pn)."),
+    Field("level", "string", "Territorial level of the instrument.", enum=("regional", "national")),
+    Field("sf_linked", "boolean", "Whether the instrument is a Structural Funds programme."),
+    Field("is_placeholder", "boolean", "True while the name is a placeholder to be edited."),
+    Field("indicator_id", "string", "Indicator id from the application form (O1, O1.1, R3...)."),
+    Field("parent_indicator_id", "string", "Indicator this one adds up into."),
+    Field("unit", "string", "Unit of the indicator's value."),
+    Field("target", "decimal", "Target promised in the application form."),
+    Field("computation", "string", "How the indicator is computed from the facts."),
+    Field("event_type", "string", "Kind of policy learning event.", enum=EVENT_TYPES),
+    Field("consortium_level", "boolean", "Consortium-wide event: counted once across partners."),
+    Field("description", "string", "Description."),
+    # --- Cover -------------------------------------------------------------------
+    Field("field", "string", "Name of a Cover field."),
+    Field("value", "string", "Value of a Cover field."),
+    Field("template_version", "integer", "Version of the workbook template (1).", min_value=1),
+    Field("submitted_on", "date", "Date the partner submitted the workbook."),
+    Field("contact_name", "string", "Person to contact about this submission."),
+    Field("contact_email", "string", "E-mail of the contact person."),
+    # --- Events ------------------------------------------------------------------
+    Field(
+        "event_ref",
+        "string",
+        "Your own id of the event; keep it the same in every period you report it.",
+        example="EV-001",
+    ),
+    Field("title", "string", "Title."),
+    Field("format", "string", "How the event was held.", enum=FORMATS),
+    Field("city", "string", "City where the event took place."),
+    Field("participants", "integer", "Number of participants.", min_value=0),
+    Field(
+        "guest_partner_id",
+        "string",
+        "Staff exchanges only: the partner whose staff member was hosted.",
+    ),
+    Field(
+        "back_to_back",
+        "string",
+        "Project meetings only: activities held back-to-back, separated by ';' ("
+        + ", ".join(BACK_TO_BACK_ACTIVITIES)
+        + ").",
+    ),
+    Field("evidence_url", "string", "Link to evidence (agenda, minutes, photos)."),
+    Field("event_period_id", "string", "Reporting period the event's start date falls in."),
+    Field("event_phase", "string", "Project phase the event's start date falls in.", enum=PHASES),
+    # --- GoodPractices -----------------------------------------------------------
+    Field("practice_ref", "string", "Your own id of the good practice; keep it stable."),
+    Field("theme", "string", "Theme of the good practice."),
+    Field("organisation", "string", "Organisation that runs the good practice."),
+    Field("identified_on", "date", "Date the good practice was identified."),
+    Field("stage", "string", "How far the practice has been worked on.", enum=PRACTICE_STAGES),
+    Field("url", "string", "Link to a description of the good practice."),
+    # --- PolicyMeasures ----------------------------------------------------------
+    Field("measure_ref", "string", "Your own id of the measure; keep it stable."),
+    Field("status", "string", "Where the measure stands.", enum=MEASURE_STATUSES),
+    Field("implemented_on", "date", "Date the measure was implemented (required if implemented)."),
+    Field(
+        "sf_influenced_eur",
+        "decimal",
+        "Structural Funds influenced by the measure, in EUR (0 where none).",
+        min_value=0,
+        unit="EUR",
+    ),
+    Field(
+        "other_funds_influenced_eur",
+        "decimal",
+        "Other funds influenced by the measure, in EUR (0 where none).",
+        min_value=0,
+        unit="EUR",
+    ),
+    # --- Collaborations ----------------------------------------------------------
+    Field("year", "integer", "Calendar year of the figures.", min_value=2015, max_value=2023),
+    Field(
+        "company_research_collaborations",
+        "integer",
+        "Collaborations between companies and research entities in the region that year.",
+        min_value=0,
+    ),
+    Field(
+        "cross_sector_cluster_partnerships",
+        "integer",
+        "Cross-sector partnerships between clusters in the region that year.",
+        min_value=0,
+    ),
+    Field("source", "string", "Where the figures come from."),
+    # --- lineage and submissions -------------------------------------------------
+    Field("file", "string", "Workbook path relative to the raw directory, e.g. P4/RP07.xlsx."),
+    Field("sha256", "string", "SHA-256 of the workbook's bytes; the archived copy is named by it."),
+    Field("row", "integer", "Row number in the spreadsheet (1 is the header)."),
+    Field("current", "boolean", "True for the version the published tables use."),
+    Field("on_time", "boolean", "Submitted on or before the period's deadline."),
+    Field("first_seen_at", "string", "When the pipeline first saw this file version (UTC, ISO)."),
+    Field("n_errors", "integer", "Number of error issues in this file version.", min_value=0),
+    Field("n_warnings", "integer", "Number of warning issues in this file version.", min_value=0),
+    Field("n_rows", "integer", "Number of records read from the workbook.", min_value=0),
+    # --- validation issues -------------------------------------------------------
+    Field("sheet", "string", "Sheet of the workbook the issue is on."),
+    Field("column", "string", "Column the issue is about."),
+    Field("severity", "string", "error: the row is quarantined; warning: kept.", enum=SEVERITIES),
+    Field("rule", "string", "Name of the validation rule."),
+    Field("message", "string", "What is wrong and how to fix it."),
+    # --- indicators --------------------------------------------------------------
+    Field("achieved", "decimal", "Value achieved so far."),
+    Field("pct_of_target", "decimal", "Achieved as a percentage of the target."),
+    Field("expected", "integer", "Number of workbooks expected.", min_value=0),
+    Field("received", "integer", "Number of workbooks received and accepted.", min_value=0),
+    Field("reporting_rate", "decimal", "Received as a percentage of expected."),
+    Field("dimension", "string", "What the breakdown is by (partner, period, type, stage...)."),
+    Field("category", "string", "The value of the breakdown dimension."),
+)
+
+FIELDS: dict[str, Field] = {f.name: f for f in _FIELD_LIST}
+
+
+def field(name: str, description: str | None = None) -> Field:
+    """The registered field, optionally with a table-specific description."""
+    base = FIELDS[name]
+    return base if description is None else base.with_description(description)

@@ -1,0 +1,70 @@
+"""Writing published files: typed Parquet, replaced atomically.
+
+A file under the assets directory is always either the previous complete version or
+the new complete version: every write goes to a temporary name in the same folder
+and is renamed into place, so a reader (or a crash) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.core.tables import Table
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it into place on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp)`` and move the result to ``target`` only if it succeeded."""
+    with atomic_path(target) as tmp:
+        write(tmp)
+    return target
+
+
+def to_arrow(frame: pd.DataFrame, table: Table) -> pa.Table:
+    """Typed Arrow table in the table's column order; money stays Decimal throughout."""
+    schema = table.arrow_schema()
+    arrays = []
+    for f in schema:
+        values = frame[f.name] if f.name in frame else pd.Series([None] * len(frame))
+        cleaned = [None if _is_missing(v) else v for v in values.tolist()]
+        arrays.append(pa.array(cleaned, type=f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _is_missing(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
+
+
+def write_parquet(frame: pd.DataFrame, table: Table, directory: Path) -> Path:
+    """Publish ``frame`` as ``<directory>/<table>.parquet``, atomically, zstd-compressed."""
+    arrow = to_arrow(frame, table)
+    return write_atomic(
+        directory / f"{table.name}.parquet",
+        lambda tmp: pq.write_table(arrow, tmp, compression="zstd"),
+    )

@@ -1,0 +1,259 @@
+"""Reference data: partners, periods, policy instruments, event types, indicators.
+
+The data lives in editable files in ``reference_data/`` (YAML for partners and their
+name history, CSV for the rest). This module is the only place that reads them. It
+types every value, derives the deadlines and validates each table with the Pandera
+schema generated from its definition, so a broken file fails at load time with the
+file, the row and the rule in the message.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from pipelines.core.schemas import table_schema
+from pipelines.core.tables import (
+    EVENT_TYPES_TABLE,
+    INDICATORS,
+    PARTNERS,
+    PERIODS,
+    POLICY_INSTRUMENTS,
+    Table,
+)
+
+DATA_DIR = Path(__file__).with_name("reference_data")
+PROJECT_START = dt.date(2016, 4, 1)
+PROJECT_END = dt.date(2023, 3, 31)
+GAP_START = dt.date(2021, 4, 1)
+GAP_END = dt.date(2021, 9, 30)
+
+
+class ReferenceDataError(ValueError):
+    """A reference file is broken; the message names the file, the row and the rule."""
+
+
+def _to_date(value: object) -> dt.date | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _to_bool(value: object) -> bool:
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _to_decimal(value: object) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+
+
+def deadline_for(end: dt.date) -> dt.date:
+    """Last day of the third month after the period's end month."""
+    month = end.month + 3
+    year = end.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _typed(frame: pd.DataFrame, table: Table, source: Path) -> pd.DataFrame:
+    """Convert raw file values to the table's kinds, naming the file and row on failure."""
+    out = {}
+    for f in table.columns:
+        raw = frame[f.name] if f.name in frame else pd.Series([None] * len(frame))
+        values = []
+        for i, v in enumerate(raw.tolist()):
+            missing = v is None or (isinstance(v, float) and pd.isna(v)) or v == ""
+            try:
+                if missing:
+                    values.append(None)
+                elif f.kind == "date":
+                    values.append(_to_date(v))
+                elif f.kind == "boolean":
+                    values.append(_to_bool(v))
+                elif f.kind == "decimal":
+                    values.append(_to_decimal(v))
+                elif f.kind == "integer":
+                    values.append(int(v))
+                else:
+                    values.append(str(v))
+            except (TypeError, ValueError) as exc:
+                raise ReferenceDataError(
+                    f"{source.name}, row {i + 2}, column {f.name!r}: {exc}"
+                ) from exc
+        series = pd.Series(values, dtype=f.pandas_dtype, name=f.name)
+        if f.kind == "string":
+            series = series.astype(object).where(series.notna(), None)
+        out[f.name] = series
+    return pd.DataFrame(out, columns=table.column_names)
+
+
+def _validated(frame: pd.DataFrame, table: Table, source: Path) -> pd.DataFrame:
+    try:
+        return table_schema(table).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        lines = []
+        for case in cases.itertuples():
+            row = "?" if pd.isna(case.index) else int(case.index) + 2
+            where = f"row {row}, column {case.column!r}" if case.column else f"row {row}"
+            value = case.failure_case
+            lines.append(f"{source.name}, {where}: rule {case.check} failed for {value!r}")
+        raise ReferenceDataError("\n".join(lines)) from exc
+
+
+def _read_csv(name: str, data_dir: Path) -> tuple[pd.DataFrame, Path]:
+    path = data_dir / name
+    return pd.read_csv(path, dtype=str, keep_default_na=False), path
+
+
+def _load_partners(data_dir: Path) -> pd.DataFrame:
+    path = data_dir / "partners.yaml"
+    rows = []
+    for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        for name in entry.get("names") or [{}]:
+            rows.append(
+                {
+                    **{k: v for k, v in entry.items() if k != "names"},
+                    "name": name.get("name"),
+                    "valid_from": name.get("valid_from"),
+                    "valid_to": name.get("valid_to"),
+                }
+            )
+    return _validated(_typed(pd.DataFrame(rows), PARTNERS, path), PARTNERS, path)
+
+
+def _load_periods(data_dir: Path) -> pd.DataFrame:
+    frame, path = _read_csv("periods.csv", data_dir)
+    typed = _typed(frame, PERIODS, path)
+    typed["deadline"] = [deadline_for(end) if end else None for end in typed["end_date"]]
+    return _validated(typed, PERIODS, path)
+
+
+def _load_csv_table(name: str, table: Table, data_dir: Path) -> pd.DataFrame:
+    frame, path = _read_csv(name, data_dir)
+    return _validated(_typed(frame, table, path), table, path)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """All reference tables, typed and validated, with the look-ups the rules need."""
+
+    partners: pd.DataFrame
+    periods: pd.DataFrame
+    policy_instruments: pd.DataFrame
+    indicators: pd.DataFrame
+    event_types: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "partners": self.partners,
+            "periods": self.periods,
+            "policy_instruments": self.policy_instruments,
+            "indicators": self.indicators,
+            "event_types": self.event_types,
+        }
+
+    @property
+    def partner_ids(self) -> list[str]:
+        return list(dict.fromkeys(self.partners["partner_id"]))
+
+    @property
+    def period_ids(self) -> list[str]:
+        return list(self.periods["period_id"])
+
+    def period(self, period_id: str) -> dict:
+        return self.periods.set_index("period_id").loc[period_id].to_dict()
+
+    def partner_name(self, partner_id: str, on: dt.date | None = None) -> str:
+        """The partner's name on a date (its current name when no date is given)."""
+        rows = self.partners[self.partners["partner_id"] == partner_id]
+        for row in rows.itertuples():
+            starts_ok = row.valid_from is None or on is None or row.valid_from <= on
+            ends_ok = (
+                row.valid_to is None if on is None else (row.valid_to is None or on <= row.valid_to)
+            )
+            if starts_ok and ends_ok:
+                return row.name
+        return rows["name"].iloc[-1]
+
+    def takes_part(self, partner_id: str, period_id: str) -> bool:
+        """Whether the partner is expected to report for the period."""
+        if partner_id not in self.partner_ids or period_id not in self.period_ids:
+            return False
+        if self.period(period_id)["phase"] != "extended":
+            return True
+        rows = self.partners[self.partners["partner_id"] == partner_id]
+        return bool(rows["in_extended_phase"].iloc[0])
+
+    def expected_submissions(self) -> list[tuple[str, str]]:
+        """Every (partner, period) a workbook is expected for, in reporting order."""
+        return [
+            (partner, period)
+            for partner in self.partner_ids
+            for period in self.period_ids
+            if self.takes_part(partner, period)
+        ]
+
+    def instrument_of(self, partner_id: str) -> str | None:
+        rows = self.policy_instruments[self.policy_instruments["partner_id"] == partner_id]
+        return None if rows.empty else rows["policy_instrument_id"].iloc[0]
+
+    def instrument_sf_linked(self) -> dict[str, bool]:
+        return dict(
+            zip(
+                self.policy_instruments["policy_instrument_id"],
+                self.policy_instruments["sf_linked"],
+                strict=True,
+            )
+        )
+
+    def event_phase(self) -> dict[str, str]:
+        return dict(zip(self.event_types["event_type"], self.event_types["phase"], strict=True))
+
+    def consortium_event_types(self) -> set[str]:
+        rows = self.event_types[self.event_types["consortium_level"].astype(bool)]
+        return set(rows["event_type"])
+
+    def period_of(self, day: dt.date | None) -> tuple[str | None, str | None]:
+        """The period and phase a date falls in (None, None in the 2021 gap or outside)."""
+        if day is None:
+            return None, None
+        for row in self.periods.itertuples():
+            if row.start_date <= day <= row.end_date:
+                return row.period_id, row.phase
+        return None, None
+
+
+def load_reference(data_dir: Path = DATA_DIR) -> Reference:
+    """Read and validate every reference file in ``data_dir``."""
+    return Reference(
+        partners=_load_partners(data_dir),
+        periods=_load_periods(data_dir),
+        policy_instruments=_load_csv_table("policy_instruments.csv", POLICY_INSTRUMENTS, data_dir),
+        indicators=_load_csv_table("indicators.csv", INDICATORS, data_dir),
+        event_types=_load_csv_table("event_types.csv", EVENT_TYPES_TABLE, data_dir),
+    )
+
+
+@cache
+def reference() -> Reference:
+    """The bundled reference data, loaded once per process."""
+    return load_reference()

@@ -1,0 +1,355 @@
+"""The workbook sheets and the published tables, as lists of registered fields.
+
+A table only names its fields (their meaning lives in :mod:`pipelines.core.fields`),
+its primary key and which fields may not be empty. The Parquet schema, the data
+dictionary and the Dagster column schema are all generated from these definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from pipelines.core.fields import Field, field
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A record sheet of the partner workbook (template_version 1)."""
+
+    name: str
+    table: str
+    ref: str
+    columns: tuple[Field, ...]
+    required: frozenset[str]
+    description: str
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Field:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A published Parquet table."""
+
+    name: str
+    description: str
+    columns: tuple[Field, ...]
+    primary_key: tuple[str, ...] = ()
+    required: frozenset[str] = frozenset()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Field:
+        return next(c for c in self.columns if c.name == name)
+
+    def arrow_schema(self) -> pa.Schema:
+        """Parquet schema with each column's description, in the table's stable order."""
+        return pa.schema(
+            [c.to_pyarrow(nullable=c.name not in self.required) for c in self.columns],
+            metadata={"description": self.description, "primary_key": ",".join(self.primary_key)},
+        )
+
+
+def _fields(*names: str, **descriptions: str) -> tuple[Field, ...]:
+    return tuple(field(n, descriptions.get(n)) for n in names)
+
+
+COVER_FIELDS = _fields(
+    "partner_id",
+    "period_id",
+    "template_version",
+    "submitted_on",
+    "contact_name",
+    "contact_email",
+    partner_id="Your partner id (P1..P11). Must match your folder.",
+    period_id="The reporting period of this workbook. Must match the file name.",
+)
+
+EVENTS_SHEET = Sheet(
+    name="Events",
+    table="events",
+    ref="event_ref",
+    description="Policy learning events organised by your organisation, one per row.",
+    columns=_fields(
+        "event_ref",
+        "title",
+        "event_type",
+        "start_date",
+        "end_date",
+        "format",
+        "city",
+        "country",
+        "participants",
+        "guest_partner_id",
+        "back_to_back",
+        "evidence_url",
+        title="Title of the event.",
+        start_date="First day of the event.",
+        end_date="Last day of the event (empty: the same day as start_date).",
+        country="Country where the event took place (ISO 3166 alpha-2, e.g. AT).",
+    ),
+    required=frozenset(
+        {"event_ref", "title", "event_type", "start_date", "format", "country", "participants"}
+    ),
+)
+
+PRACTICES_SHEET = Sheet(
+    name="GoodPractices",
+    table="good_practices",
+    ref="practice_ref",
+    description="Good practices you identified, one per row; update the stage each period.",
+    columns=_fields(
+        "practice_ref",
+        "title",
+        "theme",
+        "organisation",
+        "country",
+        "identified_on",
+        "stage",
+        "url",
+        title="Title of the good practice.",
+        country="Country of the good practice (ISO 3166 alpha-2).",
+    ),
+    required=frozenset({"practice_ref", "title", "country", "identified_on", "stage"}),
+)
+
+MEASURES_SHEET = Sheet(
+    name="PolicyMeasures",
+    table="policy_measures",
+    ref="measure_ref",
+    description="Measures inspired by the project in your policy instrument, one per row.",
+    columns=_fields(
+        "measure_ref",
+        "policy_instrument_id",
+        "description",
+        "status",
+        "implemented_on",
+        "sf_influenced_eur",
+        "other_funds_influenced_eur",
+        "evidence_url",
+        policy_instrument_id="Your own policy instrument (PI-Pn).",
+        description="What the measure changes in the policy instrument.",
+    ),
+    required=frozenset(
+        {
+            "measure_ref",
+            "policy_instrument_id",
+            "description",
+            "status",
+            "sf_influenced_eur",
+            "other_funds_influenced_eur",
+        }
+    ),
+)
+
+COLLABORATIONS_SHEET = Sheet(
+    name="Collaborations",
+    table="collaborations",
+    ref="year",
+    description="Regional context figures, one row per year (2015..2023).",
+    columns=_fields(
+        "year",
+        "company_research_collaborations",
+        "cross_sector_cluster_partnerships",
+        "source",
+    ),
+    required=frozenset({"year", "company_research_collaborations"}),
+)
+
+RECORD_SHEETS: tuple[Sheet, ...] = (
+    EVENTS_SHEET,
+    PRACTICES_SHEET,
+    MEASURES_SHEET,
+    COLLABORATIONS_SHEET,
+)
+COVER_SHEET = "Cover"
+GUIDE_SHEET = "Guide"
+TEMPLATE_VERSION = 1
+
+_LINEAGE = _fields(
+    "partner_id",
+    "period_id",
+    period_id="Reporting period of the workbook whose row won (the latest that reported it).",
+)
+_TRACE = _fields(
+    "file",
+    "sha256",
+    "row",
+    file="Workbook the row comes from, relative to the raw directory.",
+    row="Row of the workbook sheet the figures come from.",
+)
+
+
+def _fact_table(sheet: Sheet, description: str, extra: tuple[Field, ...] = ()) -> Table:
+    return Table(
+        name=sheet.table,
+        description=description,
+        columns=_LINEAGE + sheet.columns + extra + _TRACE,
+        primary_key=("partner_id", sheet.ref),
+        required=frozenset({"partner_id", "period_id", *sheet.required, "sha256", "row"}),
+    )
+
+
+EVENTS = _fact_table(
+    EVENTS_SHEET,
+    "Policy learning events organised, as last reported (one row per partner and event_ref).",
+    extra=_fields("event_period_id", "event_phase"),
+)
+GOOD_PRACTICES = _fact_table(
+    PRACTICES_SHEET,
+    "Good practices, at the stage last reported (one row per partner and practice_ref).",
+)
+POLICY_MEASURES = _fact_table(
+    MEASURES_SHEET,
+    "Measures in the policy instruments, as last reported (one row per partner and measure_ref).",
+)
+COLLABORATIONS = _fact_table(
+    COLLABORATIONS_SHEET,
+    "Regional collaboration figures, as last reported (one row per partner and year).",
+)
+
+PARTNERS = Table(
+    name="partners",
+    description="Project partners, one row per name they held (P2 changed name in 2019).",
+    columns=_fields(
+        "partner_id",
+        "name",
+        "country",
+        "role",
+        "in_extended_phase",
+        "valid_from",
+        "valid_to",
+        name="Name of the partner organisation during the validity dates.",
+        country="Country of the partner (ISO 3166 alpha-2).",
+    ),
+    primary_key=("partner_id", "valid_from"),
+    required=frozenset({"partner_id", "name", "country", "role", "in_extended_phase"}),
+)
+PERIODS = Table(
+    name="periods",
+    description="Reporting periods: phase 1 by semester, phase 2 by year, extended by semester.",
+    columns=_fields(
+        "period_id",
+        "start_date",
+        "end_date",
+        "phase",
+        "deadline",
+        start_date="First day of the period.",
+        end_date="Last day of the period.",
+    ),
+    primary_key=("period_id",),
+    required=frozenset({"period_id", "start_date", "end_date", "phase", "deadline"}),
+)
+POLICY_INSTRUMENTS = Table(
+    name="policy_instruments",
+    description="Policy instruments addressed by the partners (names are editable placeholders).",
+    columns=_fields(
+        "policy_instrument_id",
+        "partner_id",
+        "name",
+        "level",
+        "sf_linked",
+        "is_placeholder",
+        name="Name of the policy instrument.",
+        partner_id="Partner that addresses the instrument.",
+    ),
+    primary_key=("policy_instrument_id",),
+    required=frozenset({"policy_instrument_id", "partner_id", "name", "level", "sf_linked"}),
+)
+INDICATORS = Table(
+    name="indicators",
+    description="Output, result and context indicators with the targets of the application form.",
+    columns=_fields(
+        "indicator_id",
+        "name",
+        "unit",
+        "target",
+        "parent_indicator_id",
+        "event_type",
+        "computation",
+        name="Name of the indicator.",
+        event_type="Event type counted by this indicator (event indicators only).",
+    ),
+    primary_key=("indicator_id",),
+    required=frozenset({"indicator_id", "name", "unit", "target", "computation"}),
+)
+EVENT_TYPES_TABLE = Table(
+    name="event_types",
+    description="Kinds of policy learning events, their phase and the seed's target.",
+    columns=_fields(
+        "event_type",
+        "phase",
+        "target",
+        "indicator_id",
+        "consortium_level",
+        "description",
+        phase="Phase the event type belongs to.",
+        target="Number of such events the application form promises.",
+        indicator_id="Indicator that counts this event type.",
+        description="What the event type is.",
+    ),
+    primary_key=("event_type",),
+    required=frozenset({"event_type", "phase", "target", "indicator_id", "consortium_level"}),
+)
+
+REFERENCE_TABLES: tuple[Table, ...] = (
+    PARTNERS,
+    PERIODS,
+    POLICY_INSTRUMENTS,
+    INDICATORS,
+    EVENT_TYPES_TABLE,
+)
+FACT_TABLES: tuple[Table, ...] = (EVENTS, GOOD_PRACTICES, POLICY_MEASURES, COLLABORATIONS)
+
+SUBMISSIONS = Table(
+    name="submissions",
+    description="Every workbook version seen, one row per file and SHA-256.",
+    columns=_fields(
+        "partner_id",
+        "period_id",
+        "file",
+        "sha256",
+        "status",
+        "current",
+        "submitted_on",
+        "on_time",
+        "n_errors",
+        "n_warnings",
+        "n_rows",
+        "first_seen_at",
+        status="accepted: its valid rows are used; rejected: the whole workbook was refused.",
+        submitted_on="Submission date given on the Cover sheet.",
+        partner_id="Partner the file belongs to (empty if it cannot be attributed).",
+        period_id="Period the file reports on (empty if it cannot be attributed).",
+    ),
+    primary_key=("file", "sha256"),
+    required=frozenset({"file", "sha256", "status", "current", "n_errors", "n_warnings"}),
+)
+VALIDATION_ISSUES = Table(
+    name="validation_issues",
+    description="Every problem found in the current and earlier workbook versions.",
+    columns=_fields(
+        "partner_id",
+        "period_id",
+        "file",
+        "sha256",
+        "sheet",
+        "row",
+        "column",
+        "value",
+        "severity",
+        "rule",
+        "message",
+        value="The offending value as found in the workbook (always text).",
+        row="Spreadsheet row number (empty for workbook-level issues).",
+    ),
+    required=frozenset({"file", "severity", "rule", "message"}),
+)
