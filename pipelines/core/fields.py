@@ -196,6 +196,12 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("evidence_url", "string", "Link to evidence (agenda, minutes, photos)."),
     Field("event_period_id", "string", "Reporting period the event's start date falls in."),
     Field("event_phase", "string", "Project phase the event's start date falls in.", enum=PHASES),
+    Field(
+        "counted",
+        "boolean",
+        "False for a consortium-level event another partner already reported (same type and"
+        " start date): count only rows where counted is true.",
+    ),
     # --- GoodPractices -----------------------------------------------------------
     Field("practice_ref", "string", "Your own id of the good practice; keep it stable."),
     Field("theme", "string", "Theme of the good practice."),

@@ -201,7 +201,7 @@ def _fact_table(sheet: Sheet, description: str, extra: tuple[Field, ...] = ()) -
 EVENTS = _fact_table(
     EVENTS_SHEET,
     "Policy learning events organised, as last reported (one row per partner and event_ref).",
-    extra=_fields("event_period_id", "event_phase"),
+    extra=_fields("event_period_id", "event_phase", "counted"),
 )
 GOOD_PRACTICES = _fact_table(
     PRACTICES_SHEET,
