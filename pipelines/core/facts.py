@@ -1,0 +1,211 @@
+"""Current facts: the latest reported row per natural key, events flagged for counting.
+
+Partners report cumulatively: a period's workbook restates events, practices,
+measures and figures reported before. SPEC section 5 therefore makes the row of the
+*latest* reporting period win for every natural key, and never sums a key's rows
+across periods. Consortium-level events (one meeting of the whole project) are often
+reported by several partners; they stay in the table but only the first report is
+``counted``, and every other one gets a warning so the partner can check it.
+
+The input is the validated ``records`` of the current accepted workbook version of
+every partner-period, one frame per fact table, with the fact table's columns except
+the derived ones (:func:`record_columns`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+
+from pipelines.core.fields import Field
+from pipelines.core.reference import Reference
+from pipelines.core.tables import EVENTS, EVENTS_SHEET, FACT_TABLES, VALIDATION_ISSUES, Table
+
+CENT = Decimal("0.01")
+DUPLICATE_RULE = "probable_duplicate"
+DERIVED_EVENT_COLUMNS = ("event_period_id", "event_phase", "counted")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The current fact tables (keyed by table name) and the warnings resolving raised."""
+
+    tables: dict[str, pd.DataFrame]
+    issues: pd.DataFrame
+
+
+def record_columns(table: Table) -> list[str]:
+    """Columns the ingest provides for a fact table: all but the ones derived here."""
+    derived = DERIVED_EVENT_COLUMNS if table is EVENTS else ()
+    return [name for name in table.column_names if name not in derived]
+
+
+def is_missing(value: object) -> bool:
+    """None, pandas' NA/NaT or a float NaN: the forms an empty cell takes in a frame."""
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
+
+
+def _typed_values(values: Iterable[object], field: Field) -> pd.Series:
+    """Values in the pipeline's in-memory form of the field's kind (None when empty)."""
+    cleaned = [None if is_missing(v) else v for v in values]
+    if field.kind == "decimal":
+        cleaned = [None if v is None else Decimal(v).quantize(CENT) for v in cleaned]
+    if field.kind in ("string", "decimal", "date"):
+        return pd.Series(cleaned, dtype=object, name=field.name)
+    return pd.Series(cleaned, dtype=field.pandas_dtype, name=field.name)
+
+
+def conform(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Exactly ``table``'s columns, in order, typed as its fields say, on a fresh index.
+
+    Strings and dates become plain objects with None for empty cells (not pandas'
+    string dtype with NaN) and money becomes Decimal quantized to the cent, so the
+    frame passes the generated Pandera schema and writes to Parquet unchanged.
+    """
+    size = len(frame)
+    return pd.DataFrame(
+        {
+            f.name: _typed_values(frame[f.name].tolist() if f.name in frame else [None] * size, f)
+            for f in table.columns
+        },
+        columns=table.column_names,
+    )
+
+
+def _period_rank(periods: pd.Series, ref: Reference) -> pd.Series:
+    rank = {period: i for i, period in enumerate(ref.period_ids)}
+    ranks = periods.map(rank)
+    unknown = sorted(set(periods[ranks.isna()].astype(str)))
+    if unknown:
+        raise ValueError(f"records from unknown reporting periods: {', '.join(unknown)}")
+    return ranks.astype(int)
+
+
+def _latest_per_key(frame: pd.DataFrame, table: Table, ref: Reference) -> pd.DataFrame:
+    """Keep, for every natural key, the row from the latest reporting period."""
+    ranked = frame.assign(_rank=_period_rank(frame["period_id"], ref))
+    ranked = ranked.sort_values("_rank", kind="stable")
+    return ranked.drop_duplicates(list(table.primary_key), keep="last").drop(columns="_rank")
+
+
+def _in_partner_order(frame: pd.DataFrame, table: Table, ref: Reference) -> pd.DataFrame:
+    """Rows ordered by partner (as in the reference data), then by the natural key."""
+    rank = {partner: i for i, partner in enumerate(ref.partner_ids)}
+    ordered = frame.assign(_partner=frame["partner_id"].map(rank).fillna(len(rank)))
+    keys = ["_partner", *table.primary_key[1:]]
+    return ordered.sort_values(keys, kind="stable").drop(columns="_partner")
+
+
+def _with_event_periods(events: pd.DataFrame, ref: Reference) -> pd.DataFrame:
+    """Add the period and phase each event's start date falls in."""
+    located = {day: ref.period_of(day) for day in set(events["start_date"].dropna())}
+    periods = [located.get(day, (None, None)) for day in events["start_date"]]
+    return events.assign(
+        event_period_id=[period for period, _ in periods],
+        event_phase=[phase for _, phase in periods],
+    )
+
+
+def _duplicate_message(row: pd.Series, keeper: pd.Series) -> str:
+    what = f"{row['event_type']} on {row['start_date'].isoformat()}"
+    if keeper["partner_id"] == row["partner_id"]:
+        other = f"is also in your report as event_ref {keeper['event_ref']}"
+    else:
+        other = f"is also reported by {keeper['partner_id']} (event_ref {keeper['event_ref']})"
+    return (
+        f"{what} {other}; a consortium-level event is counted once for the project, so this"
+        " row is not counted. If it is a different event, check its type and start date."
+    )
+
+
+def _duplicate_issue(row: pd.Series, keeper: pd.Series) -> dict[str, object]:
+    return {
+        "partner_id": row["partner_id"],
+        "period_id": row["period_id"],
+        "file": row["file"],
+        "sha256": row["sha256"],
+        "sheet": EVENTS_SHEET.name,
+        "row": row["row"],
+        "column": "start_date",
+        "value": row["start_date"].isoformat(),
+        "severity": "warning",
+        "rule": DUPLICATE_RULE,
+        "message": _duplicate_message(row, keeper),
+    }
+
+
+def _count_consortium_events_once(
+    events: pd.DataFrame, ref: Reference
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Flag ``counted`` and warn about repeated consortium-level events.
+
+    ``events`` must already be in partner order, then event_ref order: the first row
+    of each (event_type, start_date) group keeps counting, which makes the choice
+    stable from one run to the next. The same partner reporting one consortium
+    meeting under two refs is treated like two partners reporting it.
+    """
+    counted = pd.Series(True, index=events.index)
+    consortium = events["event_type"].isin(ref.consortium_event_types())
+    candidates = events[consortium & events["start_date"].notna()]
+    issues = []
+    for _, group in candidates.groupby(["event_type", "start_date"], sort=False):
+        keeper = group.iloc[0]
+        for index, row in group.iloc[1:].iterrows():
+            counted[index] = False
+            issues.append(_duplicate_issue(row, keeper))
+    return events.assign(counted=counted), pd.DataFrame(issues)
+
+
+def _records_frame(records: Mapping[str, pd.DataFrame], table: Table) -> pd.DataFrame:
+    """The table's records; an absent or empty frame stands for no rows at all."""
+    frame = records.get(table.name)
+    if frame is None or frame.empty:
+        return pd.DataFrame(columns=record_columns(table))
+    return frame
+
+
+def resolve_facts(records: Mapping[str, pd.DataFrame], ref: Reference) -> Facts:
+    """The current fact tables after SPEC section 5, each conforming to its Table."""
+    tables = {}
+    issues = pd.DataFrame()
+    for table in FACT_TABLES:
+        latest = _latest_per_key(_records_frame(records, table), table, ref)
+        current = _in_partner_order(latest, table, ref)
+        if table is EVENTS:
+            current, issues = _count_consortium_events_once(_with_event_periods(current, ref), ref)
+        tables[table.name] = conform(current, table)
+    return Facts(tables=tables, issues=conform(issues, VALIDATION_ISSUES))
+
+
+def records_up_to(
+    records: Mapping[str, pd.DataFrame], ref: Reference, period_id: str
+) -> dict[str, pd.DataFrame]:
+    """Only the records reported in ``period_id`` or an earlier period."""
+    if period_id not in ref.period_ids:
+        raise ValueError(f"unknown reporting period: {period_id}")
+    last = ref.period_ids.index(period_id)
+    frames = {table.name: _records_frame(records, table) for table in FACT_TABLES}
+    return {
+        name: frame[_period_rank(frame["period_id"], ref) <= last] for name, frame in frames.items()
+    }
+
+
+def resolve_facts_up_to(
+    records: Mapping[str, pd.DataFrame], ref: Reference, period_id: str
+) -> Facts:
+    """The facts as they stood once the workbooks of ``period_id`` were in."""
+    return resolve_facts(records_up_to(records, ref, period_id), ref)
+
+
+def latest_reported_period(records: Mapping[str, pd.DataFrame], ref: Reference) -> str | None:
+    """The latest reporting period any record comes from (None when there is none)."""
+    reported = {p for frame in records.values() for p in frame.get("period_id", [])}
+    return next((p for p in reversed(ref.period_ids) if p in reported), None)
