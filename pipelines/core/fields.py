@@ -266,6 +266,18 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("reporting_rate", "decimal", "Received as a percentage of expected."),
     Field("dimension", "string", "What the breakdown is by (partner, period, type, stage...)."),
     Field("category", "string", "The value of the breakdown dimension."),
+    Field("on_time_rate", "decimal", "Received on time as a percentage of expected."),
+    Field(
+        "meetings",
+        "integer",
+        "Regional stakeholder meetings the partner held in the period (by the meeting's date).",
+        min_value=0,
+    ),
+    Field(
+        "floor_met",
+        "boolean",
+        "Whether the partner held at least one regional stakeholder meeting in the period.",
+    ),
 )
 
 FIELDS: dict[str, Field] = {f.name: f for f in _FIELD_LIST}

@@ -353,3 +353,105 @@ VALIDATION_ISSUES = Table(
     ),
     required=frozenset({"file", "severity", "rule", "message"}),
 )
+
+INDICATOR_SCORECARD = Table(
+    name="indicator_scorecard",
+    description="Every indicator against its target with all current submissions.",
+    columns=_fields(
+        "indicator_id",
+        "name",
+        "unit",
+        "target",
+        "achieved",
+        "pct_of_target",
+        name="Name of the indicator.",
+        achieved="Value achieved with all current submissions (C1: empty until a region has"
+        " reported 2015 and a later year).",
+        pct_of_target="Achieved as a percentage of the target, to one decimal (empty when the"
+        " target is 0 or nothing is achieved yet).",
+    ),
+    primary_key=("indicator_id",),
+    required=frozenset({"indicator_id", "name", "unit", "target"}),
+)
+INDICATOR_PROGRESS = Table(
+    name="indicator_progress",
+    description="Every indicator as it stood with the submissions up to each reporting period.",
+    columns=_fields(
+        "indicator_id",
+        "period_id",
+        "achieved",
+        period_id="Reporting period: the value uses the submissions for it and all earlier ones.",
+        achieved="Value achieved with the submissions up to and including the period.",
+    ),
+    primary_key=("indicator_id", "period_id"),
+    required=frozenset({"indicator_id", "period_id"}),
+)
+INDICATOR_BREAKDOWN = Table(
+    name="indicator_breakdown",
+    description="Every indicator broken down by partner, period, type, stage or instrument.",
+    columns=_fields(
+        "indicator_id",
+        "dimension",
+        "category",
+        "achieved",
+        dimension="What the row breaks the indicator down by: partner, event_period, indicator,"
+        " stage or policy_instrument; C1 has partner (the region's % change), base_2015,"
+        " latest_year and latest_value.",
+        achieved="The indicator's value for the category; a dimension's rows add up to the"
+        " indicator (except for C1, whose value is a mean).",
+    ),
+    primary_key=("indicator_id", "dimension", "category"),
+    required=frozenset({"indicator_id", "dimension", "category", "achieved"}),
+)
+SUBMISSION_COMPLETENESS = Table(
+    name="submission_completeness",
+    description="One row per expected workbook (partner and period): received, on time.",
+    columns=_fields(
+        "partner_id",
+        "period_id",
+        "expected",
+        "received",
+        "on_time",
+        expected="Always 1: a workbook is expected from the partner for the period.",
+        received="1 when an accepted workbook is current for the partner and period, else 0.",
+        on_time="True when an accepted version was submitted by the deadline; false when it"
+        " came late or is missing.",
+    ),
+    primary_key=("partner_id", "period_id"),
+    required=frozenset({"partner_id", "period_id", "expected", "received", "on_time"}),
+)
+REPORTING_RATES = Table(
+    name="reporting_rates",
+    description="Workbooks received and received on time, for the project, per partner and"
+    " per period.",
+    columns=_fields(
+        "dimension",
+        "category",
+        "expected",
+        "received",
+        "reporting_rate",
+        "on_time_rate",
+        dimension="project (one row, category all), partner or period.",
+        category="all, a partner id or a period id.",
+        reporting_rate="Received as a percentage of expected, to one decimal.",
+        on_time_rate="Received on time as a percentage of expected, to one decimal.",
+    ),
+    primary_key=("dimension", "category"),
+    required=frozenset(
+        {"dimension", "category", "expected", "received", "reporting_rate", "on_time_rate"}
+    ),
+)
+STAKEHOLDER_MEETING_FLOOR = Table(
+    name="stakeholder_meeting_floor",
+    description="Phase-1 floor: at least one regional stakeholder meeting per partner with a"
+    " policy instrument in every phase-1 semester; rows with floor_met false are the gaps.",
+    columns=_fields(
+        "partner_id",
+        "period_id",
+        "meetings",
+        "floor_met",
+        period_id="Phase-1 semester the meetings took place in.",
+    ),
+    primary_key=("partner_id", "period_id"),
+    required=frozenset({"partner_id", "period_id", "meetings", "floor_met"}),
+)
