@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
@@ -57,7 +57,7 @@ def _typed_values(values: Iterable[object], field: Field) -> pd.Series:
     """Values in the pipeline's in-memory form of the field's kind (None when empty)."""
     cleaned = [None if is_missing(v) else v for v in values]
     if field.kind == "decimal":
-        cleaned = [None if v is None else Decimal(v).quantize(CENT) for v in cleaned]
+        cleaned = [None if v is None else Decimal(v).quantize(CENT, ROUND_HALF_UP) for v in cleaned]
     if field.kind in ("string", "decimal", "date"):
         return pd.Series(cleaned, dtype=object, name=field.name)
     return pd.Series(cleaned, dtype=field.pandas_dtype, name=field.name)
