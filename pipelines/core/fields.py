@@ -40,11 +40,11 @@ _PANDAS_DTYPES: dict[str, str] = {
 # What a partner sees in the Guide as the expected form of a value.
 _KIND_HINTS: dict[str, str] = {
     "string": "text",
-    "integer": "whole number",
-    "decimal": "amount in EUR, to the cent",
-    "date": "date (a spreadsheet date or ISO text such as 2019-05-20)",
-    "boolean": "true / false",
-    "float": "number",
+    "integer": "a whole number",
+    "decimal": "an amount in EUR, to the cent",
+    "date": "a date (a spreadsheet date or ISO text such as 2019-05-20)",
+    "boolean": "true or false",
+    "float": "a number",
 }
 
 

@@ -68,3 +68,19 @@ def write_parquet(frame: pd.DataFrame, table: Table, directory: Path) -> Path:
         directory / f"{table.name}.parquet",
         lambda tmp: pq.write_table(arrow, tmp, compression="zstd"),
     )
+
+
+def read_parquet(table: Table, directory: Path) -> pd.DataFrame:
+    """A published table read back with the pipeline's own types (counts as Int64)."""
+    path = directory / f"{table.name}.parquet"
+    if not path.exists():
+        return pd.DataFrame({c.name: pd.Series([], dtype=c.pandas_dtype) for c in table.columns})
+    frame = pq.read_table(path).to_pandas(date_as_object=True, integer_object_nulls=True)
+    for column in table.columns:
+        if column.kind == "integer":
+            frame[column.name] = frame[column.name].astype("Int64")
+        elif column.kind in ("string", "decimal", "date"):
+            frame[column.name] = (
+                frame[column.name].astype(object).where(frame[column.name].notna(), None)
+            )
+    return frame

@@ -13,7 +13,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -232,13 +232,24 @@ class Reference:
         rows = self.event_types[self.event_types["consortium_level"].astype(bool)]
         return set(rows["event_type"])
 
+    @cached_property
+    def _period_spans(self) -> list[tuple[dt.date, dt.date, str, str]]:
+        return list(
+            zip(
+                self.periods["start_date"],
+                self.periods["end_date"],
+                self.periods["period_id"],
+                self.periods["phase"],
+                strict=True,
+            )
+        )
+
     def period_of(self, day: dt.date | None) -> tuple[str | None, str | None]:
         """The period and phase a date falls in (None, None in the 2021 gap or outside)."""
-        if day is None:
-            return None, None
-        for row in self.periods.itertuples():
-            if row.start_date <= day <= row.end_date:
-                return row.period_id, row.phase
+        if day is not None:
+            for start, end, period_id, phase in self._period_spans:
+                if start <= day <= end:
+                    return period_id, phase
         return None, None
 
 

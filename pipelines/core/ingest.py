@@ -1,0 +1,425 @@
+"""From partner files to validated submissions: the ingest flow, without Dagster.
+
+One call handles any number of files. Each file is hashed and archived under its
+SHA-256, read safely, checked at workbook level (the Cover against its folder and
+name, the template version, the phase), and then the rows of all readable workbooks
+are validated together, one Pandera pass per sheet. The outcome of each file version
+is a :class:`Outcome`; a :class:`SubmissionState` folds the outcomes of one
+partner-period over time, so that a rejected resubmission never replaces the last
+accepted version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.core.discovery import Candidate, sha256_of
+from pipelines.core.parsing import as_text, parse_column
+from pipelines.core.reference import Reference
+from pipelines.core.rules import RULES
+from pipelines.core.tables import (
+    COVER_FIELDS,
+    COVER_SHEET,
+    FACT_TABLES,
+    RECORD_SHEETS,
+    SUBMISSIONS,
+    TEMPLATE_VERSION,
+    Sheet,
+)
+from pipelines.core.validation import CONTEXT, issues_frame, validate_sheet
+from pipelines.core.workbook import (
+    DEFAULT_LIMITS,
+    Limits,
+    RawWorkbook,
+    WorkbookRejected,
+    column_letter,
+    read_workbook,
+)
+
+_COVER = {f.name: f for f in COVER_FIELDS}
+_LINEAGE = {
+    "_partner_id": "partner_id",
+    "_period_id": "period_id",
+    "_file": "file",
+    "_sha256": "sha256",
+    "_row": "row",
+}
+_TABLE_OF_SHEET = {s.name: s.table for s in RECORD_SHEETS}
+
+
+@dataclass
+class Outcome:
+    """What one file version turned out to be."""
+
+    file: str
+    sha256: str
+    partner_id: str | None
+    period_id: str | None
+    status: str
+    submitted_on: dt.date | None = None
+    on_time: bool | None = None
+    issues: list[dict] = field(default_factory=list)
+    records: dict[str, pd.DataFrame] = field(default_factory=dict)
+    seen_at: str = ""
+
+    @property
+    def n_errors(self) -> int:
+        return sum(1 for i in self.issues if i["severity"] == "error")
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(1 for i in self.issues if i["severity"] == "warning")
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(frame) for frame in self.records.values())
+
+    def submission_row(self, current: bool) -> dict:
+        return {
+            "partner_id": self.partner_id,
+            "period_id": self.period_id,
+            "file": self.file,
+            "sha256": self.sha256,
+            "status": self.status,
+            "current": current,
+            "submitted_on": self.submitted_on,
+            "on_time": self.on_time,
+            "n_errors": self.n_errors,
+            "n_warnings": self.n_warnings,
+            "n_rows": self.n_rows,
+            "first_seen_at": self.seen_at,
+        }
+
+
+class _Rejection(Exception):
+    def __init__(self, rule: str, message: str, column: str | None = None, row: int | None = None):
+        super().__init__(message)
+        self.rule, self.message, self.column, self.row = rule, message, column, row
+
+
+def _issue(
+    outcome: Outcome,
+    rule: str,
+    message: str,
+    *,
+    severity: str = "error",
+    sheet: str | None = None,
+    row: int | None = None,
+    column: str | None = None,
+    value: object = None,
+) -> dict:
+    return {
+        "partner_id": outcome.partner_id,
+        "period_id": outcome.period_id,
+        "file": outcome.file,
+        "sha256": outcome.sha256,
+        "sheet": sheet,
+        "row": row,
+        "column": column,
+        "value": as_text(value),
+        "severity": severity,
+        "rule": rule,
+        "message": message,
+    }
+
+
+def archive(path: Path, sha256: str, archive_dir: Path) -> Path:
+    """Keep the exact bytes of a file version once, named by its SHA-256."""
+    target = archive_dir / sha256[:2] / f"{sha256}{path.suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(path, tmp)
+        tmp.replace(target)
+    return target
+
+
+def _cover_value(workbook: RawWorkbook, name: str) -> tuple[object, int | None]:
+    entry = workbook.cover.get(name)
+    if entry is None:
+        return None, None
+    return entry.value, entry.row
+
+
+def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> None:
+    """Workbook-level rules on the Cover; fills submitted_on and on_time."""
+    values = {}
+    for name, f in _COVER.items():
+        raw, row = _cover_value(workbook, name)
+        parsed = parse_column(f, pd.Series([raw], dtype=object)).iloc[0]
+        values[name] = (raw, parsed, row)
+
+    raw, partner, row = values["partner_id"]
+    if partner not in ref.partner_ids:
+        raise _Rejection(
+            "unknown_partner",
+            f"Cover partner_id '{as_text(raw)}' is not a project partner",
+            "partner_id",
+            row,
+        )
+    if partner != outcome.partner_id:
+        raise _Rejection(
+            "partner_mismatch",
+            f"Cover names partner {partner} but the file is in the folder of"
+            f" {outcome.partner_id}; a partner may only submit in its own folder",
+            "partner_id",
+            row,
+        )
+    raw, period, row = values["period_id"]
+    if period not in ref.period_ids:
+        raise _Rejection(
+            "unknown_period",
+            f"Cover period_id '{as_text(raw)}' is not a reporting period",
+            "period_id",
+            row,
+        )
+    if period != outcome.period_id:
+        raise _Rejection(
+            "period_mismatch",
+            f"Cover names period {period} but the file is named {outcome.period_id};"
+            " name the file after the period it reports on",
+            "period_id",
+            row,
+        )
+    if not ref.takes_part(partner, period):
+        raise _Rejection(
+            "not_in_phase",
+            f"{partner} takes no part in the phase of {period}; no workbook is expected",
+            "period_id",
+            row,
+        )
+    raw, version, row = values["template_version"]
+    if version != TEMPLATE_VERSION:
+        raise _Rejection(
+            "unsupported_template_version",
+            f"template_version '{as_text(raw)}' is not supported; use a template of version"
+            f" {TEMPLATE_VERSION} (clusterix template {partner} {period})",
+            "template_version",
+            row,
+        )
+    raw, submitted, row = values["submitted_on"]
+    if isinstance(submitted, dt.date):
+        outcome.submitted_on = submitted
+        outcome.on_time = submitted <= ref.period(period)["deadline"]
+    else:
+        outcome.issues.append(
+            _issue(
+                outcome,
+                "cover_submitted_on",
+                "Cover submitted_on is missing or not a date; on-time reporting and the"
+                " dates after submission cannot be checked",
+                severity="warning",
+                sheet=COVER_SHEET,
+                row=row,
+                column="submitted_on",
+                value=raw,
+            )
+        )
+
+
+def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
+    for sheet, extras in workbook.extra_columns.items():
+        for header, letter in extras:
+            outcome.issues.append(
+                _issue(
+                    outcome,
+                    "unknown_column",
+                    RULES["unknown_column"].message("", f"{header}' (column {letter})", {}),
+                    severity="warning",
+                    sheet=sheet,
+                    row=1,
+                    column=header,
+                    value=header,
+                )
+            )
+
+
+def _with_context(sheet: Sheet, frame: pd.DataFrame, outcome: Outcome) -> pd.DataFrame:
+    framed = frame.loc[:, list(sheet.column_names)].copy()
+    framed["_file"] = outcome.file
+    framed["_sha256"] = outcome.sha256
+    framed["_partner_id"] = outcome.partner_id
+    framed["_period_id"] = outcome.period_id
+    framed["_submitted_on"] = outcome.submitted_on
+    framed["_row"] = frame.index.astype(int)
+    return framed
+
+
+def _open(
+    candidate: Candidate, outcome: Outcome, ref: Reference, limits: Limits
+) -> RawWorkbook | None:
+    """Read and check one workbook; a workbook-level failure rejects the outcome."""
+    try:
+        if candidate.rejection is not None:
+            raise _Rejection(candidate.rejection.rule, candidate.rejection.message)
+        workbook = read_workbook(candidate.path, limits)
+        _check_cover(workbook, outcome, ref)
+    except WorkbookRejected as exc:
+        outcome.status = "rejected"
+        outcome.issues.append(
+            _issue(outcome, exc.rule, exc.message, sheet=exc.sheet, column=exc.column)
+        )
+        return None
+    except _Rejection as exc:
+        outcome.status = "rejected"
+        sheet = COVER_SHEET if exc.column else None
+        outcome.issues.append(
+            _issue(outcome, exc.rule, exc.message, sheet=sheet, row=exc.row, column=exc.column)
+        )
+        return None
+    _extra_column_issues(workbook, outcome)
+    return workbook
+
+
+def _records(valid: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
+    columns = [*_LINEAGE, *sheet.column_names]
+    frame = valid.loc[:, columns].rename(columns=_LINEAGE)
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+def ingest(
+    candidates: Sequence[Candidate],
+    ref: Reference,
+    archive_dir: Path,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    now: str | None = None,
+) -> list[Outcome]:
+    """Process file versions: archive, read, check, and validate all rows in one pass."""
+    seen_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    outcomes: list[Outcome] = []
+    frames: dict[str, list[pd.DataFrame]] = {s.name: [] for s in RECORD_SHEETS}
+    for candidate in candidates:
+        readable = candidate.rejection is None or candidate.rejection.rule != "symlink"
+        sha = sha256_of(candidate.path) if readable else ""
+        outcome = Outcome(
+            file=candidate.file,
+            sha256=sha,
+            partner_id=candidate.partner_id,
+            period_id=candidate.period_id,
+            status="accepted",
+            seen_at=seen_at,
+        )
+        outcomes.append(outcome)
+        if readable and candidate.path.stat().st_size <= limits.max_file_bytes:
+            archive(candidate.path, sha, archive_dir)
+        workbook = _open(candidate, outcome, ref, limits)
+        if workbook is None:
+            continue
+        for sheet in RECORD_SHEETS:
+            frames[sheet.name].append(_with_context(sheet, workbook.sheets[sheet.name], outcome))
+
+    by_sha = {o.sha256: o for o in outcomes if o.status == "accepted"}
+    for sheet in RECORD_SHEETS:
+        if not frames[sheet.name]:
+            continue
+        result = validate_sheet(sheet, pd.concat(frames[sheet.name], ignore_index=True))
+        for issue in result.issues.to_dict("records"):
+            by_sha[issue["sha256"]].issues.append(issue)
+        records = _records(result.valid, sheet)
+        for sha, group in records.groupby("sha256", sort=False):
+            by_sha[sha].records[sheet.table] = group.reset_index(drop=True)
+    return outcomes
+
+
+# --- the state of one partner-period over time ------------------------------------------
+
+
+def empty_records() -> dict[str, pd.DataFrame]:
+    """An empty frame per fact table, with the columns ingest produces."""
+    frames = {}
+    for sheet in RECORD_SHEETS:
+        frames[sheet.table] = pd.DataFrame(columns=[*_LINEAGE.values(), *sheet.column_names])
+    return frames
+
+
+@dataclass
+class SubmissionState:
+    """Every version of one partner-period's workbook seen, and the one in use.
+
+    ``versions`` has the ``submissions`` columns (``current`` marks the version the
+    published tables use); ``issues`` holds the issues of every version;
+    ``records`` holds the valid rows of the current version only; ``last_seen`` maps
+    each file to the SHA-256 it had when last ingested, so an unchanged file is skipped.
+    """
+
+    partner_id: str
+    period_id: str
+    versions: pd.DataFrame
+    issues: pd.DataFrame
+    records: dict[str, pd.DataFrame]
+    last_seen: dict[str, str]
+
+    @classmethod
+    def empty(cls, partner_id: str, period_id: str) -> SubmissionState:
+        return cls(
+            partner_id=partner_id,
+            period_id=period_id,
+            versions=pd.DataFrame(columns=SUBMISSIONS.column_names),
+            issues=issues_frame([]),
+            records=empty_records(),
+            last_seen={},
+        )
+
+    @property
+    def current_sha256(self) -> str | None:
+        current = self.versions.loc[self.versions["current"].astype(bool), "sha256"]
+        return None if current.empty else str(current.iloc[0])
+
+    @property
+    def latest(self) -> pd.Series | None:
+        """The version seen last (may be a rejected one)."""
+        return None if self.versions.empty else self.versions.iloc[-1]
+
+    def changed(self, candidates: Iterable[Candidate]) -> list[Candidate]:
+        """The candidates whose bytes differ from what was ingested last time."""
+        return [c for c in candidates if self.last_seen.get(c.file) != _quick_sha(c)]
+
+    def apply(self, outcome: Outcome) -> SubmissionState:
+        """Fold one new outcome in: an accepted version becomes current, a rejected one not."""
+        accepted = outcome.status == "accepted"
+        versions = self.versions[self.versions["sha256"] != outcome.sha256]
+        if accepted:
+            versions = versions.assign(current=False)
+        row = outcome.submission_row(current=accepted)
+        versions = pd.concat([versions, pd.DataFrame([row])], ignore_index=True)
+        older = self.issues[self.issues["sha256"] != outcome.sha256]
+        issues = pd.concat([older, issues_frame(outcome.issues)], ignore_index=True)
+        records = self.records
+        if accepted:
+            records = {**empty_records(), **outcome.records}
+        return replace(
+            self,
+            versions=versions.reset_index(drop=True),
+            issues=issues,
+            records=records,
+            last_seen={**self.last_seen, outcome.file: outcome.sha256},
+        )
+
+
+def _quick_sha(candidate: Candidate) -> str:
+    if candidate.rejection is not None and candidate.rejection.rule == "symlink":
+        return ""
+    return sha256_of(candidate.path)
+
+
+def issue_frame_of(outcomes: Iterable[Outcome]) -> pd.DataFrame:
+    return issues_frame([i for o in outcomes for i in o.issues])
+
+
+__all__ = [
+    "CONTEXT",
+    "FACT_TABLES",
+    "Outcome",
+    "SubmissionState",
+    "archive",
+    "column_letter",
+    "ingest",
+]

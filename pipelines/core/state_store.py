@@ -1,0 +1,38 @@
+"""Where each partner-period's :class:`SubmissionState` is kept between runs.
+
+The state is internal to the pipeline (the published tables are derived from it), so
+it is stored as one pickle per partner-period under ``<assets>/.state/``: exact types
+(dates, Decimals) round-trip, and each file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from pipelines.core.ingest import SubmissionState
+from pipelines.core.publish import write_atomic
+
+STATE_DIR = ".state"
+ARCHIVE_DIR = "archive"
+
+
+def state_path(assets_dir: Path, partner_id: str, period_id: str) -> Path:
+    return assets_dir / STATE_DIR / "submissions" / partner_id / f"{period_id}.pickle"
+
+
+def save_state(assets_dir: Path, state: SubmissionState) -> Path:
+    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return write_atomic(
+        state_path(assets_dir, state.partner_id, state.period_id),
+        lambda tmp: tmp.write_bytes(payload),
+    )
+
+
+def load_state(assets_dir: Path, partner_id: str, period_id: str) -> SubmissionState:
+    """The stored state, or an empty one for a partner-period never ingested."""
+    path = state_path(assets_dir, partner_id, period_id)
+    if not path.exists():
+        return SubmissionState.empty(partner_id, period_id)
+    with path.open("rb") as handle:
+        return pickle.load(handle)

@@ -1,0 +1,53 @@
+"""The code location: one ``Definitions`` object, loaded by ``workspace.yaml``."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.automation import daily_ingest, ingest_everything, raw_files_sensor
+from pipelines.defs.indicator_assets import (
+    indicator_assets,
+    indicator_breakdown_asset,
+    indicator_progress_asset,
+    indicator_scorecard_asset,
+    partner_feedback,
+    progress_report,
+    reporting_rates_asset,
+    stakeholder_meeting_floor_asset,
+    submission_completeness_asset,
+)
+from pipelines.defs.ingest_assets import submission, unattributed_files
+from pipelines.defs.io_managers import StateIOManager, TableIOManager
+from pipelines.defs.output_assets import data_dictionary
+from pipelines.defs.publish_assets import published_submissions
+from pipelines.defs.reference_assets import reference_assets
+from pipelines.defs.resources import ClusterixPaths
+
+defs = dg.Definitions(
+    assets=[
+        *reference_assets,
+        submission,
+        unattributed_files,
+        published_submissions,
+        *indicator_assets,
+        indicator_scorecard_asset,
+        indicator_breakdown_asset,
+        indicator_progress_asset,
+        submission_completeness_asset,
+        reporting_rates_asset,
+        stakeholder_meeting_floor_asset,
+        progress_report,
+        partner_feedback,
+        data_dictionary,
+    ],
+    jobs=[ingest_everything],
+    sensors=[raw_files_sensor],
+    schedules=[daily_ingest],
+    resources={
+        "paths": ClusterixPaths(),
+        "table_io": TableIOManager(),
+        "state_io": StateIOManager(),
+    },
+    # One process for the whole run: a step per process would cost seconds each.
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,64 @@
+"""How work starts: the job, the sensor on the drop folder and the daily schedule."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.core import config
+from pipelines.core.discovery import discover, sha256_of
+from pipelines.core.reference import reference
+from pipelines.defs.partitions import all_partitions_tags, partition_key
+
+INGEST_JOB = "ingest_everything"
+
+ingest_everything = dg.define_asset_job(
+    INGEST_JOB,
+    selection=dg.AssetSelection.all(),
+    description=(
+        "Ingest the submissions of the selected partitions and rebuild every published"
+        " table, indicator, report and feedback workbook."
+    ),
+)
+
+
+@dg.sensor(
+    job=ingest_everything,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts a run for each new or changed workbook in the drop folder.",
+)
+def raw_files_sensor(context: dg.SensorEvaluationContext):
+    """One run request per attributable file; the run key holds its SHA-256.
+
+    Dagster never launches two runs with the same key, so an unchanged file never
+    runs again and a changed file always does.
+    """
+    ref = reference()
+    requests = []
+    for candidate in discover(config.raw_dir()):
+        if candidate.partner_id not in ref.partner_ids or candidate.period_id not in ref.period_ids:
+            continue
+        if candidate.path.is_symlink():
+            continue
+        sha = sha256_of(candidate.path)
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{candidate.file}:{sha}",
+                partition_key=partition_key(candidate.partner_id, candidate.period_id),
+                tags={"clusterix/file": candidate.file, "clusterix/sha256": sha},
+            )
+        )
+    return requests
+
+
+@dg.schedule(
+    job=ingest_everything,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily: one run over every partner x period (unchanged files are skipped).",
+)
+def daily_ingest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=context.scheduled_execution_time.isoformat(), tags=all_partitions_tags()
+    )

@@ -1,0 +1,216 @@
+"""One asset per indicator, and the tables, report and feedback built on them.
+
+Indicators are data (``reference_data/indicators.csv``); :func:`indicator_asset`
+turns each into an asset whose metadata shows its value against the target, its
+breakdown and its progress chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import dagster as dg
+import pandas as pd
+
+from pipelines.core.feedback import write_feedback
+from pipelines.core.indicators import (
+    IndicatorResult,
+    compute_indicators,
+    indicator_breakdown,
+    indicator_progress,
+    indicator_scorecard,
+    overall_reporting_rate,
+    reporting_rates,
+    stakeholder_meeting_floor,
+    submission_completeness,
+)
+from pipelines.core.reference import reference
+from pipelines.core.report import data_uri, indicator_chart_png, write_report
+from pipelines.core.submissions import current_records
+from pipelines.core.tables import (
+    INDICATOR_BREAKDOWN,
+    INDICATOR_PROGRESS,
+    INDICATOR_SCORECARD,
+    REPORTING_RATES,
+    STAKEHOLDER_MEETING_FLOOR,
+    SUBMISSION_COMPLETENESS,
+    Table,
+)
+from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
+from pipelines.defs.resources import ClusterixPaths
+
+FACT_INPUTS = ("events", "good_practices", "policy_measures", "collaborations")
+REPORT_FILE = "report/progress_report.html"
+
+
+def indicator_asset_name(indicator_id: str) -> str:
+    return "indicator_" + re.sub(r"[^0-9a-z]+", "_", indicator_id.lower())
+
+
+def _value(value: object) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def indicator_asset(definition: pd.Series) -> dg.AssetsDefinition:
+    """The asset of one indicator: its value, breakdown and chart against the target."""
+    indicator_id = definition["indicator_id"]
+
+    @dg.asset(
+        name=indicator_asset_name(indicator_id),
+        group_name="indicators",
+        io_manager_key="state_io",
+        description=f"{indicator_id} {definition['name']}: {definition['computation']}",
+        ins={name: dg.AssetIn(name) for name in (*FACT_INPUTS, "indicator_progress")},
+        metadata={"indicator_id": indicator_id, "target": str(definition["target"])},
+    )
+    def _asset(context: dg.AssetExecutionContext, **inputs: pd.DataFrame) -> IndicatorResult:
+        facts = {name: inputs[name] for name in FACT_INPUTS}
+        result = compute_indicators(facts, reference())[indicator_id]
+        progress = inputs["indicator_progress"]
+        progress = progress[progress["indicator_id"] == indicator_id]
+        metadata: dict[str, object] = {
+            "achieved": _value(result.achieved),
+            "target": _value(result.target),
+            "unit": result.unit,
+            "% of target": _value(result.pct_of_target),
+            "breakdown": dg.MetadataValue.md(markdown_table(result.breakdown, limit=60)),
+        }
+        if not progress.empty:
+            png = indicator_chart_png(indicator_id, progress, result.target)
+            metadata["chart"] = dg.MetadataValue.md(
+                f"![{indicator_id} progress]({data_uri(png, 'image/png')})"
+            )
+        context.add_output_metadata(metadata)
+        return result
+
+    return _asset
+
+
+indicator_assets = [indicator_asset(row) for _, row in reference().indicators.iterrows()]
+_INDICATOR_INS = {
+    indicator_asset_name(i): dg.AssetIn(indicator_asset_name(i))
+    for i in reference().indicators["indicator_id"]
+}
+
+
+def _table_asset_kwargs(table: Table, group: str) -> dict:
+    return {
+        "name": table.name,
+        "group_name": group,
+        "io_manager_key": "table_io",
+        "description": table.description,
+        "metadata": {"table": table, "dagster/column_schema": column_schema(table)},
+        "kinds": {"parquet"},
+    }
+
+
+@dg.asset(**_table_asset_kwargs(INDICATOR_SCORECARD, "indicators"), ins=_INDICATOR_INS)
+def indicator_scorecard_asset(
+    context: dg.AssetExecutionContext, **results: IndicatorResult
+) -> pd.DataFrame:
+    frame = indicator_scorecard({r.indicator_id: r for r in results.values()})
+    context.add_output_metadata(table_metadata(frame, INDICATOR_SCORECARD))
+    return frame
+
+
+@dg.asset(**_table_asset_kwargs(INDICATOR_BREAKDOWN, "indicators"), ins=_INDICATOR_INS)
+def indicator_breakdown_asset(
+    context: dg.AssetExecutionContext, **results: IndicatorResult
+) -> pd.DataFrame:
+    frame = indicator_breakdown({r.indicator_id: r for r in results.values()})
+    context.add_output_metadata(table_metadata(frame, INDICATOR_BREAKDOWN))
+    return frame
+
+
+@dg.asset(
+    **_table_asset_kwargs(INDICATOR_PROGRESS, "indicators"),
+    ins={"submission": dg.AssetIn("submission")},
+)
+def indicator_progress_asset(context: dg.AssetExecutionContext, submission: dict) -> pd.DataFrame:
+    frame = indicator_progress(current_records(submission.values()), reference())
+    context.add_output_metadata(table_metadata(frame, INDICATOR_PROGRESS))
+    return frame
+
+
+@dg.asset(**_table_asset_kwargs(SUBMISSION_COMPLETENESS, "published"))
+def submission_completeness_asset(
+    context: dg.AssetExecutionContext, submissions: pd.DataFrame
+) -> pd.DataFrame:
+    frame = submission_completeness(submissions, reference())
+    metadata = dict(table_metadata(frame, SUBMISSION_COMPLETENESS))
+    metadata["reporting rate %"] = _value(overall_reporting_rate(frame))
+    context.add_output_metadata(metadata)
+    return frame
+
+
+@dg.asset(**_table_asset_kwargs(REPORTING_RATES, "published"))
+def reporting_rates_asset(
+    context: dg.AssetExecutionContext, submission_completeness: pd.DataFrame
+) -> pd.DataFrame:
+    frame = reporting_rates(submission_completeness)
+    context.add_output_metadata(table_metadata(frame, REPORTING_RATES))
+    return frame
+
+
+@dg.asset(**_table_asset_kwargs(STAKEHOLDER_MEETING_FLOOR, "indicators"))
+def stakeholder_meeting_floor_asset(
+    context: dg.AssetExecutionContext, events: pd.DataFrame
+) -> pd.DataFrame:
+    frame = stakeholder_meeting_floor(events, reference())
+    gaps = frame[~frame["floor_met"].astype(bool)]
+    metadata = dict(table_metadata(frame, STAKEHOLDER_MEETING_FLOOR))
+    metadata["gaps"] = dg.MetadataValue.int(len(gaps))
+    metadata["gap list"] = dg.MetadataValue.md(markdown_table(gaps, limit=60))
+    context.add_output_metadata(metadata)
+    return frame
+
+
+@dg.asset(group_name="outputs", kinds={"html"}, description="Offline HTML progress report.")
+def progress_report(
+    context: dg.AssetExecutionContext,
+    paths: ClusterixPaths,
+    indicator_scorecard: pd.DataFrame,
+    indicator_progress: pd.DataFrame,
+    submission_completeness: pd.DataFrame,
+    stakeholder_meeting_floor: pd.DataFrame,
+) -> dg.MaterializeResult:
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    path = write_report(
+        paths.assets / REPORT_FILE,
+        indicator_scorecard,
+        indicator_progress,
+        submission_completeness,
+        stakeholder_meeting_floor,
+        generated,
+    )
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+
+
+@dg.asset(
+    group_name="outputs",
+    kinds={"excel"},
+    description="A feedback workbook per partner-period whose latest workbook has issues.",
+    ins={"submission": dg.AssetIn("submission")},
+)
+def partner_feedback(
+    context: dg.AssetExecutionContext, paths: ClusterixPaths, submission: dict
+) -> dg.MaterializeResult:
+    written = []
+    for state in submission.values():
+        latest = state.latest
+        target = paths.assets / "feedback" / state.partner_id / f"{state.period_id}.xlsx"
+        issues = state.issues[
+            state.issues["sha256"] == (latest["sha256"] if latest is not None else "")
+        ]
+        if issues.empty:
+            target.unlink(missing_ok=True)
+            continue
+        write_feedback(target, state.partner_id, state.period_id, str(latest["file"]), issues)
+        written.append(f"- `{target.relative_to(paths.assets)}`: {len(issues)} issue(s)")
+    return dg.MaterializeResult(
+        metadata={
+            "workbooks": dg.MetadataValue.int(len(written)),
+            "files": dg.MetadataValue.md("\n".join(written) or "_no feedback needed_"),
+        }
+    )

@@ -1,0 +1,98 @@
+"""Ingest: one partition per partner x period, any number of partitions per run.
+
+``submission`` discovers the files of the partitions it is asked for, ingests those
+whose bytes changed since the last run (all of them validated in one pass), and folds
+each outcome into the partition's state. ``unattributed_files`` keeps a record of the
+files that belong to no partner-period, so nothing dropped in ``raw/`` goes unseen.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import dagster as dg
+
+from pipelines.core.discovery import Candidate, discover
+from pipelines.core.ingest import Outcome, SubmissionState, ingest
+from pipelines.core.reference import reference
+from pipelines.core.state_store import ARCHIVE_DIR, load_state
+from pipelines.defs.partitions import split_key, submission_partitions
+from pipelines.defs.resources import ClusterixPaths
+
+
+def _attributable(candidate: Candidate) -> bool:
+    ref = reference()
+    return candidate.partner_id in ref.partner_ids and candidate.period_id in ref.period_ids
+
+
+def _partition_metadata(state: SubmissionState) -> dict[str, object]:
+    latest = state.latest
+    if latest is None:
+        return {"status": "not submitted", "dagster/row_count": 0}
+    rows = sum(len(frame) for frame in state.records.values())
+    return {
+        "status": str(latest["status"]),
+        "file": str(latest["file"]),
+        "sha256": str(latest["sha256"]),
+        "errors": int(latest["n_errors"]),
+        "warnings": int(latest["n_warnings"]),
+        "versions seen": len(state.versions),
+        "current sha256": state.current_sha256 or "none accepted",
+        "dagster/row_count": rows,
+    }
+
+
+@dg.asset(
+    partitions_def=submission_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    io_manager_key="state_io",
+    group_name="ingest",
+    kinds={"excel", "pandera"},
+    description=(
+        "The workbook of one partner for one reporting period: every version seen, its"
+        " validation issues, and the valid rows of the version in use."
+    ),
+)
+def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict:
+    ref = reference()
+    candidates: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
+    for candidate in discover(paths.raw):
+        if _attributable(candidate):
+            candidates[(candidate.partner_id, candidate.period_id)].append(candidate)
+
+    states: dict[str, SubmissionState] = {}
+    todo: list[tuple[str, Candidate]] = []
+    for key in context.partition_keys:
+        partner_id, period_id = split_key(key)
+        state = load_state(paths.assets, partner_id, period_id)
+        states[key] = state
+        todo += [(key, c) for c in state.changed(candidates[(partner_id, period_id)])]
+
+    outcomes = ingest([c for _, c in todo], ref, paths.assets / ARCHIVE_DIR)
+    for (key, _), outcome in zip(todo, outcomes, strict=True):
+        states[key] = states[key].apply(outcome)
+    context.log.info(
+        f"{len(todo)} new or changed file(s) ingested across {len(states)} partition(s)"
+    )
+    for key, state in states.items():
+        context.add_asset_metadata(_partition_metadata(state), partition_key=key)
+    return states
+
+
+@dg.asset(
+    io_manager_key="state_io",
+    group_name="ingest",
+    description="Files in the drop folder that belong to no partner-period, with the reason.",
+)
+def unattributed_files(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> list[Outcome]:
+    strays = [c for c in discover(paths.raw) if not _attributable(c)]
+    outcomes = ingest(strays, reference(), paths.assets / ARCHIVE_DIR)
+    context.add_output_metadata(
+        {
+            "dagster/row_count": len(outcomes),
+            "files": dg.MetadataValue.md(
+                "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in outcomes) or "_none_"
+            ),
+        }
+    )
+    return outcomes

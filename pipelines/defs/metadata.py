@@ -1,0 +1,61 @@
+"""Metadata the Dagster UI shows: row counts, column schemas and markdown previews."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+import pandas as pd
+
+from pipelines.core.parsing import as_text
+from pipelines.core.tables import Table
+
+PREVIEW_ROWS = 10
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    """The table's columns with their SQL type and description, for the UI's schema tab."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.sql_type,
+                description=c.description,
+                constraints=dg.TableColumnConstraints(
+                    nullable=c.name not in table.required,
+                    unique=table.primary_key == (c.name,),
+                ),
+            )
+            for c in table.columns
+        ]
+    )
+
+
+def _cell(value: object) -> str:
+    text = as_text(value) or ""
+    return text.replace("|", "\\|").replace("\n", " ")[:80]
+
+
+def markdown_table(frame: pd.DataFrame, limit: int = PREVIEW_ROWS) -> str:
+    """A small markdown table (pandas' own needs the optional tabulate package)."""
+    if frame.empty:
+        return "_no rows_"
+    head = frame.head(limit)
+    lines = [
+        "| " + " | ".join(str(c) for c in head.columns) + " |",
+        "|" + "---|" * len(head.columns),
+    ]
+    lines += [
+        "| " + " | ".join(_cell(v) for v in row) + " |" for row in head.itertuples(index=False)
+    ]
+    if len(frame) > limit:
+        lines.append(f"\n_{limit} of {len(frame)} rows_")
+    return "\n".join(lines)
+
+
+def table_metadata(frame: pd.DataFrame, table: Table) -> Mapping[str, object]:
+    return {
+        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+        "dagster/column_schema": column_schema(table),
+        "preview": dg.MetadataValue.md(markdown_table(frame)),
+    }

@@ -1,0 +1,92 @@
+"""``clusterix run``: every submission in ONE Dagster run, then the scorecard.
+
+The run targets every partner x period at once (a single-run backfill over the whole
+partition range) and everything downstream, executed in this process, so the cost
+of launching runs is paid once rather than 118 times.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from pipelines.core import config
+from pipelines.core.publish import read_parquet
+from pipelines.core.tables import INDICATOR_SCORECARD, SUBMISSIONS, VALIDATION_ISSUES
+
+REPORT = Path("report") / "progress_report.html"
+
+
+def _instance() -> dg.DagsterInstance:
+    """The instance under DAGSTER_HOME (so ``make ui`` shows the run), else a temporary one."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_everything(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    """Materialise every asset for every partner x period in one in-process run."""
+    from pipelines.definitions import defs
+    from pipelines.defs.automation import INGEST_JOB
+    from pipelines.defs.partitions import all_partitions_tags
+
+    job = defs.resolve_job_def(INGEST_JOB)
+    return job.execute_in_process(
+        instance=instance or _instance(), tags=all_partitions_tags(), raise_on_error=False
+    )
+
+
+def format_scorecard(scorecard: pd.DataFrame) -> str:
+    """The scorecard as a plain-text table for the terminal."""
+    header = f"{'indicator':<10} {'name':<62} {'target':>14} {'achieved':>14} {'%':>7}"
+    lines = [header, "-" * len(header)]
+    for row in scorecard.itertuples(index=False):
+        pct = "" if row.pct_of_target is None else f"{row.pct_of_target}"
+        achieved = "n/a" if row.achieved is None else f"{row.achieved:,}"
+        lines.append(
+            f"{row.indicator_id:<10} {row.name[:62]:<62} {row.target:>14,} {achieved:>14} {pct:>7}"
+        )
+    return "\n".join(lines)
+
+
+def run_pipeline() -> int:
+    """Exit 0 when the pipeline ran, whatever the data's errors; 1 when it could not run."""
+    raw, assets = config.raw_dir(), config.assets_dir()
+    if not raw.is_dir():
+        print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
+        return 1
+    result = run_everything()
+    if not result.success:
+        for event in result.all_events:
+            if event.is_failure:
+                print(event.message, file=sys.stderr)
+        print("error: the pipeline run failed", file=sys.stderr)
+        return 1
+    print(format_scorecard(read_parquet(INDICATOR_SCORECARD, assets)))
+    print()
+    print(
+        submissions_summary(
+            read_parquet(SUBMISSIONS, assets), read_parquet(VALIDATION_ISSUES, assets)
+        )
+    )
+    print(f"Tables:    {assets}")
+    print(f"Feedback:  {assets / 'feedback'}")
+    print(f"Report:    {assets / REPORT}")
+    return 0
+
+
+def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
+    """One line on what came in and what partners have to fix."""
+    counts = submissions["status"].value_counts()
+    errors = int((issues["severity"] == "error").sum())
+    warnings = int((issues["severity"] == "warning").sum())
+    return (
+        f"Workbook versions: {counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)}"
+        f" rejected; open issues: {errors} errors, {warnings} warnings"
+    )
