@@ -1,9 +1,10 @@
 """Current facts: the latest reported row per natural key, events flagged for counting.
 
-Partners report cumulatively: a period's workbook restates events, practices,
-measures and figures reported before. SPEC section 5 therefore makes the row of the
-*latest* reporting period win for every natural key, and never sums a key's rows
-across periods. Consortium-level events (one meeting of the whole project) are often
+A period's workbook may restate events, practices, measures and figures reported
+before (a corrected figure, a practice moved to a later stage). SPEC section 5
+therefore makes the row of the *latest* reporting period win for every natural key,
+and never sums a key's rows across periods; a key a later workbook leaves out keeps
+its last reported row. Consortium-level events (one meeting of the whole project) are often
 reported by several partners; they stay in the table but only the first report is
 ``counted``, and every other one gets a warning so the partner can check it.
 
@@ -14,9 +15,11 @@ the derived ones (:func:`record_columns`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -114,7 +117,7 @@ def _with_event_periods(events: pd.DataFrame, ref: Reference) -> pd.DataFrame:
     )
 
 
-def _duplicate_message(row: pd.Series, keeper: pd.Series) -> str:
+def _duplicate_message(row: Mapping[str, Any], keeper: Mapping[str, Any]) -> str:
     what = f"{row['event_type']} on {row['start_date'].isoformat()}"
     if keeper["partner_id"] == row["partner_id"]:
         other = f"is also in your report as event_ref {keeper['event_ref']}"
@@ -126,7 +129,7 @@ def _duplicate_message(row: pd.Series, keeper: pd.Series) -> str:
     )
 
 
-def _duplicate_issue(row: pd.Series, keeper: pd.Series) -> dict[str, object]:
+def _duplicate_issue(row: Mapping[str, Any], keeper: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "partner_id": row["partner_id"],
         "period_id": row["period_id"],
@@ -152,14 +155,15 @@ def _count_consortium_events_once(
     stable from one run to the next. The same partner reporting one consortium
     meeting under two refs is treated like two partners reporting it.
     """
-    counted = pd.Series(True, index=events.index)
-    consortium = events["event_type"].isin(ref.consortium_event_types())
-    candidates = events[consortium & events["start_date"].notna()]
-    issues = []
-    for _, group in candidates.groupby(["event_type", "start_date"], sort=False):
-        keeper = group.iloc[0]
-        for index, row in group.iloc[1:].iterrows():
-            counted[index] = False
+    rows = events.to_dict("records")
+    consortium = ref.consortium_event_types()
+    keepers: dict[tuple[str, dt.date], Mapping[str, Any]] = {}
+    counted, issues = [], []
+    for row in rows:
+        key = (row["event_type"], row["start_date"])
+        keeper = keepers.setdefault(key, row) if row["event_type"] in consortium else row
+        counted.append(keeper is row)
+        if keeper is not row:
             issues.append(_duplicate_issue(row, keeper))
     return events.assign(counted=counted), pd.DataFrame(issues)
 
