@@ -10,15 +10,13 @@ from pipelines.defs.indicator_assets import (
     indicator_breakdown_asset,
     indicator_progress_asset,
     indicator_scorecard_asset,
-    partner_feedback,
-    progress_report,
     reporting_rates_asset,
     stakeholder_meeting_floor_asset,
     submission_completeness_asset,
 )
 from pipelines.defs.ingest_assets import submission, unattributed_files
 from pipelines.defs.io_managers import StateIOManager, TableIOManager
-from pipelines.defs.output_assets import data_dictionary
+from pipelines.defs.output_assets import data_dictionary, partner_feedback, progress_report
 from pipelines.defs.publish_assets import published_submissions
 from pipelines.defs.reference_assets import reference_assets
 from pipelines.defs.resources import ClusterixPaths

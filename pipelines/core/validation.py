@@ -377,6 +377,9 @@ def prepare(sheet: Sheet, raw: pd.DataFrame) -> pd.DataFrame:
     for f in sheet.columns:
         prepared[f.name] = parse_column(f, raw[f.name])
     frame = pd.DataFrame(prepared, index=raw.index)
+    if sheet is EVENTS_SHEET:
+        # end_date is optional: a one-day event ends the day it starts.
+        frame["end_date"] = frame["end_date"].where(frame["end_date"].notna(), frame["start_date"])
     if sheet is MEASURES_SHEET:
         instruments = {p: reference().instrument_of(p) for p in frame["_partner_id"].unique()}
         frame["_own_instrument"] = frame["_partner_id"].map(instruments)

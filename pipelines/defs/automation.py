@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from pipelines.core import config
@@ -27,20 +29,26 @@ ingest_everything = dg.define_asset_job(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts a run for each new or changed workbook in the drop folder.",
 )
-def raw_files_sensor(context: dg.SensorEvaluationContext):
-    """One run request per attributable file; the run key holds its SHA-256.
+def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """One run request per new or changed file; the run key holds its SHA-256.
 
-    Dagster never launches two runs with the same key, so an unchanged file never
-    runs again and a changed file always does.
+    The cursor remembers the SHA-256 of every file already requested, so an unchanged
+    file is not requested again; and because Dagster never launches two runs with the
+    same key, even a lost cursor cannot make an unchanged file run twice.
     """
     ref = reference()
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests = []
     for candidate in discover(config.raw_dir()):
-        if candidate.partner_id not in ref.partner_ids or candidate.period_id not in ref.period_ids:
-            continue
-        if candidate.path.is_symlink():
+        attributable = (
+            candidate.partner_id in ref.partner_ids and candidate.period_id in ref.period_ids
+        )
+        if not attributable or candidate.path.is_symlink():
             continue
         sha = sha256_of(candidate.path)
+        if seen.get(candidate.file) == sha:
+            continue
+        seen[candidate.file] = sha
         requests.append(
             dg.RunRequest(
                 run_key=f"{candidate.file}:{sha}",
@@ -48,7 +56,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext):
                 tags={"clusterix/file": candidate.file, "clusterix/sha256": sha},
             )
         )
-    return requests
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
 
 @dg.schedule(

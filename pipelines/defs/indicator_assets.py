@@ -1,4 +1,4 @@
-"""One asset per indicator, and the tables, report and feedback built on them.
+"""One asset per indicator, and the indicator and completeness tables built on them.
 
 Indicators are data (``reference_data/indicators.csv``); :func:`indicator_asset`
 turns each into an asset whose metadata shows its value against the target, its
@@ -7,13 +7,11 @@ breakdown and its progress chart.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import dagster as dg
 import pandas as pd
 
-from pipelines.core.feedback import write_feedback
 from pipelines.core.indicators import (
     IndicatorResult,
     compute_indicators,
@@ -26,7 +24,7 @@ from pipelines.core.indicators import (
     submission_completeness,
 )
 from pipelines.core.reference import reference
-from pipelines.core.report import data_uri, indicator_chart_png, write_report
+from pipelines.core.report import data_uri, indicator_chart_png
 from pipelines.core.submissions import current_records
 from pipelines.core.tables import (
     INDICATOR_BREAKDOWN,
@@ -38,10 +36,8 @@ from pipelines.core.tables import (
     Table,
 )
 from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
-from pipelines.defs.resources import ClusterixPaths
 
 FACT_INPUTS = ("events", "good_practices", "policy_measures", "collaborations")
-REPORT_FILE = "report/progress_report.html"
 
 
 def indicator_asset_name(indicator_id: str) -> str:
@@ -164,53 +160,3 @@ def stakeholder_meeting_floor_asset(
     metadata["gap list"] = dg.MetadataValue.md(markdown_table(gaps, limit=60))
     context.add_output_metadata(metadata)
     return frame
-
-
-@dg.asset(group_name="outputs", kinds={"html"}, description="Offline HTML progress report.")
-def progress_report(
-    context: dg.AssetExecutionContext,
-    paths: ClusterixPaths,
-    indicator_scorecard: pd.DataFrame,
-    indicator_progress: pd.DataFrame,
-    submission_completeness: pd.DataFrame,
-    stakeholder_meeting_floor: pd.DataFrame,
-) -> dg.MaterializeResult:
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    path = write_report(
-        paths.assets / REPORT_FILE,
-        indicator_scorecard,
-        indicator_progress,
-        submission_completeness,
-        stakeholder_meeting_floor,
-        generated,
-    )
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
-
-
-@dg.asset(
-    group_name="outputs",
-    kinds={"excel"},
-    description="A feedback workbook per partner-period whose latest workbook has issues.",
-    ins={"submission": dg.AssetIn("submission")},
-)
-def partner_feedback(
-    context: dg.AssetExecutionContext, paths: ClusterixPaths, submission: dict
-) -> dg.MaterializeResult:
-    written = []
-    for state in submission.values():
-        latest = state.latest
-        target = paths.assets / "feedback" / state.partner_id / f"{state.period_id}.xlsx"
-        issues = state.issues[
-            state.issues["sha256"] == (latest["sha256"] if latest is not None else "")
-        ]
-        if issues.empty:
-            target.unlink(missing_ok=True)
-            continue
-        write_feedback(target, state.partner_id, state.period_id, str(latest["file"]), issues)
-        written.append(f"- `{target.relative_to(paths.assets)}`: {len(issues)} issue(s)")
-    return dg.MaterializeResult(
-        metadata={
-            "workbooks": dg.MetadataValue.int(len(written)),
-            "files": dg.MetadataValue.md("\n".join(written) or "_no feedback needed_"),
-        }
-    )

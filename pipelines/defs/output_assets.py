@@ -1,11 +1,16 @@
-"""Outputs that are documents rather than tables."""
+"""Outputs that are documents rather than tables: report, feedback, data dictionary."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
+import pandas as pd
 
 from pipelines.core.dictionary import data_dictionary as render_dictionary
+from pipelines.core.feedback import write_feedback
 from pipelines.core.publish import write_atomic
+from pipelines.core.report import write_report
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -15,4 +20,57 @@ def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
     path = write_atomic(paths.assets / "README.md", lambda tmp: tmp.write_text(text, "utf-8"))
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "text": dg.MetadataValue.md(text)}
+    )
+
+
+REPORT_FILE = "report/progress_report.html"
+
+
+@dg.asset(group_name="outputs", kinds={"html"}, description="Offline HTML progress report.")
+def progress_report(
+    context: dg.AssetExecutionContext,
+    paths: ClusterixPaths,
+    indicator_scorecard: pd.DataFrame,
+    indicator_progress: pd.DataFrame,
+    submission_completeness: pd.DataFrame,
+    stakeholder_meeting_floor: pd.DataFrame,
+) -> dg.MaterializeResult:
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    path = write_report(
+        paths.assets / REPORT_FILE,
+        indicator_scorecard,
+        indicator_progress,
+        submission_completeness,
+        stakeholder_meeting_floor,
+        generated,
+    )
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+
+
+@dg.asset(
+    group_name="outputs",
+    kinds={"excel"},
+    description="A feedback workbook per partner-period whose latest workbook has issues.",
+    ins={"submission": dg.AssetIn("submission")},
+)
+def partner_feedback(
+    context: dg.AssetExecutionContext, paths: ClusterixPaths, submission: dict
+) -> dg.MaterializeResult:
+    written = []
+    for state in submission.values():
+        latest = state.latest
+        target = paths.assets / "feedback" / state.partner_id / f"{state.period_id}.xlsx"
+        issues = state.issues[
+            state.issues["sha256"] == (latest["sha256"] if latest is not None else "")
+        ]
+        if issues.empty:
+            target.unlink(missing_ok=True)
+            continue
+        write_feedback(target, state.partner_id, state.period_id, str(latest["file"]), issues)
+        written.append(f"- `{target.relative_to(paths.assets)}`: {len(issues)} issue(s)")
+    return dg.MaterializeResult(
+        metadata={
+            "workbooks": dg.MetadataValue.int(len(written)),
+            "files": dg.MetadataValue.md("\n".join(written) or "_no feedback needed_"),
+        }
     )

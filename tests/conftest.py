@@ -1,0 +1,80 @@
+"""Shared fixtures: throw-away raw and assets folders, and workbooks written for real."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.core.template import write_template
+
+GOOD_EVENT = {
+    "event_ref": "EV-1",
+    "title": "Regional stakeholder meeting on cluster partnerships",
+    "event_type": "regional_stakeholder_meeting",
+    "start_date": dt.date(2019, 5, 20),
+    "format": "in_person",
+    "city": "Bucharest",
+    "country": "RO",
+    "participants": 30,
+}
+GOOD_PRACTICE = {
+    "practice_ref": "GP-1",
+    "title": "Cluster voucher scheme",
+    "country": "RO",
+    "identified_on": dt.date(2019, 6, 1),
+    "stage": "identified",
+}
+GOOD_MEASURE = {
+    "measure_ref": "M-1",
+    "policy_instrument_id": "PI-P4",
+    "description": "New call for cross-sector cluster projects",
+    "status": "implemented",
+    "implemented_on": dt.date(2019, 9, 1),
+    "sf_influenced_eur": Decimal("1000.50"),
+    "other_funds_influenced_eur": Decimal("0"),
+}
+GOOD_COLLABORATION = {"year": 2019, "company_research_collaborations": 120}
+GOOD_ROWS = {
+    "Events": GOOD_EVENT,
+    "GoodPractices": GOOD_PRACTICE,
+    "PolicyMeasures": GOOD_MEASURE,
+    "Collaborations": GOOD_COLLABORATION,
+}
+
+
+def make_workbook(
+    raw_dir: Path,
+    partner_id: str,
+    period_id: str,
+    records: Mapping[str, Sequence[Mapping[str, object]]] | None = None,
+    *,
+    cover: Mapping[str, object] | None = None,
+    suffix: str = ".xlsx",
+) -> Path:
+    """A partner workbook in its place under ``raw_dir``, written by the template code."""
+    path = raw_dir / partner_id / f"{period_id}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cover = {"submitted_on": dt.date(2020, 4, 15), "contact_name": "Test", **(cover or {})}
+    return write_template(partner_id, period_id, path, records=records or {}, cover=cover)
+
+
+@pytest.fixture
+def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Empty raw and assets folders that the pipeline uses through the environment."""
+    raw, assets = tmp_path / "raw", tmp_path / "assets"
+    raw.mkdir()
+    monkeypatch.setenv("CLUSTERIX_RAW_DIR", str(raw))
+    monkeypatch.setenv("CLUSTERIX_ASSETS_DIR", str(assets))
+    return raw, assets
+
+
+@pytest.fixture
+def instance():
+    """A real Dagster instance in a temporary folder."""
+    with dg.instance_for_test() as test_instance:
+        yield test_instance

@@ -1,0 +1,232 @@
+"""The whole pipeline against a real Dagster instance and real files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+from conftest import GOOD_ROWS, make_workbook
+
+from pipelines.core.publish import read_parquet
+from pipelines.core.tables import EVENTS, SUBMISSIONS, VALIDATION_ISSUES
+from pipelines.definitions import defs
+from pipelines.defs.automation import raw_files_sensor
+from pipelines.defs.partitions import submission_partitions
+from pipelines.run import run_everything
+
+
+def _events(assets: Path) -> pd.DataFrame:
+    return read_parquet(EVENTS, assets)
+
+
+def _submissions(assets: Path) -> pd.DataFrame:
+    return read_parquet(SUBMISSIONS, assets)
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_one_run_ingests_every_partition(dirs, instance):
+    raw, assets = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    event = {**GOOD_ROWS["Events"], "start_date": dt.date(2016, 6, 1), "country": "AT"}
+    make_workbook(
+        raw, "P1", "RP01", {"Events": [event]}, cover={"submitted_on": dt.date(2016, 10, 3)}
+    )
+
+    result = run_everything(instance)
+
+    assert result.success
+    assert len(instance.get_runs()) == 1
+    materialized = instance.get_materialized_partitions(dg.AssetKey("submission"))
+    assert materialized == set(submission_partitions.get_partition_keys())
+    submissions = _submissions(assets)
+    assert sorted(submissions["file"]) == ["P1/RP01.xlsx", "P4/RP07.xlsx"]
+    assert set(submissions["status"]) == {"accepted"}
+    assert sorted(_events(assets)["partner_id"]) == ["P1", "P4"]
+    assert (assets / "report" / "progress_report.html").exists()
+    assert (assets / "README.md").exists()
+
+
+def test_resubmission_replaces_and_rejection_keeps_the_last_accepted(dirs, instance):
+    raw, assets = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    assert run_everything(instance).success
+    first_sha = _submissions(assets)["sha256"].iloc[0]
+
+    make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 35}]})
+    assert run_everything(instance).success
+    assert list(_events(assets)["participants"]) == [35]
+    versions = _submissions(assets)
+    assert len(versions) == 2
+    assert versions.loc[versions["current"], "sha256"].tolist() != [first_sha]
+
+    make_workbook(
+        raw,
+        "P4",
+        "RP07",
+        {"Events": [{**GOOD_ROWS["Events"], "participants": 99}]},
+        cover={"partner_id": "P3"},
+    )
+    assert run_everything(instance).success
+    assert list(_events(assets)["participants"]) == [35], "a rejected workbook changes nothing"
+    versions = _submissions(assets)
+    assert list(versions["status"]) == ["accepted", "accepted", "rejected"]
+    assert list(versions["current"]) == [False, True, False]
+    issues = read_parquet(VALIDATION_ISSUES, assets)
+    assert "partner_mismatch" in set(issues["rule"])
+    archived = sorted(p.name for p in (assets / "archive").rglob("*.xlsx"))
+    assert len(archived) == 3
+    assert path.exists()
+
+
+def test_unchanged_file_is_not_ingested_again(dirs, instance):
+    raw, assets = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    assert run_everything(instance).success
+    before = _submissions(assets)
+    assert run_everything(instance).success
+    pd.testing.assert_frame_equal(before, _submissions(assets))
+
+
+def test_sensor_requests_new_and_changed_files_only(dirs, instance):
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    make_workbook(raw, "P1", "RP02", {})
+
+    first = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    keys = {r.partition_key: r.run_key for r in first.run_requests}
+    assert set(keys) == {"P4|RP07", "P1|RP02"}
+    assert all(key.split(":")[0] in {"P4/RP07.xlsx", "P1/RP02.xlsx"} for key in keys.values())
+
+    unchanged = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    assert unchanged.run_requests == []
+
+    make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 31}]})
+    changed = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=unchanged.cursor))
+    assert [r.partition_key for r in changed.run_requests] == ["P4|RP07"]
+    assert changed.run_requests[0].run_key != keys["P4|RP07"]
+
+    again = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    assert {r.run_key for r in again.run_requests} == {
+        changed.run_requests[0].run_key,
+        keys["P1|RP02"],
+    }, "without a cursor the run keys are still those of the current bytes"
+
+
+def test_sensor_run_for_one_partition(dirs, instance):
+    raw, assets = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    (request,) = raw_files_sensor(dg.build_sensor_context(instance=instance)).run_requests
+    job = defs.resolve_job_def("ingest_everything")
+    assert job.execute_in_process(instance=instance, partition_key=request.partition_key).success
+    assert list(_events(assets)["partner_id"]) == ["P4"]
+
+
+def test_schedule_covers_every_partition(instance):
+    from pipelines.defs.automation import daily_ingest
+
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 5, 6, 0)
+    )
+    (request,) = [daily_ingest(context)]
+    keys = submission_partitions.get_partition_keys()
+    assert request.tags["dagster/asset_partition_range_start"] == keys[0]
+    assert request.tags["dagster/asset_partition_range_end"] == keys[-1]
+
+
+def test_hostile_files_are_rejected_and_the_batch_goes_on(dirs, instance, tmp_path):
+    raw, assets = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    (raw / "P5").mkdir()
+    (raw / "P5" / "RP07.xlsx").write_bytes(b"this is not a spreadsheet")
+    (raw / "P6").mkdir()
+    (raw / "P6" / "RP07.csv").write_text("event_ref,title\n1,x\n")
+    (raw / "P7").mkdir()
+    (raw / "P7" / "RP07.xlsx").write_bytes(b"")
+    outside = tmp_path / "elsewhere.xlsx"
+    outside.write_bytes((raw / "P4" / "RP07.xlsx").read_bytes())
+    (raw / "P8").mkdir()
+    os.symlink(outside, raw / "P8" / "RP07.xlsx")
+    (raw / "stray.xlsx").write_bytes((raw / "P4" / "RP07.xlsx").read_bytes())
+
+    assert run_everything(instance).success
+
+    submissions = _submissions(assets).set_index("file")
+    assert submissions.loc["P4/RP07.xlsx", "status"] == "accepted"
+    for file in ["P5/RP07.xlsx", "P6/RP07.csv", "P7/RP07.xlsx", "P8/RP07.xlsx", "stray.xlsx"]:
+        assert submissions.loc[file, "status"] == "rejected", file
+    issues = read_parquet(VALIDATION_ISSUES, assets).set_index("file")
+    assert issues.loc["P6/RP07.csv", "rule"] == "unsupported_file_type"
+    assert issues.loc["P8/RP07.xlsx", "rule"] == "symlink"
+    assert issues.loc["stray.xlsx", "rule"] == "outside_partner_folder"
+    assert list(_events(assets)["partner_id"]) == ["P4"]
+
+
+def test_feedback_workbook_keeps_formulas_as_text(dirs, instance):
+    from openpyxl import load_workbook
+
+    raw, assets = dirs
+    formula = '=HYPERLINK("http://evil.example","click")'
+    make_workbook(
+        raw,
+        "P4",
+        "RP07",
+        {"Events": [{**GOOD_ROWS["Events"], "title": formula, "participants": "many"}]},
+    )
+    assert run_everything(instance).success
+    feedback = assets / "feedback" / "P4" / "RP07.xlsx"
+    book = load_workbook(feedback)
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert any(c.value == "many" for c in cells)
+    assert all(c.data_type != "f" for c in cells)
+
+
+SQL_TYPES = {"VARCHAR", "BIGINT", "DECIMAL(18,2)", "DATE", "BOOLEAN", "DOUBLE"}
+
+
+def test_every_table_reads_back_in_duckdb_with_its_types(dirs, instance):
+    from pipelines.defs.io_managers import TableIOManager  # noqa: F401  (tables come from defs)
+
+    raw, assets = dirs
+    make_workbook(raw, "P4", "RP07", {s: [row] for s, row in GOOD_ROWS.items()})
+    assert run_everything(instance).success
+    tables = [
+        spec.metadata["table"]
+        for spec in defs.resolve_all_asset_specs()
+        if "table" in spec.metadata
+    ]
+    assert len(tables) >= 20
+    connection = duckdb.connect()
+    for table in tables:
+        path = assets / f"{table.name}.parquet"
+        described = connection.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()
+        got = [(name, kind) for name, kind, *_ in described]
+        assert got == [(c.name, c.sql_type) for c in table.columns], table.name
+    funds = connection.execute(
+        f"SELECT sum(sf_influenced_eur) FROM '{assets / 'policy_measures.parquet'}'"
+    ).fetchone()[0]
+    assert str(funds) == "1000.50"
+
+
+def test_data_dictionary_in_the_repository_is_current():
+    from pipelines.core.dictionary import data_dictionary
+
+    committed = Path(__file__).parents[1] / "assets" / "README.md"
+    assert committed.read_text(encoding="utf-8") == data_dictionary()
+
+
+@pytest.mark.parametrize("env", [{"CLUSTERIX_RAW_DIR": "/nonexistent/raw"}])
+def test_run_without_a_raw_directory_fails_cleanly(monkeypatch, env, capsys):
+    from pipelines.cli import main
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["run"]) == 1
+    assert "does not exist" in capsys.readouterr().err
