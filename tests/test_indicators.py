@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from test_facts import event, records_frame
 
@@ -31,6 +32,7 @@ from pipelines.core.indicators import (
     stakeholder_meeting_floor,
     submission_completeness,
 )
+from pipelines.core.publish import write_parquet
 from pipelines.core.reference import reference
 from pipelines.core.schemas import table_schema
 from pipelines.core.tables import (
@@ -387,3 +389,21 @@ def test_stakeholder_floor_by_the_meetings_own_semester(facts) -> None:
     gaps = floor_gaps(floor)
     assert len(gaps) == 56 and not gaps["floor_met"].any()
     assert gaps.loc[0, ["partner_id", "period_id"]].tolist() == ["P1", "RP03"]
+
+
+def test_tables_publish_to_typed_parquet(results, facts, tmp_path) -> None:
+    completeness = submission_completeness(submissions(), REF)
+    tables = {
+        INDICATOR_SCORECARD: indicator_scorecard(results),
+        INDICATOR_BREAKDOWN: indicator_breakdown(results),
+        INDICATOR_PROGRESS: indicator_progress(RECORDS, REF, up_to="RP03"),
+        SUBMISSION_COMPLETENESS: completeness,
+        REPORTING_RATES: reporting_rates(completeness),
+        STAKEHOLDER_MEETING_FLOOR: stakeholder_meeting_floor(facts.tables["events"], REF),
+    }
+    for table, frame in tables.items():
+        written = pq.read_table(write_parquet(frame, table, tmp_path))
+        assert written.schema.equals(table.arrow_schema(), check_metadata=False)
+        assert written.num_rows == len(frame)
+    scorecard = pq.read_table(tmp_path / "indicator_scorecard.parquet").to_pylist()
+    assert scorecard[14]["achieved"] == Decimal("251000.60")
