@@ -155,9 +155,10 @@ def _cover_values(ctx: _Context, cover: Mapping[str, object] | None) -> dict[str
 
 
 def _list_check(values: Sequence[str], note: str) -> _Check:
+    """A drop-down list, or only the Guide's word when Excel cannot hold the list inline."""
     source = list(values)
     if len(",".join(source)) > _MAX_INLINE_LIST:
-        raise TemplateError(f"drop-down list too long for Excel: {source}")
+        return _Check(None, "one of: " + ", ".join(source))
     return _Check(
         {
             "validate": "list",
@@ -169,7 +170,9 @@ def _list_check(values: Sequence[str], note: str) -> _Check:
     )
 
 
-def _range_check(field: Field, validate: str, minimum: object, maximum: object) -> _Check:
+def _range_check(
+    field: Field, validate: str, minimum: object, maximum: object, note: str | None = None
+) -> _Check:
     if maximum is None:
         options = {"validate": validate, "criteria": ">=", "value": minimum}
     else:
@@ -177,7 +180,7 @@ def _range_check(field: Field, validate: str, minimum: object, maximum: object) 
         options["maximum"] = maximum
     options["error_title"] = "Not accepted"
     options["error_message"] = f"{field.name}: {field.hint}."
-    return _Check(options, f"checked: {field.hint}")
+    return _Check(options, note or f"checked: {field.hint}")
 
 
 def _check_for(field: Field, ctx: _Context) -> _Check:
@@ -192,9 +195,8 @@ def _check_for(field: Field, ctx: _Context) -> _Check:
     if field.enum:
         return _list_check(field.enum, "drop-down")
     if field.kind == "date":
-        check = _range_check(field, "date", PROJECT_START, PROJECT_END)
         note = f"checked: a date from {PROJECT_START} to {PROJECT_END}"
-        return _Check(check.options, note)
+        return _range_check(field, "date", PROJECT_START, PROJECT_END, note)
     if field.kind == "integer" and field.min_value is not None:
         return _range_check(field, "integer", field.min_value, field.max_value)
     if field.kind == "decimal" and field.min_value is not None:
