@@ -164,10 +164,15 @@ def _list_check(values: Sequence[str], note: str) -> _Check:
             "validate": "list",
             "source": source,
             "error_title": "Not in the list",
-            "error_message": "Choose one of: " + ", ".join(source),
+            "error_message": _limited("Choose one of: " + ", ".join(source)),
         },
         note,
     )
+
+
+def _limited(message: str) -> str:
+    """Excel drops a validation whose error message is longer than 255 characters."""
+    return message if len(message) <= _MAX_INLINE_LIST else "Choose a value from the list."
 
 
 def _range_check(
