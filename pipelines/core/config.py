@@ -7,6 +7,7 @@ from pathlib import Path
 
 RAW_DIR_ENV = "CLUSTERIX_RAW_DIR"
 ASSETS_DIR_ENV = "CLUSTERIX_ASSETS_DIR"
+REFERENCE_DIR_ENV = "CLUSTERIX_REFERENCE_DIR"
 
 
 def raw_dir() -> Path:
@@ -17,3 +18,13 @@ def raw_dir() -> Path:
 def assets_dir() -> Path:
     """The published tables (``assets/`` unless ``CLUSTERIX_ASSETS_DIR`` says otherwise)."""
     return Path(os.environ.get(ASSETS_DIR_ENV, "assets")).resolve()
+
+
+def reference_dir() -> Path | None:
+    """Reference data to use instead of the bundled files (``CLUSTERIX_REFERENCE_DIR``).
+
+    Lets a coordinator try edited reference files before committing them, and lets the
+    benchmark run the pipeline for a larger, synthetic programme.
+    """
+    configured = os.environ.get(REFERENCE_DIR_ENV)
+    return Path(configured).resolve() if configured else None

@@ -20,6 +20,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from pipelines.core import config
 from pipelines.core.schemas import table_schema
 from pipelines.core.tables import (
     EVENT_TYPES_TABLE,
@@ -266,5 +267,5 @@ def load_reference(data_dir: Path = DATA_DIR) -> Reference:
 
 @cache
 def reference() -> Reference:
-    """The bundled reference data, loaded once per process."""
-    return load_reference()
+    """The reference data in use, loaded once per process (see config.reference_dir)."""
+    return load_reference(config.reference_dir() or DATA_DIR)
