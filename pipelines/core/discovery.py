@@ -1,0 +1,177 @@
+"""Finding the partners' workbooks in the drop folder, without trusting the folder.
+
+The expected layout is ``<raw>/<partner_id>/<period_id>.xlsx`` (or ``.ods``). Every
+file found becomes a :class:`Candidate`; a file that does not fit the layout is still
+returned, with a :class:`Rejection` saying why, so that one bad file never stops the
+batch and the coordinator sees every file that was dropped.
+
+Partner folders and period file names must match the ids exactly (``P4``,
+``RP07``): accepting ``p4`` as well would let two files claim one partner-period.
+A near miss gets a rejection that names the right spelling. The extension is
+compared ignoring case (``RP07.XLSX`` is read), since systems differ there.
+Symbolic links are reported and never followed. README files, dotfiles and hidden
+folders (and Office lock files such as ``~$RP07.xlsx``) are ignored at any level.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from pipelines.core.reference import reference
+
+ACCEPTED_SUFFIXES = (".xlsx", ".ods")
+EXAMPLE = "P4/RP07.xlsx"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a file cannot be read as a submission; ``message`` is meant for the partner."""
+
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file found in the drop folder, attributed to a partner and period when possible."""
+
+    path: Path
+    file: str  # relative to the raw directory, posix: 'P4/RP07.xlsx'
+    partner_id: str | None
+    period_id: str | None
+    rejection: Rejection | None
+
+
+def discover(raw_dir: Path) -> list[Candidate]:
+    """Every file under ``raw_dir`` (but ignored ones), sorted by relative path."""
+    root = Path(raw_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"the raw directory {root} does not exist or is not a folder")
+    ids = _Ids(tuple(reference().partner_ids), tuple(reference().period_ids))
+    found = [_candidate(root, entry, ids) for entry in _walk(root)]
+    return sorted(found, key=lambda candidate: candidate.file)
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks.
+
+    Raises OSError for a symbolic link or anything but a regular file (a pipe would
+    otherwise block the run forever).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class _Ids:
+    partners: tuple[str, ...]
+    periods: tuple[str, ...]
+
+    def partner_range(self) -> str:
+        return f"{self.partners[0]}..{self.partners[-1]}"
+
+    def period_range(self) -> str:
+        return f"{self.periods[0]}..{self.periods[-1]}"
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith((".", "~$")) or name.casefold().startswith("readme")
+
+
+def _walk(folder: Path) -> Iterator[os.DirEntry[str]]:
+    """Every entry that is not a real folder, depth first; links are yielded, not followed."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if _ignored(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(Path(entry.path))
+            else:
+                yield entry
+
+
+def _candidate(root: Path, entry: os.DirEntry[str], ids: _Ids) -> Candidate:
+    path = Path(entry.path)
+    relative = PurePosixPath(path.relative_to(root).as_posix())
+    parts = relative.parts
+    stem = relative.name[: -len(relative.suffix)] if relative.suffix else relative.name
+    partner = parts[0] if len(parts) > 1 and parts[0] in ids.partners else None
+    period = stem if stem in ids.periods else None
+    return Candidate(
+        path=path,
+        file=str(relative),
+        partner_id=partner,
+        period_id=period,
+        rejection=_rejection(entry, relative, stem, ids),
+    )
+
+
+def _rejection(
+    entry: os.DirEntry[str], relative: PurePosixPath, stem: str, ids: _Ids
+) -> Rejection | None:
+    """The first reason the file cannot be a submission, most fundamental first."""
+    file = str(relative)
+    if entry.is_symlink():
+        return Rejection(
+            "symlink",
+            f"{file} is a symbolic link; links are never followed. Put the workbook itself"
+            f" in your folder, e.g. {EXAMPLE}",
+        )
+    if not entry.is_file(follow_symlinks=False):
+        return Rejection(
+            "not_a_regular_file",
+            f"{file} is not a regular file (a pipe, socket or device) and cannot be read",
+        )
+    if len(relative.parts) == 1:
+        return Rejection(
+            "outside_partner_folder",
+            f"{file} is not in a partner folder; put each workbook in the folder of its"
+            f" partner, e.g. {EXAMPLE}",
+        )
+    if len(relative.parts) > 2:
+        return Rejection(
+            "outside_partner_folder",
+            f"{file} is in a sub-folder, and files in sub-folders are not read; put the"
+            f" workbook directly in the partner folder, e.g. {EXAMPLE}",
+        )
+    folder = relative.parts[0]
+    if folder not in ids.partners:
+        return Rejection(
+            "unknown_partner",
+            f"the folder {folder!r} is not a partner id ({ids.partner_range()})"
+            f"{_did_you_mean(folder, ids.partners)}; put the workbook in your own partner"
+            f" folder, e.g. {EXAMPLE}",
+        )
+    if relative.suffix.lower() not in ACCEPTED_SUFFIXES:
+        kind = f"{relative.suffix} files are" if relative.suffix else "files with no extension are"
+        return Rejection(
+            "unsupported_file_type",
+            f"{file}: {kind} not accepted (.xlsm, .xls, .csv and other formats are refused);"
+            " only .xlsx and .ods workbooks are read. Open the file in your spreadsheet"
+            " program and save it as Excel Workbook (.xlsx)",
+        )
+    if stem not in ids.periods:
+        return Rejection(
+            "unknown_period",
+            f"{file}: {stem!r} is not a reporting period id ({ids.period_range()})"
+            f"{_did_you_mean(stem, ids.periods)}; name the workbook after the period it"
+            " reports on, e.g. RP07.xlsx",
+        )
+    return None
+
+
+def _did_you_mean(name: str, known: tuple[str, ...]) -> str:
+    """A hint when only the case differs: ids are matched exactly."""
+    for candidate in known:
+        if candidate.casefold() == name.strip().casefold():
+            return f" (did you mean {candidate!r}? ids must be written exactly)"
+    return ""
