@@ -31,14 +31,14 @@ _SAFE_OPTIONS = {
 }
 _MEANING = (
     (
-        "Errors",
+        "An error",
         "A row with an error was not used: it is kept aside until you correct it and put"
         " the corrected workbook in your folder again. An error with no row number concerns"
         " the whole workbook: it was refused, and your last accepted workbook for this"
         " period is still the one used.",
     ),
     (
-        "Warnings",
+        "A warning",
         "The row was used as it is. Please check it, and correct it if it is wrong.",
     ),
     (
