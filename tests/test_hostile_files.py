@@ -249,6 +249,18 @@ def test_one_long_shared_string_in_many_cells_is_a_zip_bomb(tmp_path: Path) -> N
     )
 
 
+def test_many_short_shared_strings_are_fine(tmp_path: Path) -> None:
+    """The quick bound on shared strings fails here; their real lengths let the file in."""
+    path = tmp_path / "RP07.xlsx"
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        for name in ["Cover", *(sheet.name for sheet in RECORD_SHEETS)]:
+            workbook.add_worksheet(name)
+        notes = workbook.add_worksheet("Notes")
+        for row in range(20_000):
+            notes.write_string(row, 0, f"note number {row}")
+    check_container(path)
+
+
 # --- enormous used ranges ----------------------------------------------------------------
 
 HEADER_ROW = '<row r="1"><c r="A1" t="inlineStr"><is><t>event_ref</t></is></c></row>'

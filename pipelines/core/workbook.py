@@ -17,9 +17,9 @@ half-way through cannot slip past the checks):
 Anything wrong with the workbook as a whole raises :class:`WorkbookRejected`, whose
 ``rule`` and ``message`` go to the partner unchanged.
 
-The bounds mirror how python-calamine 0.9 (calamine 0.3x) lays cells out: an xlsx
-cell sits at its ``r`` attribute (the last one if repeated) or after the previous cell;
-an ods row or cell repeated N times is copied N times unless it is empty.
+The bounds mirror how python-calamine 0.9 lays cells out: an xlsx cell sits at its
+``r`` attribute (the last one if repeated) or after the previous cell, and copies its
+shared string; an ods row or cell repeated N times is copied N times unless empty.
 """
 
 from __future__ import annotations
@@ -149,12 +149,13 @@ def _read_bytes(path: Path, limits: Limits) -> bytes:
             "unreadable_file", f"the file cannot be opened ({exc.strerror})"
         ) from exc
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
             raise WorkbookRejected(
                 "not_a_spreadsheet",
                 "this is not a regular file, so it is not an .xlsx or .ods workbook",
             )
-        _check_size(os.fstat(handle.fileno()).st_size, limits)
+        _check_size(status.st_size, limits)
         data = handle.read(limits.max_file_bytes + 1)
     _check_size(len(data), limits)
     return data
@@ -204,7 +205,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
         ) from exc
 
 
-def _check_entries(archive: zipfile.ZipFile, size: int, limits: Limits) -> list[zipfile.ZipInfo]:
+def _check_entries(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
     """Entry count, duplicates and declared sizes: cheap checks before inflating anything."""
     infos = archive.infolist()
     if len(infos) > limits.max_zip_entries:
@@ -223,10 +224,6 @@ def _check_entries(archive: zipfile.ZipFile, size: int, limits: Limits) -> list[
                 " workbook again and replace the file",
             )
         seen.add(key)
-        if info.compress_size > size:
-            raise WorkbookRejected(
-                "unreadable_file", "the file is damaged: a part is larger than the file itself"
-            )
         _check_ratio(info, info.file_size, limits)
     declared = sum(info.file_size for info in infos)
     if declared > limits.max_uncompressed_bytes:
@@ -631,8 +628,9 @@ class _ExactSheetScan:
 class _SharedStrings:
     """Length of each shared string, in the order calamine keeps them.
 
-    calamine keeps an <si> only when it has text (<t>) or rich-text runs (<r>); the
-    length counted is all the text inside it, an upper bound of what it stores.
+    calamine keeps an <si> only when it has rich-text runs (<r>) or text (<t>) outside
+    a phonetic hint (<rPh>); the length counted is all the text inside the <si>, an
+    upper bound of what it stores.
     """
 
     def __init__(self, part: str) -> None:
@@ -640,6 +638,7 @@ class _SharedStrings:
         self.part = part
         self.length = 0
         self.kept = False
+        self.phonetic = False
         self.parser = _expat(part)
         self.parser.StartElementHandler = self._start
         self.parser.EndElementHandler = self._end
@@ -653,11 +652,16 @@ class _SharedStrings:
         local = name.rpartition(":")[2]
         if local == "si":
             self.length, self.kept = 0, False
-        elif local == "t" or local == "r":
+        elif local == "r" or (local == "t" and not self.phonetic):
             self.kept = True
+        elif local == "rPh":
+            self.phonetic = True
 
     def _end(self, name: str) -> None:
-        if self.kept and name.rpartition(":")[2] == "si":
+        local = name.rpartition(":")[2]
+        if local == "rPh":
+            self.phonetic = False
+        elif local == "si" and self.kept:
             self.lengths.append(self.length)
             self.kept = False
 
@@ -910,7 +914,7 @@ class _Inspection:
 def _inspect(data: bytes, limits: Limits) -> None:
     """Every check on the container, part by part, before calamine may open it."""
     archive = _open_zip(data)
-    infos = _check_entries(archive, len(data), limits)
+    infos = _check_entries(archive, limits)
     by_name = {info.filename.casefold(): info for info in infos}
     kind = _workbook_kind(set(by_name))
     budget = _Budget(limits)
