@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -74,7 +76,16 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def instance():
-    """A real Dagster instance in a temporary folder."""
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
+def instance(tmp_path_factory: pytest.TempPathFactory):
+    """A real Dagster instance (SQLite storage) in a temporary folder.
+
+    The folder is on /dev/shm where there is one: SQLite commits every event, and on a
+    slow disk those commits would be most of a test's time.
+    """
+    shm = Path("/dev/shm")
+    base = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path_factory.mktemp("dagster")
+    try:
+        with dg.instance_for_test(temp_dir=str(base)) as test_instance:
+            yield test_instance
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -455,3 +455,8 @@ STAKEHOLDER_MEETING_FLOOR = Table(
     primary_key=("partner_id", "period_id"),
     required=frozenset({"partner_id", "period_id", "meetings", "floor_met"}),
 )
+
+
+def published_tables() -> dict[str, Table]:
+    """Every published table by name (the asset name and the Parquet file name)."""
+    return {t.name: t for t in globals().values() if isinstance(t, Table)}

@@ -1,7 +1,5 @@
 """How work starts: the job, the sensor on the drop folder and the daily schedule."""
 
-from __future__ import annotations
-
 import json
 
 import dagster as dg

@@ -5,8 +5,6 @@ turns each into an asset whose metadata shows its value against the target, its
 breakdown and its progress chart.
 """
 
-from __future__ import annotations
-
 import re
 
 import dagster as dg
@@ -96,7 +94,7 @@ def _table_asset_kwargs(table: Table, group: str) -> dict:
         "group_name": group,
         "io_manager_key": "table_io",
         "description": table.description,
-        "metadata": {"table": table, "dagster/column_schema": column_schema(table)},
+        "metadata": {"table": table.name, "dagster/column_schema": column_schema(table)},
         "kinds": {"parquet"},
     }
 

@@ -6,8 +6,6 @@ each outcome into the partition's state. ``unattributed_files`` keeps a record o
 files that belong to no partner-period, so nothing dropped in ``raw/`` goes unseen.
 """
 
-from __future__ import annotations
-
 from collections import defaultdict
 
 import dagster as dg

@@ -6,8 +6,6 @@ keeps each partition of the ``submission`` asset in its own file, so one run can
 write many partitions and a downstream asset can load all of them at once.
 """
 
-from __future__ import annotations
-
 import pickle
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pandas as pd
 from pipelines.core import config
 from pipelines.core.publish import read_parquet, write_atomic, write_parquet
 from pipelines.core.state_store import STATE_DIR, load_state, save_state
-from pipelines.core.tables import Table
+from pipelines.core.tables import Table, published_tables
 from pipelines.defs.partitions import split_key
 
 
@@ -31,7 +29,7 @@ class TableIOManager(dg.ConfigurableIOManager):
     assets_dir: str | None = None
 
     def _table(self, context: dg.OutputContext | dg.InputContext) -> Table:
-        return context.definition_metadata["table"].value
+        return published_tables()[context.definition_metadata["table"]]
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         table = self._table(context)

@@ -1,7 +1,5 @@
 """Metadata the Dagster UI shows: row counts, column schemas and markdown previews."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 
 import dagster as dg

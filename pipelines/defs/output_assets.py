@@ -1,7 +1,5 @@
 """Outputs that are documents rather than tables: report, feedback, data dictionary."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """A submission is one partner x period: the two dimensions of the ingest partitions."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.core.reference import reference

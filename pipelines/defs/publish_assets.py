@@ -7,8 +7,6 @@ tables after SPEC section 5. Each fact table carries two checks: the sheet's rul
 generated Pandera schema of the published table itself.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
@@ -46,7 +44,7 @@ def _out(table: Table) -> dg.AssetOut:
         key=table.name,
         io_manager_key="table_io",
         description=table.description,
-        metadata={"table": table, "dagster/column_schema": column_schema(table)},
+        metadata={"table": table.name, "dagster/column_schema": column_schema(table)},
         group_name="published",
         kinds={"parquet"},
     )

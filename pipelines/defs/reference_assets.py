@@ -1,7 +1,5 @@
 """Reference tables published from the versioned files in ``pipelines/core/reference_data``."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 
@@ -18,7 +16,7 @@ def reference_asset(table: Table) -> dg.AssetsDefinition:
         group_name="reference",
         io_manager_key="table_io",
         description=table.description,
-        metadata={"table": table, "dagster/column_schema": column_schema(table)},
+        metadata={"table": table.name, "dagster/column_schema": column_schema(table)},
         kinds={"parquet"},
     )
     def _asset(context: dg.AssetExecutionContext) -> pd.DataFrame:

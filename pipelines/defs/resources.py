@@ -1,7 +1,5 @@
 """Where the pipeline reads and writes, as a resource the UI shows and tests can set."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
