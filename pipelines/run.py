@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +17,12 @@ import pandas as pd
 
 from pipelines.core import config
 from pipelines.core.publish import read_parquet
-from pipelines.core.tables import INDICATOR_SCORECARD, SUBMISSIONS, VALIDATION_ISSUES
+from pipelines.core.tables import (
+    INDICATOR_SCORECARD,
+    STAKEHOLDER_MEETING_FLOOR,
+    SUBMISSIONS,
+    VALIDATION_ISSUES,
+)
 
 REPORT = Path("report") / "progress_report.html"
 
@@ -42,15 +48,28 @@ def run_everything(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInPr
     )
 
 
+def _number(value: Decimal | None, unit: str = "") -> str:
+    """A figure as people write it: thousands separated, no .00 on whole counts."""
+    if value is None:
+        return "n/a"
+    if unit in ("EUR", "%") or value != value.to_integral_value():
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
 def format_scorecard(scorecard: pd.DataFrame) -> str:
     """The scorecard as a plain-text table for the terminal."""
-    header = f"{'indicator':<10} {'name':<62} {'target':>14} {'achieved':>14} {'%':>7}"
+    header = (
+        f"{'indicator':<9} {'name':<60} {'unit':<11} {'target':>14} {'achieved':>14}"
+        f" {'% target':>8}"
+    )
     lines = [header, "-" * len(header)]
     for row in scorecard.itertuples(index=False):
-        pct = "" if row.pct_of_target is None else f"{row.pct_of_target}"
-        achieved = "n/a" if row.achieved is None else f"{row.achieved:,}"
+        pct = "n/a" if row.pct_of_target is None else f"{row.pct_of_target:.1f}"
         lines.append(
-            f"{row.indicator_id:<10} {row.name[:62]:<62} {row.target:>14,} {achieved:>14} {pct:>7}"
+            f"{row.indicator_id:<9} {row.name[:60]:<60} {row.unit:<11}"
+            f" {_number(row.target, row.unit):>14} {_number(row.achieved, row.unit):>14}"
+            f" {pct:>8}"
         )
     return "\n".join(lines)
 
@@ -75,10 +94,20 @@ def run_pipeline() -> int:
             read_parquet(SUBMISSIONS, assets), read_parquet(VALIDATION_ISSUES, assets)
         )
     )
+    print(floor_summary(read_parquet(STAKEHOLDER_MEETING_FLOOR, assets)))
     print(f"Tables:    {assets}")
     print(f"Feedback:  {assets / 'feedback'}")
     print(f"Report:    {assets / REPORT}")
     return 0
+
+
+def floor_summary(floor: pd.DataFrame) -> str:
+    """The phase-1 stakeholder-meeting floor in one line, with its gaps."""
+    met = floor["floor_met"].astype(bool)
+    gaps = ", ".join(f"{r.partner_id} {r.period_id}" for r in floor[~met].itertuples())
+    return f"Stakeholder-meeting floor: {int(met.sum())} of {len(floor)} met" + (
+        f"; gaps: {gaps}" if gaps else ""
+    )
 
 
 def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.core.discovery import Candidate, sha256_of
@@ -26,19 +27,17 @@ from pipelines.core.rules import RULES
 from pipelines.core.tables import (
     COVER_FIELDS,
     COVER_SHEET,
-    FACT_TABLES,
     RECORD_SHEETS,
     SUBMISSIONS,
     TEMPLATE_VERSION,
     Sheet,
 )
-from pipelines.core.validation import CONTEXT, issues_frame, validate_sheet
+from pipelines.core.validation import issues_frame, validate_sheet
 from pipelines.core.workbook import (
     DEFAULT_LIMITS,
     Limits,
     RawWorkbook,
     WorkbookRejected,
-    column_letter,
     read_workbook,
 )
 
@@ -240,15 +239,33 @@ def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
             )
 
 
-def _with_context(sheet: Sheet, frame: pd.DataFrame, outcome: Outcome) -> pd.DataFrame:
-    framed = frame.loc[:, list(sheet.column_names)].copy()
-    framed["_file"] = outcome.file
-    framed["_sha256"] = outcome.sha256
-    framed["_partner_id"] = outcome.partner_id
-    framed["_period_id"] = outcome.period_id
-    framed["_submitted_on"] = outcome.submitted_on
-    framed["_row"] = frame.index.astype(int)
-    return framed
+_CONTEXT_OF = {
+    "_file": "file",
+    "_sha256": "sha256",
+    "_partner_id": "partner_id",
+    "_period_id": "period_id",
+    "_submitted_on": "submitted_on",
+}
+
+
+def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFrame:
+    """One frame of a sheet's rows from many workbooks, each row with its context.
+
+    Built with one concat and repeated context values, since per-workbook frame
+    operations would cost more than the validation itself on a large batch.
+    """
+    parts = [(frame, outcome) for frame, outcome in parts if not frame.empty]
+    columns = list(sheet.column_names)
+    if not parts:
+        return pd.DataFrame(columns=[*columns, *_CONTEXT_OF, "_row"], dtype=object)
+    body = pd.concat([frame.loc[:, columns] for frame, _ in parts], ignore_index=True)
+    lengths = [len(frame) for frame, _ in parts]
+    for column, attribute in _CONTEXT_OF.items():
+        values = np.empty(len(parts), dtype=object)
+        values[:] = [getattr(outcome, attribute) for _, outcome in parts]
+        body[column] = np.repeat(values, lengths)
+    body["_row"] = np.concatenate([frame.index.to_numpy(dtype=int) for frame, _ in parts])
+    return body
 
 
 def _open(
@@ -289,16 +306,21 @@ def ingest(
     ref: Reference,
     archive_dir: Path,
     *,
+    fingerprints: Mapping[Candidate, str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     now: str | None = None,
 ) -> list[Outcome]:
-    """Process file versions: archive, read, check, and validate all rows in one pass."""
+    """Process file versions: archive, read, check, and validate all rows in one pass.
+
+    ``fingerprints`` are SHA-256s the caller already computed (see :func:`fingerprint`).
+    """
     seen_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    known = fingerprints or {}
     outcomes: list[Outcome] = []
-    frames: dict[str, list[pd.DataFrame]] = {s.name: [] for s in RECORD_SHEETS}
+    parts: dict[str, list[tuple[pd.DataFrame, Outcome]]] = {s.name: [] for s in RECORD_SHEETS}
     for candidate in candidates:
-        readable = candidate.rejection is None or candidate.rejection.rule != "symlink"
-        sha = sha256_of(candidate.path) if readable else ""
+        sha = known[candidate] if candidate in known else fingerprint(candidate)
+        readable = bool(sha)
         outcome = Outcome(
             file=candidate.file,
             sha256=sha,
@@ -314,13 +336,14 @@ def ingest(
         if workbook is None:
             continue
         for sheet in RECORD_SHEETS:
-            frames[sheet.name].append(_with_context(sheet, workbook.sheets[sheet.name], outcome))
+            parts[sheet.name].append((workbook.sheets[sheet.name], outcome))
 
     by_sha = {o.sha256: o for o in outcomes if o.status == "accepted"}
     for sheet in RECORD_SHEETS:
-        if not frames[sheet.name]:
+        batch = _batch(sheet, parts[sheet.name])
+        if batch.empty:
             continue
-        result = validate_sheet(sheet, pd.concat(frames[sheet.name], ignore_index=True))
+        result = validate_sheet(sheet, batch)
         for issue in result.issues.to_dict("records"):
             by_sha[issue["sha256"]].issues.append(issue)
         records = _records(result.valid, sheet)
@@ -332,12 +355,16 @@ def ingest(
 # --- the state of one partner-period over time ------------------------------------------
 
 
+_EMPTY_RECORDS = {
+    sheet.table: pd.DataFrame(columns=[*_LINEAGE.values(), *sheet.column_names])
+    for sheet in RECORD_SHEETS
+}
+
+
 def empty_records() -> dict[str, pd.DataFrame]:
-    """An empty frame per fact table, with the columns ingest produces."""
-    frames = {}
-    for sheet in RECORD_SHEETS:
-        frames[sheet.table] = pd.DataFrame(columns=[*_LINEAGE.values(), *sheet.column_names])
-    return frames
+    """An empty frame per fact table, with the columns ingest produces (shared, not copied:
+    nothing in the pipeline mutates a records frame in place)."""
+    return dict(_EMPTY_RECORDS)
 
 
 @dataclass
@@ -378,9 +405,9 @@ class SubmissionState:
         """The version seen last (may be a rejected one)."""
         return None if self.versions.empty else self.versions.iloc[-1]
 
-    def changed(self, candidates: Iterable[Candidate]) -> list[Candidate]:
+    def changed(self, fingerprints: Mapping[Candidate, str]) -> list[Candidate]:
         """The candidates whose bytes differ from what was ingested last time."""
-        return [c for c in candidates if self.last_seen.get(c.file) != _quick_sha(c)]
+        return [c for c, sha in fingerprints.items() if self.last_seen.get(c.file) != sha]
 
     def apply(self, outcome: Outcome) -> SubmissionState:
         """Fold one new outcome in: an accepted version becomes current, a rejected one not."""
@@ -404,22 +431,13 @@ class SubmissionState:
         )
 
 
-def _quick_sha(candidate: Candidate) -> str:
-    if candidate.rejection is not None and candidate.rejection.rule == "symlink":
+def fingerprint(candidate: Candidate) -> str:
+    """SHA-256 of the candidate's bytes; empty for what must not be opened (a link, a pipe)."""
+    try:
+        return sha256_of(candidate.path)
+    except OSError:
         return ""
-    return sha256_of(candidate.path)
 
 
 def issue_frame_of(outcomes: Iterable[Outcome]) -> pd.DataFrame:
     return issues_frame([i for o in outcomes for i in o.issues])
-
-
-__all__ = [
-    "CONTEXT",
-    "FACT_TABLES",
-    "Outcome",
-    "SubmissionState",
-    "archive",
-    "column_letter",
-    "ingest",
-]

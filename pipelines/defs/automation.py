@@ -5,7 +5,8 @@ import json
 import dagster as dg
 
 from pipelines.core import config
-from pipelines.core.discovery import discover, sha256_of
+from pipelines.core.discovery import discover
+from pipelines.core.ingest import fingerprint
 from pipelines.core.reference import reference
 from pipelines.defs.partitions import all_partitions_tags, partition_key
 
@@ -41,10 +42,8 @@ def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         attributable = (
             candidate.partner_id in ref.partner_ids and candidate.period_id in ref.period_ids
         )
-        if not attributable or candidate.path.is_symlink():
-            continue
-        sha = sha256_of(candidate.path)
-        if seen.get(candidate.file) == sha:
+        sha = fingerprint(candidate)
+        if not attributable or not sha or seen.get(candidate.file) == sha:
             continue
         seen[candidate.file] = sha
         requests.append(

@@ -22,7 +22,7 @@ from pipelines.core.indicators import (
     submission_completeness,
 )
 from pipelines.core.reference import reference
-from pipelines.core.report import data_uri, indicator_chart_png
+from pipelines.core.report import data_uri, indicator_chart_svg
 from pipelines.core.submissions import current_records
 from pipelines.core.tables import (
     INDICATOR_BREAKDOWN,
@@ -71,9 +71,9 @@ def indicator_asset(definition: pd.Series) -> dg.AssetsDefinition:
             "breakdown": dg.MetadataValue.md(markdown_table(result.breakdown, limit=60)),
         }
         if not progress.empty:
-            png = indicator_chart_png(indicator_id, progress, result.target)
+            svg = indicator_chart_svg(indicator_id, progress, result.target)
             metadata["chart"] = dg.MetadataValue.md(
-                f"![{indicator_id} progress]({data_uri(png, 'image/png')})"
+                f"![{indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
             )
         context.add_output_metadata(metadata)
         return result
@@ -86,6 +86,12 @@ _INDICATOR_INS = {
     indicator_asset_name(i): dg.AssetIn(indicator_asset_name(i))
     for i in reference().indicators["indicator_id"]
 }
+
+
+def _in_reference_order(results: dict[str, IndicatorResult]) -> dict[str, IndicatorResult]:
+    """Indicator results keyed by id, in the order of the indicators reference table."""
+    by_id = {r.indicator_id: r for r in results.values()}
+    return {i: by_id[i] for i in reference().indicators["indicator_id"]}
 
 
 def _table_asset_kwargs(table: Table, group: str) -> dict:
@@ -103,7 +109,7 @@ def _table_asset_kwargs(table: Table, group: str) -> dict:
 def indicator_scorecard_asset(
     context: dg.AssetExecutionContext, **results: IndicatorResult
 ) -> pd.DataFrame:
-    frame = indicator_scorecard({r.indicator_id: r for r in results.values()})
+    frame = indicator_scorecard(_in_reference_order(results))
     context.add_output_metadata(table_metadata(frame, INDICATOR_SCORECARD))
     return frame
 
@@ -112,7 +118,7 @@ def indicator_scorecard_asset(
 def indicator_breakdown_asset(
     context: dg.AssetExecutionContext, **results: IndicatorResult
 ) -> pd.DataFrame:
-    frame = indicator_breakdown({r.indicator_id: r for r in results.values()})
+    frame = indicator_breakdown(_in_reference_order(results))
     context.add_output_metadata(table_metadata(frame, INDICATOR_BREAKDOWN))
     return frame
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 import dagster as dg
 
 from pipelines.core.discovery import Candidate, discover
-from pipelines.core.ingest import Outcome, SubmissionState, ingest
+from pipelines.core.ingest import Outcome, SubmissionState, fingerprint, ingest
 from pipelines.core.reference import reference
 from pipelines.core.state_store import ARCHIVE_DIR, load_state
 from pipelines.defs.partitions import split_key, submission_partitions
@@ -59,15 +59,21 @@ def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict
             candidates[(candidate.partner_id, candidate.period_id)].append(candidate)
 
     states: dict[str, SubmissionState] = {}
-    todo: list[tuple[str, Candidate]] = []
+    todo: list[tuple[str, Candidate, str]] = []
     for key in context.partition_keys:
         partner_id, period_id = split_key(key)
         state = load_state(paths.assets, partner_id, period_id)
         states[key] = state
-        todo += [(key, c) for c in state.changed(candidates[(partner_id, period_id)])]
+        files = {c: fingerprint(c) for c in candidates[(partner_id, period_id)]}
+        todo += [(key, c, files[c]) for c in state.changed(files)]
 
-    outcomes = ingest([c for _, c in todo], ref, paths.assets / ARCHIVE_DIR)
-    for (key, _), outcome in zip(todo, outcomes, strict=True):
+    outcomes = ingest(
+        [c for _, c, _ in todo],
+        ref,
+        paths.assets / ARCHIVE_DIR,
+        fingerprints={c: sha for _, c, sha in todo},
+    )
+    for (key, _, _), outcome in zip(todo, outcomes, strict=True):
         states[key] = states[key].apply(outcome)
     context.log.info(
         f"{len(todo)} new or changed file(s) ingested across {len(states)} partition(s)"
