@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -75,17 +76,23 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     return raw, assets
 
 
-@pytest.fixture
-def instance(tmp_path_factory: pytest.TempPathFactory):
+@contextlib.contextmanager
+def dagster_instance() -> Iterator[dg.DagsterInstance]:
     """A real Dagster instance (SQLite storage) in a temporary folder.
 
     The folder is on /dev/shm where there is one: SQLite commits every event, and on a
     slow disk those commits would be most of a test's time.
     """
     shm = Path("/dev/shm")
-    base = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path_factory.mktemp("dagster")
+    base = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() else None))
     try:
         with dg.instance_for_test(temp_dir=str(base)) as test_instance:
             yield test_instance
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dagster_instance() as test_instance:
+        yield test_instance
