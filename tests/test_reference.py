@@ -38,7 +38,8 @@ def test_partners_periods_and_instruments_match_the_spec():
 
 
 def test_indicator_targets_match_the_application_form():
-    targets = dict(zip(reference().indicators["indicator_id"], reference().indicators["target"]))
+    indicators = reference().indicators
+    targets = dict(zip(indicators["indicator_id"], indicators["target"], strict=True))
     expected = {
         "O1": "81",
         "O1X": "16",
@@ -51,7 +52,7 @@ def test_indicator_targets_match_the_application_form():
     }
     assert {k: targets[k] for k in expected} == {k: Decimal(v) for k, v in expected.items()}
     event_targets = dict(
-        zip(reference().event_types["event_type"], reference().event_types["target"])
+        zip(reference().event_types["event_type"], reference().event_types["target"], strict=True)
     )
     assert sum(event_targets.values()) == 81 + 16
 
@@ -90,5 +91,5 @@ def test_a_repeated_key_fails(data_copy):
     path = data_copy / "policy_instruments.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines, lines[1]]) + "\n")
-    with pytest.raises(ReferenceDataError, match="policy_instruments.csv"):
+    with pytest.raises(ReferenceDataError, match=r"policy_instruments\.csv"):
         load_reference(data_copy)
