@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import GOOD_ROWS, make_workbook
 from openpyxl import load_workbook
 
-from conftest import GOOD_ROWS, make_workbook
 from pipelines.core.discovery import discover
 from pipelines.core.ingest import ingest
 from pipelines.core.reference import reference
