@@ -99,10 +99,12 @@ class CoverValue:
 class RawWorkbook:
     """A workbook as read, before any value is validated or typed.
 
-    ``sheets`` maps each record sheet to a DataFrame of dtype object with the sheet's
-    canonical columns in order, indexed by spreadsheet row number (header = row 1).
-    ``extra_columns`` lists the unknown columns of each sheet as (header, letter).
-    ``sha256`` is the digest of the exact bytes that were checked and parsed.
+    ``cover`` maps every field name found on the Cover (stripped, lower case) to its
+    value and row; when a field is repeated, its first row wins. ``sheets`` maps each
+    record sheet to a DataFrame of dtype object with the sheet's canonical columns in
+    order, indexed by spreadsheet row number (header = row 1). ``extra_columns`` lists
+    the unknown columns of each sheet as (header, letter). ``sha256`` is the digest of
+    the exact bytes that were checked and parsed.
     """
 
     cover: dict[str, CoverValue]
@@ -734,9 +736,12 @@ class _OdsScan:
 
     def _count(self, attrs: dict[str, str], key: str) -> int:
         try:
-            return int(attrs.get(key, "1"))
-        except ValueError as exc:
-            raise _damaged(self.part, f"{key} is not a number") from exc
+            count = int(attrs.get(key, "1"))
+        except ValueError:
+            count = -1
+        if count < 0:
+            raise _damaged(self.part, f"{key} is not a number of times")
+        return count
 
     def _end(self, name: str) -> None:
         if self.cell_depth:
