@@ -298,6 +298,34 @@ def test_a_cell_written_far_away_is_rejected(tmp_path: Path, cell: str, used: st
     assert error.message.startswith(f"sheet 'Events' uses the range {used}, beyond the")
 
 
+def test_a_sheet_stored_under_an_unusual_name_is_still_checked(tmp_path: Path) -> None:
+    """calamine follows the workbook's relationships wherever they point."""
+    far = sheet_xml(HEADER_ROW + '<row r="9"><c r="XFD9"><v>1</v></c></row>')
+    path = rewrite(
+        valid_xlsx(tmp_path / "RP07.xlsx"),
+        {
+            "xl/_rels/workbook.xml.rels": lambda rels: rels.replace(
+                b'Target="worksheets/sheet2.xml"', b'Target="/xl/dialogsheets/data.bin"'
+            ),
+            "xl/dialogsheets/data.bin": far,
+        },
+    )
+    error = rejected(path)
+    assert (error.rule, error.sheet) == ("sheet_too_large", "Events")
+    assert error.message.startswith("sheet 'Events' uses the range A1:XFD9, beyond the")
+
+
+def test_an_ods_part_hidden_in_an_xlsx_is_checked_too(tmp_path: Path) -> None:
+    """calamine may fall back to reading content.xml: it is bounded whatever the kind."""
+    rows = ods_row(["x"], repeat=1_000_000, tail=1)
+    content = write_ods(tmp_path / "inner.ods", ods_tables(rows=rows)).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(content)) as inner:
+        part = inner.read("content.xml")
+    path = rewrite(valid_xlsx(tmp_path / "RP07.xlsx"), {"content.xml": part})
+    error = rejected(path)
+    assert (error.rule, error.sheet) == ("sheet_too_large", "Events")
+
+
 @pytest.mark.parametrize(
     "cell",
     [
