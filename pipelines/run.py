@@ -36,7 +36,12 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def run_everything(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def run_everything(
+    instance: dg.DagsterInstance | None = None, run_config: dict | None = None
+) -> dg.ExecuteInProcessResult:
     """Materialise every asset for every partner x period in one in-process run."""
     from pipelines.definitions import defs
     from pipelines.defs.automation import INGEST_JOB
@@ -44,7 +49,10 @@ def run_everything(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInPr
 
     job = defs.resolve_job_def(INGEST_JOB)
     return job.execute_in_process(
-        instance=instance or _instance(), tags=all_partitions_tags(), raise_on_error=False
+        instance=instance or _instance(),
+        tags=all_partitions_tags(),
+        run_config=run_config,
+        raise_on_error=False,
     )
 
 
@@ -80,7 +88,8 @@ def run_pipeline() -> int:
     if not raw.is_dir():
         print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
         return 1
-    result = run_everything()
+    print(f"Ingesting {raw} into {assets} (one Dagster run over every partner x period)...")
+    result = run_everything(run_config=QUIET)
     if not result.success:
         for event in result.all_events:
             if event.is_failure:
