@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.core.fields import Field
+from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
 from pipelines.core.tables import EVENTS, EVENTS_SHEET, FACT_TABLES, VALIDATION_ISSUES, Table
 
@@ -44,16 +45,6 @@ def record_columns(table: Table) -> list[str]:
     """Columns the ingest provides for a fact table: all but the ones derived here."""
     derived = DERIVED_EVENT_COLUMNS if table is EVENTS else ()
     return [name for name in table.column_names if name not in derived]
-
-
-def is_missing(value: object) -> bool:
-    """None, pandas' NA/NaT or a float NaN: the forms an empty cell takes in a frame."""
-    return (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float) and value != value)
-    )
 
 
 def _typed_values(values: Iterable[object], field: Field) -> pd.Series:

@@ -27,11 +27,11 @@ import pandas as pd
 from pipelines.core.facts import (
     CENT,
     conform,
-    is_missing,
     latest_reported_period,
     resolve_facts_up_to,
 )
 from pipelines.core.fields import PRACTICE_STAGES
+from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
 from pipelines.core.tables import (
     INDICATOR_BREAKDOWN,

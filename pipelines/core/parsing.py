@@ -35,6 +35,7 @@ def is_invalid(value: object) -> bool:
 
 
 def is_missing(value: object) -> bool:
+    """None, pandas' NA/NaT or a float NaN: the forms an empty cell takes in a frame."""
     return (
         value is None
         or value is pd.NA

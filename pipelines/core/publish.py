@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.core.parsing import is_missing
 from pipelines.core.tables import Table
 
 
@@ -47,18 +48,9 @@ def to_arrow(frame: pd.DataFrame, table: Table) -> pa.Table:
     arrays = []
     for f in schema:
         values = frame[f.name] if f.name in frame else pd.Series([None] * len(frame))
-        cleaned = [None if _is_missing(v) else v for v in values.tolist()]
+        cleaned = [None if is_missing(v) else v for v in values.tolist()]
         arrays.append(pa.array(cleaned, type=f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _is_missing(value: object) -> bool:
-    return (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float) and value != value)
-    )
 
 
 def write_parquet(frame: pd.DataFrame, table: Table, directory: Path) -> Path:
