@@ -1,26 +1,22 @@
 """The progress report: one HTML file a coordinator can open offline, or mail on.
 
-Everything is inside the file: the style sheet is inline and every chart is an SVG
-drawn by matplotlib and embedded as a data URI (which also keeps the ids of one
-chart from clashing with another's). Charts are drawn on a bare ``Figure`` so no
-global pyplot state or GUI backend is involved, and with a fixed SVG hash salt so
-the same figures give the same bytes. Values become floats only as plot
-coordinates; every number printed comes from the Decimal values.
+Everything is inside the file: the style sheet is inline and every chart is a small SVG
+written here by hand and embedded as a data URI (so the markup of one chart cannot clash
+with another's). The same SVG goes into the Dagster UI. Values become floats only as
+plot coordinates; every number printed comes from the Decimal values, and the same data
+always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
+import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import matplotlib
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from pipelines.core.indicators import (
     LATE,
@@ -33,13 +29,6 @@ from pipelines.core.indicators import (
 )
 from pipelines.core.publish import write_atomic
 
-_RC = {
-    "svg.fonttype": "none",
-    "svg.hashsalt": "clusterix",
-    "font.size": 8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
 _ACHIEVED_COLOUR = "#1f5f8b"
 _TARGET_COLOUR = "#c0392b"
 
@@ -74,49 +63,28 @@ td.missing { background: #f9d6d2; } td.not_expected { background: #eee; }
 
 # --- charts ------------------------------------------------------------------------
 
+_WIDTH, _HEIGHT = 340, 190  # about the size the report shows it at, so text stays legible
+_LEFT, _RIGHT, _TOP, _BOTTOM = 42, 8, 26, 24  # margins around the plot area
+_FONT = "font-family='system-ui, Helvetica, Arial, sans-serif'"
 
-def _compact(value: float, _position: object = None) -> str:
-    """An axis label short enough for a small chart: 2.5M, 750k, 12."""
+
+def _compact(value: float) -> str:
+    """An axis label short enough for a small chart: 2.5M, 750k, 12, −10."""
+    value = round(value, 9) + 0.0  # drop float noise and a negative zero
     for size, suffix in ((1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
-            return f"{value / size:g}{suffix}"
-    return f"{value:g}"
+            return f"{value / size:g}{suffix}".replace("-", "−")
+    return f"{value:g}".replace("-", "−")
 
 
-def _chart(
-    indicator_id: str, progress: pd.DataFrame, target: Decimal, periods: Sequence[str]
-) -> Figure:
-    """Achieved after each period against the target line, on every period's axis."""
-    rows = progress[(progress["indicator_id"] == indicator_id) & progress["achieved"].notna()]
-    position = {period: i for i, period in enumerate(periods)}
-    rows = rows[rows["period_id"].isin(position)]
-    figure = Figure(figsize=(4.2, 2.3))
-    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.88)
-    axes = figure.add_subplot()
-    axes.axhline(float(target), color=_TARGET_COLOUR, linestyle="--", linewidth=1)
-    axes.plot(
-        [position[p] for p in rows["period_id"]],
-        [float(v) for v in rows["achieved"]],
-        color=_ACHIEVED_COLOUR,
-        marker="o",
-        markersize=3,
-        linewidth=1.5,
-    )
-    axes.set_xticks(range(len(periods)), list(periods), fontsize=6.5)
-    axes.set_xlim(-0.5, len(periods) - 0.5)
-    if all(v >= 0 for v in rows["achieved"]):
-        axes.set_ylim(bottom=0)  # counts and amounts start from nothing; a fall in C1 may not
-    axes.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    axes.yaxis.set_major_formatter(FuncFormatter(_compact))
-    axes.set_title(f"{indicator_id}: achieved (line) vs target {_number(target)} (dashed)")
-    return figure
-
-
-def _render(figure: Figure, fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    figure.savefig(buffer, format=fmt, dpi=100, metadata=metadata)
-    return buffer.getvalue()
+def _ticks(low: float, high: float, integral: bool) -> list[float]:
+    """Four or so round steps covering low..high; whole steps when the data is whole."""
+    raw = (high - low) / 4
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    steps = (1, 2, 5, 10) if integral and magnitude <= 1 else (1, 2, 2.5, 5, 10)
+    step = next(m * magnitude for m in steps if m * magnitude >= raw)
+    step = max(step, 1.0) if integral else step
+    return [i * step for i in range(math.floor(low / step), math.ceil(high / step) + 1)]
 
 
 def indicator_chart_svg(
@@ -125,22 +93,76 @@ def indicator_chart_svg(
     target: Decimal,
     periods: Sequence[str] | None = None,
 ) -> bytes:
-    """The indicator's progress chart as SVG (periods default to those in ``progress``)."""
-    periods = list(dict.fromkeys(progress["period_id"])) if periods is None else periods
-    with matplotlib.rc_context(_RC):
-        return _render(_chart(indicator_id, progress, target, periods), "svg")
+    """The indicator's achieved value after each period (line) against its target (dashed).
 
+    ``periods`` gives the x axis (default: the periods in ``progress``); a period without
+    a value has no point. The axis always includes zero and the target.
+    """
+    periods = list(dict.fromkeys(progress["period_id"])) if periods is None else list(periods)
+    rows = progress[(progress["indicator_id"] == indicator_id) & progress["achieved"].notna()]
+    slot = {period: i for i, period in enumerate(periods)}
+    points = [
+        (slot[p], v) for p, v in zip(rows["period_id"], rows["achieved"], strict=True) if p in slot
+    ]
+    values = [float(target), *(float(v) for _, v in points)]
+    low, high = min(0.0, *values), max(0.0, *values)
+    headroom = (high - low) / 20 or 1.0  # nothing drawn on the frame; a flat zero still has an axis
+    integral = all(v == v.to_integral_value() for v in [target, *(v for _, v in points)])
+    ticks = _ticks(low - headroom if low < 0 else low, high + headroom, integral)
+    plot_w, plot_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
+    slot_w = plot_w / max(len(periods), 1)
 
-def indicator_chart_png(
-    indicator_id: str,
-    progress: pd.DataFrame,
-    target: Decimal,
-    periods: Sequence[str] | None = None,
-) -> bytes:
-    """The same chart as a small PNG, for a markdown data-URI image in the Dagster UI."""
-    periods = list(dict.fromkeys(progress["period_id"])) if periods is None else periods
-    with matplotlib.rc_context(_RC):
-        return _render(_chart(indicator_id, progress, target, periods), "png")
+    def x(i: int) -> float:
+        return _LEFT + (i + 0.5) * slot_w
+
+    def y(value: float) -> float:
+        return _TOP + (ticks[-1] - value) / (ticks[-1] - ticks[0]) * plot_h
+
+    title = f"{indicator_id}: achieved (line) vs target {_number(target)} (dashed)"
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{_WIDTH}' height='{_HEIGHT}' "
+        f"viewBox='0 0 {_WIDTH} {_HEIGHT}' {_FONT} font-size='10' fill='#333'>",
+        f"<text x='{_WIDTH // 2}' y='15' text-anchor='middle' font-size='11'>"
+        f"{html.escape(title)}</text>",
+    ]
+    for tick in ticks:
+        colour = "#999" if tick == 0 else "#e4e4e4"
+        parts.append(
+            f"<line x1='{_LEFT}' x2='{_WIDTH - _RIGHT}' y1='{y(tick):.1f}' y2='{y(tick):.1f}' "
+            f"stroke='{colour}'/><text x='{_LEFT - 5}' y='{y(tick) + 3.5:.1f}' "
+            f"text-anchor='end'>{html.escape(_compact(tick))}</text>"
+        )
+    label_w = max(map(len, periods), default=0) * 5.6 + 2  # 9 px text and a gap
+    every = math.ceil(label_w / slot_w)  # so many periods per label, lest labels overlap
+    for i, period in enumerate(periods):
+        if i % every == 0:
+            parts.append(
+                f"<text x='{x(i):.1f}' y='{_HEIGHT - _BOTTOM + 15}' text-anchor='middle' "
+                f"font-size='9'>{html.escape(period)}</text>"
+            )
+    bottom = _HEIGHT - _BOTTOM
+    parts.append(
+        f"<path d='M{_LEFT} {_TOP}V{bottom}H{_WIDTH - _RIGHT}' fill='none' stroke='#666'/>"
+        f"<line class='target' x1='{_LEFT}' x2='{_WIDTH - _RIGHT}' y1='{y(float(target)):.1f}' "
+        f"y2='{y(float(target)):.1f}' stroke='{_TARGET_COLOUR}' stroke-width='1.5' "
+        "stroke-dasharray='6 4'/>"
+    )
+    marks = [
+        (f"{x(i):.1f}", f"{y(float(v)):.1f}", f"{periods[i]}: {_number(v)}") for i, v in points
+    ]
+    if marks:
+        line = " ".join(f"{cx},{cy}" for cx, cy, _ in marks)
+        parts.append(
+            f"<polyline class='achieved' points='{line}' fill='none' "
+            f"stroke='{_ACHIEVED_COLOUR}' stroke-width='2'/>"
+        )
+    parts.extend(
+        f"<circle class='point' cx='{cx}' cy='{cy}' r='3' fill='{_ACHIEVED_COLOUR}'>"
+        f"<title>{html.escape(label)}</title></circle>"
+        for cx, cy, label in marks
+    )
+    parts.append("</svg>")
+    return "".join(parts).encode("utf-8")
 
 
 def data_uri(content: bytes, mime: str) -> str:
