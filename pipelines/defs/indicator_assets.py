@@ -46,6 +46,11 @@ def _value(value: object) -> str:
     return "n/a" if value is None else f"{value:,}"
 
 
+BREAKDOWN_SCHEMA = dg.TableSchema(
+    columns=[c for c in column_schema(INDICATOR_BREAKDOWN).columns if c.name != "indicator_id"]
+)
+
+
 def indicator_asset(definition: pd.Series) -> dg.AssetsDefinition:
     """The asset of one indicator: its value, breakdown and chart against the target."""
     indicator_id = definition["indicator_id"]
@@ -69,6 +74,8 @@ def indicator_asset(definition: pd.Series) -> dg.AssetsDefinition:
             "unit": result.unit,
             "% of target": _value(result.pct_of_target),
             "breakdown": dg.MetadataValue.md(markdown_table(result.breakdown, limit=60)),
+            "dagster/row_count": dg.MetadataValue.int(len(result.breakdown)),
+            "dagster/column_schema": BREAKDOWN_SCHEMA,
         }
         if not progress.empty:
             svg = indicator_chart_svg(indicator_id, progress, result.target)
