@@ -794,10 +794,13 @@ def _plain_markup(content: bytes) -> bool:
     codes = np.frombuffer(content, dtype=np.uint8)
     opens = np.flatnonzero(codes == ord("<"))
     closes = np.flatnonzero(codes == ord(">"))
-    following = np.searchsorted(closes, opens)
-    if len(opens) and following[-1] == len(closes):
-        return False
-    ends = closes[following]
+    if len(opens) == len(closes) and np.all(opens < closes):
+        ends = closes  # '<' and '>' alternate, as most writers leave them
+    else:
+        following = np.searchsorted(closes, opens)
+        if len(opens) and following[-1] == len(closes):
+            return False
+        ends = closes[following]
     if np.any(ends[:-1] > opens[1:]):
         return False
     double = _inside(codes, opens, ends, ord('"'))
