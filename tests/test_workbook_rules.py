@@ -105,3 +105,16 @@ def test_ods_workbook_is_read_like_xlsx(tmp_path, dirs):
         "policy_measures": 1,
         "collaborations": 1,
     }
+
+
+def test_two_workbooks_for_one_partner_period_are_both_refused(tmp_path, dirs):
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]}, suffix=".ods")
+    outcomes = ingest(discover(raw), reference(), tmp_path / "archive")
+    assert [(o.file, o.status) for o in outcomes] == [
+        ("P4/RP07.ods", "rejected"),
+        ("P4/RP07.xlsx", "rejected"),
+    ]
+    assert all(o.issues[0]["rule"] == "several_workbooks" for o in outcomes)
+    assert "P4/RP07.ods, P4/RP07.xlsx" in outcomes[0].issues[0]["message"]

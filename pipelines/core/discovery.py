@@ -20,7 +20,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from pipelines.core.reference import reference
@@ -55,7 +55,28 @@ def discover(raw_dir: Path) -> list[Candidate]:
         raise FileNotFoundError(f"the raw directory {root} does not exist or is not a folder")
     ids = _Ids(tuple(reference().partner_ids), tuple(reference().period_ids))
     found = [_candidate(root, entry, ids) for entry in _walk(root)]
-    return sorted(found, key=lambda candidate: candidate.file)
+    return _one_workbook_each(sorted(found, key=lambda candidate: candidate.file))
+
+
+def _one_workbook_each(candidates: list[Candidate]) -> list[Candidate]:
+    """Reject every workbook of a partner-period that has more than one (RP07.xlsx and
+    RP07.ods): picking one would be a guess, and using both would count figures twice."""
+    readable: dict[tuple[str | None, str | None], list[str]] = {}
+    for c in candidates:
+        if c.rejection is None:
+            readable.setdefault((c.partner_id, c.period_id), []).append(c.file)
+    result = []
+    for c in candidates:
+        rivals = readable.get((c.partner_id, c.period_id), [])
+        if c.rejection is None and len(rivals) > 1:
+            message = (
+                f"{c.partner_id} has {len(rivals)} workbooks for {c.period_id} ("
+                + ", ".join(rivals)
+                + "); keep only one in your folder. The last accepted version is used meanwhile"
+            )
+            c = replace(c, rejection=Rejection("several_workbooks", message))
+        result.append(c)
+    return result
 
 
 def sha256_of(path: Path) -> str:
