@@ -28,7 +28,6 @@ from pipelines.core.tables import (
     COVER_FIELDS,
     COVER_SHEET,
     RECORD_SHEETS,
-    SUBMISSIONS,
     TEMPLATE_VERSION,
     Sheet,
 )
@@ -371,39 +370,32 @@ def empty_records() -> dict[str, pd.DataFrame]:
 class SubmissionState:
     """Every version of one partner-period's workbook seen, and the one in use.
 
-    ``versions`` has the ``submissions`` columns (``current`` marks the version the
-    published tables use); ``issues`` holds the issues of every version;
+    ``versions`` are ``submissions`` rows in the order seen (``current`` marks the
+    version the published tables use); ``issues`` are the issue rows of every version;
     ``records`` holds the valid rows of the current version only; ``last_seen`` maps
     each file to the SHA-256 it had when last ingested, so an unchanged file is skipped.
+    Rows are kept as plain dicts: a state is loaded and folded once per partition and
+    run, and frames are only built when the tables are published.
     """
 
     partner_id: str
     period_id: str
-    versions: pd.DataFrame
-    issues: pd.DataFrame
-    records: dict[str, pd.DataFrame]
-    last_seen: dict[str, str]
-
-    @classmethod
-    def empty(cls, partner_id: str, period_id: str) -> SubmissionState:
-        return cls(
-            partner_id=partner_id,
-            period_id=period_id,
-            versions=pd.DataFrame(columns=SUBMISSIONS.column_names),
-            issues=issues_frame([]),
-            records=empty_records(),
-            last_seen={},
-        )
+    versions: list[dict] = field(default_factory=list)
+    issues: list[dict] = field(default_factory=list)
+    records: dict[str, pd.DataFrame] = field(default_factory=empty_records)
+    last_seen: dict[str, str] = field(default_factory=dict)
 
     @property
     def current_sha256(self) -> str | None:
-        current = self.versions.loc[self.versions["current"].astype(bool), "sha256"]
-        return None if current.empty else str(current.iloc[0])
+        return next((v["sha256"] for v in self.versions if v["current"]), None)
 
     @property
-    def latest(self) -> pd.Series | None:
+    def latest(self) -> dict | None:
         """The version seen last (may be a rejected one)."""
-        return None if self.versions.empty else self.versions.iloc[-1]
+        return self.versions[-1] if self.versions else None
+
+    def issues_of(self, *sha256: str | None) -> list[dict]:
+        return [i for i in self.issues if i["sha256"] in sha256]
 
     def changed(self, fingerprints: Mapping[Candidate, str]) -> list[Candidate]:
         """The candidates whose bytes differ from what was ingested last time."""
@@ -412,21 +404,18 @@ class SubmissionState:
     def apply(self, outcome: Outcome) -> SubmissionState:
         """Fold one new outcome in: an accepted version becomes current, a rejected one not."""
         accepted = outcome.status == "accepted"
-        versions = self.versions[self.versions["sha256"] != outcome.sha256]
-        if accepted:
-            versions = versions.assign(current=False)
-        row = outcome.submission_row(current=accepted)
-        versions = pd.concat([versions, pd.DataFrame([row])], ignore_index=True)
-        older = self.issues[self.issues["sha256"] != outcome.sha256]
-        issues = pd.concat([older, issues_frame(outcome.issues)], ignore_index=True)
-        records = self.records
-        if accepted:
-            records = {**empty_records(), **outcome.records}
+        versions = [
+            {**v, "current": v["current"] and not accepted}
+            for v in self.versions
+            if v["sha256"] != outcome.sha256
+        ]
+        versions.append(outcome.submission_row(current=accepted))
+        issues = [i for i in self.issues if i["sha256"] != outcome.sha256] + outcome.issues
         return replace(
             self,
-            versions=versions.reset_index(drop=True),
+            versions=versions,
             issues=issues,
-            records=records,
+            records={**empty_records(), **outcome.records} if accepted else self.records,
             last_seen={**self.last_seen, outcome.file: outcome.sha256},
         )
 

@@ -29,10 +29,26 @@ def save_state(assets_dir: Path, state: SubmissionState) -> Path:
     )
 
 
+_CACHE: dict[Path, tuple[tuple[int, int], SubmissionState]] = {}
+
+
 def load_state(assets_dir: Path, partner_id: str, period_id: str) -> SubmissionState:
-    """The stored state, or an empty one for a partner-period never ingested."""
+    """The stored state, or an empty one for a partner-period never ingested.
+
+    Several assets of one run read every state; they are unpickled once per file
+    version (the cache is keyed by modification time and size, and states are never
+    changed in place: ``SubmissionState.apply`` returns a new one).
+    """
     path = state_path(assets_dir, partner_id, period_id)
-    if not path.exists():
-        return SubmissionState.empty(partner_id, period_id)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return SubmissionState(partner_id, period_id)
+    stamp = (info.st_mtime_ns, info.st_size)
+    cached = _CACHE.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     with path.open("rb") as handle:
-        return pickle.load(handle)
+        state = pickle.load(handle)
+    _CACHE[path] = (stamp, state)
+    return state

@@ -34,29 +34,24 @@ def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame
 
 def submissions_table(states: Iterable[SubmissionState], strays: Iterable[Outcome]) -> pd.DataFrame:
     """One row per file version seen, attributed or not (SUBMISSIONS)."""
-    parts = [s.versions for s in states if not s.versions.empty]
-    stray_rows = [o.submission_row(current=False) for o in strays]
-    if stray_rows:
-        parts.append(pd.DataFrame(stray_rows))
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    return conform(frame, SUBMISSIONS)
+    rows = [v for s in states for v in s.versions]
+    rows += [o.submission_row(current=False) for o in strays]
+    return conform(pd.DataFrame(rows, columns=SUBMISSIONS.column_names), SUBMISSIONS)
 
 
-def _open_issues(state: SubmissionState) -> pd.DataFrame:
+def _open_issues(state: SubmissionState) -> list[dict]:
     latest = state.latest
     if latest is None:
-        return issues_frame([])
-    wanted = {latest["sha256"], state.current_sha256}
-    return state.issues[state.issues["sha256"].isin(wanted)]
+        return []
+    return state.issues_of(latest["sha256"], state.current_sha256)
 
 
 def issues_table(
     states: Iterable[SubmissionState], strays: Iterable[Outcome], extra: Iterable[pd.DataFrame] = ()
 ) -> pd.DataFrame:
     """The issues partners still have to act on (VALIDATION_ISSUES)."""
-    parts = [_open_issues(s) for s in states]
-    parts.append(issues_frame([i for o in strays for i in o.issues]))
-    parts += [frame for frame in extra if not frame.empty]
+    rows = [i for s in states for i in _open_issues(s)] + [i for o in strays for i in o.issues]
+    parts = [issues_frame(rows), *extra]
     parts = [p for p in parts if not p.empty]
     frame = pd.concat(parts, ignore_index=True) if parts else issues_frame([])
     order = {"error": 0, "warning": 1}

@@ -1,6 +1,7 @@
 """Outputs that are documents rather than tables: report, feedback, data dictionary."""
 
 import datetime as dt
+import json
 
 import dagster as dg
 import pandas as pd
@@ -9,6 +10,7 @@ from pipelines.core.dictionary import data_dictionary as render_dictionary
 from pipelines.core.feedback import write_feedback
 from pipelines.core.publish import write_atomic
 from pipelines.core.report import write_report
+from pipelines.core.validation import issues_frame
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -22,6 +24,7 @@ def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
 
 
 REPORT_FILE = "report/progress_report.html"
+FEEDBACK_DIR = "feedback"
 
 
 @dg.asset(group_name="outputs", kinds={"html"}, description="Offline HTML progress report.")
@@ -54,21 +57,34 @@ def progress_report(
 def partner_feedback(
     context: dg.AssetExecutionContext, paths: ClusterixPaths, submission: dict
 ) -> dg.MaterializeResult:
-    written = []
+    folder = paths.assets / FEEDBACK_DIR
+    manifest_path = folder / ".written.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    listed, rewritten = [], 0
     for state in submission.values():
         latest = state.latest
-        target = paths.assets / "feedback" / state.partner_id / f"{state.period_id}.xlsx"
-        issues = state.issues[
-            state.issues["sha256"] == (latest["sha256"] if latest is not None else "")
-        ]
-        if issues.empty:
+        target = folder / state.partner_id / f"{state.period_id}.xlsx"
+        issues = state.issues_of(latest["sha256"]) if latest is not None else []
+        name = target.relative_to(paths.assets).as_posix()
+        if not issues:
             target.unlink(missing_ok=True)
+            manifest.pop(name, None)
             continue
-        write_feedback(target, state.partner_id, state.period_id, str(latest["file"]), issues)
-        written.append(f"- `{target.relative_to(paths.assets)}`: {len(issues)} issue(s)")
+        listed.append(f"- `{name}`: {len(issues)} issue(s)")
+        if manifest.get(name) == latest["sha256"] and target.exists():
+            continue  # already written for these exact bytes
+        write_feedback(
+            target, state.partner_id, state.period_id, latest["file"], issues_frame(issues)
+        )
+        manifest[name] = latest["sha256"]
+        rewritten += 1
+    if listed:
+        text = json.dumps(manifest, indent=1, sort_keys=True)
+        write_atomic(manifest_path, lambda tmp: tmp.write_text(text, "utf-8"))
     return dg.MaterializeResult(
         metadata={
-            "workbooks": dg.MetadataValue.int(len(written)),
-            "files": dg.MetadataValue.md("\n".join(written) or "_no feedback needed_"),
+            "workbooks": dg.MetadataValue.int(len(listed)),
+            "written this run": dg.MetadataValue.int(rewritten),
+            "files": dg.MetadataValue.md("\n".join(listed) or "_no feedback needed_"),
         }
     )
