@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from pathlib import Path
 
@@ -101,23 +102,28 @@ def test_sensor_requests_new_and_changed_files_only(dirs, instance):
     make_workbook(raw, "P1", "RP02", {})
 
     first = raw_files_sensor(dg.build_sensor_context(instance=instance))
-    keys = {r.partition_key: r.run_key for r in first.run_requests}
-    assert set(keys) == {"P4|RP07", "P1|RP02"}
-    assert all(key.split(":")[0] in {"P4/RP07.xlsx", "P1/RP02.xlsx"} for key in keys.values())
+    (batch,) = first.run_requests
+    assert batch.run_key.startswith("batch:")
+    assert batch.tags["dagster/asset_partition_range_start"] == "P1|RP01"
+    assert batch.tags["clusterix/files"] == "2"
 
     unchanged = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
     assert unchanged.run_requests == []
 
-    make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 31}]})
+    path = make_workbook(
+        raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 31}]}
+    )
     changed = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=unchanged.cursor))
-    assert [r.partition_key for r in changed.run_requests] == ["P4|RP07"]
-    assert changed.run_requests[0].run_key != keys["P4|RP07"]
+    (request,) = changed.run_requests
+    assert request.partition_key == "P4|RP07"
+    assert request.run_key == f"P4/RP07.xlsx:{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
     again = raw_files_sensor(dg.build_sensor_context(instance=instance))
-    assert {r.run_key for r in again.run_requests} == {
-        changed.run_requests[0].run_key,
-        keys["P1|RP02"],
-    }, "without a cursor the run keys are still those of the current bytes"
+    assert again.run_requests[0].run_key != batch.run_key, "new bytes, new run key"
+    repeat = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    assert repeat.run_requests[0].run_key == again.run_requests[0].run_key, (
+        "without a cursor the run key is still that of the same bytes, which Dagster runs once"
+    )
 
 
 def test_sensor_run_for_one_partition(dirs, instance):
