@@ -172,16 +172,25 @@ class Reference:
             "event_types": self.event_types,
         }
 
-    @property
+    @cached_property
     def partner_ids(self) -> list[str]:
         return list(dict.fromkeys(self.partners["partner_id"]))
 
-    @property
+    @cached_property
     def period_ids(self) -> list[str]:
         return list(self.periods["period_id"])
 
+    @cached_property
+    def _periods_by_id(self) -> dict[str, dict]:
+        return {row["period_id"]: row for row in self.periods.to_dict("records")}
+
+    @cached_property
+    def _extended_partners(self) -> frozenset[str]:
+        rows = self.partners[self.partners["in_extended_phase"].astype(bool)]
+        return frozenset(rows["partner_id"])
+
     def period(self, period_id: str) -> dict:
-        return self.periods.set_index("period_id").loc[period_id].to_dict()
+        return self._periods_by_id[period_id]
 
     def partner_name(self, partner_id: str, on: dt.date | None = None) -> str:
         """The partner's name on a date (its current name when no date is given)."""
@@ -197,12 +206,11 @@ class Reference:
 
     def takes_part(self, partner_id: str, period_id: str) -> bool:
         """Whether the partner is expected to report for the period."""
-        if partner_id not in self.partner_ids or period_id not in self.period_ids:
+        if partner_id not in self.partner_ids or period_id not in self._periods_by_id:
             return False
         if self.period(period_id)["phase"] != "extended":
             return True
-        rows = self.partners[self.partners["partner_id"] == partner_id]
-        return bool(rows["in_extended_phase"].iloc[0])
+        return partner_id in self._extended_partners
 
     def expected_submissions(self) -> list[tuple[str, str]]:
         """Every (partner, period) a workbook is expected for, in reporting order."""

@@ -14,22 +14,34 @@ from pipelines.core.ingest import SubmissionState
 from pipelines.core.publish import write_atomic
 
 STATE_DIR = ".state"
+# Bumped whenever SubmissionState changes shape: states of another format are then
+# ignored and the files in raw/ ingested afresh, rather than misread.
+STATE_FORMAT = "submissions-v2"
 ARCHIVE_DIR = "archive"
 
 
+_CACHE: dict[Path, tuple[tuple[int, int], SubmissionState]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
 def state_path(assets_dir: Path, partner_id: str, period_id: str) -> Path:
-    return assets_dir / STATE_DIR / "submissions" / partner_id / f"{period_id}.pickle"
+    return assets_dir / STATE_DIR / STATE_FORMAT / partner_id / f"{period_id}.pickle"
 
 
 def save_state(assets_dir: Path, state: SubmissionState) -> Path:
+    """Store a state; one that is the very object loaded from the store is left as is."""
+    path = state_path(assets_dir, state.partner_id, state.period_id)
+    cached = _CACHE.get(path)
+    if cached is not None and cached[1] is state and path.exists() and _stamp(path) == cached[0]:
+        return path
     payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    return write_atomic(
-        state_path(assets_dir, state.partner_id, state.period_id),
-        lambda tmp: tmp.write_bytes(payload),
-    )
-
-
-_CACHE: dict[Path, tuple[tuple[int, int], SubmissionState]] = {}
+    write_atomic(path, lambda tmp: tmp.write_bytes(payload))
+    _CACHE[path] = (_stamp(path), state)
+    return path
 
 
 def load_state(assets_dir: Path, partner_id: str, period_id: str) -> SubmissionState:
@@ -41,10 +53,9 @@ def load_state(assets_dir: Path, partner_id: str, period_id: str) -> SubmissionS
     """
     path = state_path(assets_dir, partner_id, period_id)
     try:
-        info = path.stat()
+        stamp = _stamp(path)
     except FileNotFoundError:
         return SubmissionState(partner_id, period_id)
-    stamp = (info.st_mtime_ns, info.st_size)
     cached = _CACHE.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
