@@ -187,6 +187,20 @@ def test_feedback_workbook_keeps_formulas_as_text(dirs, instance):
         {"Events": [{**GOOD_ROWS["Events"], "title": formula, "participants": "many"}]},
     )
     assert run_everything(instance).success
+    check = instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(dg.AssetKey("events"), "sheet_rules")
+    )
+    evaluation = check.event.dagster_event.event_specific_data
+    assert not evaluation.passed
+    assert evaluation.metadata["quarantined rows"].value == 1
+    assert "wrong_type" in evaluation.metadata["by rule"].value
+
+    indicator = instance.get_latest_materialization_event(dg.AssetKey("indicator_o1_5"))
+    metadata = indicator.asset_materialization.metadata
+    assert metadata["target"].value == "60"
+    assert metadata["achieved"].value == "0", "the only event was quarantined"
+    assert "data:image/svg+xml;base64," in metadata["chart"].value
+
     feedback = assets / "feedback" / "P4" / "RP07.xlsx"
     book = load_workbook(feedback)
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]

@@ -77,11 +77,11 @@ def indicator_asset(definition: pd.Series) -> dg.AssetsDefinition:
             "dagster/row_count": dg.MetadataValue.int(len(result.breakdown)),
             "dagster/column_schema": BREAKDOWN_SCHEMA,
         }
-        if not progress.empty:
-            svg = indicator_chart_svg(indicator_id, progress, result.target)
-            metadata["chart"] = dg.MetadataValue.md(
-                f"![{indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
-            )
+        # Over every period of the project, like the report: the line ends where reporting does.
+        svg = indicator_chart_svg(indicator_id, progress, result.target, reference().period_ids)
+        metadata["chart"] = dg.MetadataValue.md(
+            f"![{indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
+        )
         context.add_output_metadata(metadata)
         return result
 
