@@ -313,3 +313,16 @@ def test_typed_records(tmp_path, dirs):
     measure = outcome.records["policy_measures"].iloc[0]
     assert measure["sf_influenced_eur"] == Decimal("1000.50")
     assert isinstance(measure["sf_influenced_eur"], Decimal)
+
+
+@pytest.mark.parametrize("sheet", list(SHEETS))
+def test_each_sheet_model_declares_exactly_the_sheet_columns(sheet):
+    from pipelines.core.validation import MODELS
+    from pipelines.core.validation import SHEETS as SHEET_DEFINITIONS
+
+    definition = SHEET_DEFINITIONS[sheet]
+    columns = MODELS[sheet].to_schema().columns
+    assert list(columns) == list(definition.column_names)
+    for name, column in columns.items():
+        assert column.description == definition.column(name).description
+        assert column.nullable == (name not in definition.required)
