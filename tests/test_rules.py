@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import GOOD_ROWS, make_workbook
-from pipelines.core.discovery import discover
 
+from pipelines.core.discovery import discover
 from pipelines.core.ingest import Outcome, ingest
 from pipelines.core.reference import reference
 
