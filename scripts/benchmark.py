@@ -750,6 +750,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also profile the pipeline at the largest factor whose run finished",
     )
+    parser.add_argument(
+        "--profile-only", action="store_true", help="no measurements, only --profile"
+    )
     parser.add_argument("--regenerate", action="store_true", help="ignore generated files")
     parser.add_argument("--child", choices=("pipeline", "plain"), help=argparse.SUPPRESS)
     parser.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
@@ -777,11 +780,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.regenerate and (root / "generated.json").exists():
             (root / "generated.json").unlink()
         manifest = generate(factor, args.raw.resolve(), base_reference, root, args.jobs)
-        results.append(bench_factor(factor, args, manifest, root))
+        if not args.profile_only:
+            results.append(bench_factor(factor, args, manifest, root))
 
     finished = [r["factor"] for r in results if r["pipeline"]["returncode"] == 0]
+    if args.profile_only:
+        finished = factors
     profiles: dict[str, dict] = {}
-    if args.profile and finished:
+    if (args.profile or args.profile_only) and finished:
         factor = finished[-1]
         root = workdir / f"x{factor}"
         manifest = json.loads((root / "generated.json").read_text())
@@ -804,7 +810,8 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     print()
-    print_table(results, args.goal)
+    if results:
+        print_table(results, args.goal)
     for summary in profiles.values():
         print_profile(summary["label"], summary)
 
@@ -818,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "profiles": profiles,
     }
-    out = workdir / "benchmark.json"
+    out = workdir / ("profile.json" if args.profile_only else "benchmark.json")
     out.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nFigures written to {out}")
     return 0
