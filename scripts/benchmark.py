@@ -718,13 +718,20 @@ def print_table(results: list[dict], goal: float) -> None:
 
 
 def _git_commit() -> str | None:
+    """The commit measured, with '+changes' when pipelines/ has uncommitted edits."""
     try:
-        out = subprocess.run(
+        head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "pipelines"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except OSError:
         return None
-    return out.stdout.strip() or None
+    return (head + ("+changes" if dirty else "")) or None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -772,7 +779,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     base_reference = ROOT / "pipelines" / "core" / "reference_data"
-    print(f"CLUSTERIX benchmark, factors {factors}, work directory {workdir}")
+    commit = _git_commit()
+    print(f"CLUSTERIX benchmark, factors {factors}, work directory {workdir}, commit {commit}")
 
     results = []
     for factor in factors:
@@ -817,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": _git_commit(),
+        "commit": commit,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
