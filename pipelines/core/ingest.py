@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from pipelines.core.tables import (
     TEMPLATE_VERSION,
     Sheet,
 )
-from pipelines.core.validation import issues_frame, validate_sheet
+from pipelines.core.validation import validate_sheet
 from pipelines.core.workbook import (
     DEFAULT_LIMITS,
     Limits,
@@ -48,7 +48,6 @@ _LINEAGE = {
     "_sha256": "sha256",
     "_row": "row",
 }
-_TABLE_OF_SHEET = {s.name: s.table for s in RECORD_SHEETS}
 
 
 @dataclass
@@ -426,7 +425,3 @@ def fingerprint(candidate: Candidate) -> str:
         return sha256_of(candidate.path)
     except OSError:
         return ""
-
-
-def issue_frame_of(outcomes: Iterable[Outcome]) -> pd.DataFrame:
-    return issues_frame([i for o in outcomes for i in o.issues])
