@@ -21,6 +21,10 @@ from pipelines.defs.publish_assets import published_submissions
 from pipelines.defs.reference_assets import reference_assets
 from pipelines.defs.resources import ClusterixPaths
 
+# One place says where everything lives (the environment, read when a run starts);
+# the IO managers take their folders from it.
+paths = ClusterixPaths()
+
 defs = dg.Definitions(
     assets=[
         *reference_assets,
@@ -42,9 +46,9 @@ defs = dg.Definitions(
     sensors=[raw_files_sensor],
     schedules=[daily_ingest],
     resources={
-        "paths": ClusterixPaths(),
-        "table_io": TableIOManager(),
-        "state_io": StateIOManager(),
+        "paths": paths,
+        "table_io": TableIOManager(paths=paths),
+        "state_io": StateIOManager(paths=paths),
     },
     # One process for the whole run: a step per process would cost seconds each.
     executor=dg.in_process_executor,

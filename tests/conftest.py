@@ -68,11 +68,12 @@ def make_workbook(
 
 @pytest.fixture
 def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """Empty raw and assets folders that the pipeline uses through the environment."""
+    """Empty raw, assets and state folders that the pipeline uses through the environment."""
     raw, assets = tmp_path / "raw", tmp_path / "assets"
     raw.mkdir()
     monkeypatch.setenv("CLUSTERIX_RAW_DIR", str(raw))
     monkeypatch.setenv("CLUSTERIX_ASSETS_DIR", str(assets))
+    monkeypatch.setenv("CLUSTERIX_STATE_DIR", str(tmp_path / "state"))
     return raw, assets
 
 

@@ -82,7 +82,8 @@ def test_resubmission_replaces_and_rejection_keeps_the_last_accepted(dirs, insta
     assert list(versions["current"]) == [False, True, False]
     issues = read_parquet(VALIDATION_ISSUES, assets)
     assert "partner_mismatch" in set(issues["rule"])
-    archived = sorted(p.name for p in (assets / "archive").rglob("*.xlsx"))
+    archived = sorted(p.name for p in (assets.parent / "state" / "archive").rglob("*.xlsx"))
+    assert not (assets / "archive").exists(), "internal state stays out of the assets folder"
     assert len(archived) == 3
     assert path.exists()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 RAW_DIR_ENV = "CLUSTERIX_RAW_DIR"
 ASSETS_DIR_ENV = "CLUSTERIX_ASSETS_DIR"
 REFERENCE_DIR_ENV = "CLUSTERIX_REFERENCE_DIR"
+STATE_DIR_ENV = "CLUSTERIX_STATE_DIR"
 
 
 def raw_dir() -> Path:
@@ -18,6 +19,15 @@ def raw_dir() -> Path:
 def assets_dir() -> Path:
     """The published tables (``assets/`` unless ``CLUSTERIX_ASSETS_DIR`` says otherwise)."""
     return Path(os.environ.get(ASSETS_DIR_ENV, "assets")).resolve()
+
+
+def state_dir() -> Path:
+    """What only the pipeline reads (``state/`` unless ``CLUSTERIX_STATE_DIR`` says otherwise).
+
+    Submission states, the archive of every file version and anything pickled live
+    here, outside the assets directory, so that BI users see only what they use.
+    """
+    return Path(os.environ.get(STATE_DIR_ENV, "state")).resolve()
 
 
 def reference_dir() -> Path | None:

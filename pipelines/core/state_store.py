@@ -1,8 +1,9 @@
 """Where each partner-period's :class:`SubmissionState` is kept between runs.
 
 The state is internal to the pipeline (the published tables are derived from it), so
-it is stored as one pickle per partner-period under ``<assets>/.state/``: exact types
-(dates, Decimals) round-trip, and each file is replaced atomically.
+it is stored as one pickle per partner-period under the state directory
+(``CLUSTERIX_STATE_DIR``), never under the assets directory that BI users read: exact
+types (dates, Decimals) round-trip, and each file is replaced atomically.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pathlib import Path
 from pipelines.core.ingest import SubmissionState
 from pipelines.core.publish import write_atomic
 
-STATE_DIR = ".state"
 # Bumped whenever SubmissionState changes shape: states of another format are then
 # ignored and the files in raw/ ingested afresh, rather than misread.
 STATE_FORMAT = "submissions-v2"
 ARCHIVE_DIR = "archive"
+# Pickled outputs of the unpartitioned internal assets, format versioned like the states.
+ASSET_STATE_FORMAT = "assets-v1"
 
 
 _CACHE: dict[Path, tuple[tuple[int, int], SubmissionState]] = {}
@@ -28,13 +30,13 @@ def _stamp(path: Path) -> tuple[int, int]:
     return info.st_mtime_ns, info.st_size
 
 
-def state_path(assets_dir: Path, partner_id: str, period_id: str) -> Path:
-    return assets_dir / STATE_DIR / STATE_FORMAT / partner_id / f"{period_id}.pickle"
+def state_path(state_dir: Path, partner_id: str, period_id: str) -> Path:
+    return state_dir / STATE_FORMAT / partner_id / f"{period_id}.pickle"
 
 
-def save_state(assets_dir: Path, state: SubmissionState) -> Path:
+def save_state(state_dir: Path, state: SubmissionState) -> Path:
     """Store a state; one that is the very object loaded from the store is left as is."""
-    path = state_path(assets_dir, state.partner_id, state.period_id)
+    path = state_path(state_dir, state.partner_id, state.period_id)
     cached = _CACHE.get(path)
     if cached is not None and cached[1] is state and path.exists() and _stamp(path) == cached[0]:
         return path
@@ -44,14 +46,14 @@ def save_state(assets_dir: Path, state: SubmissionState) -> Path:
     return path
 
 
-def load_state(assets_dir: Path, partner_id: str, period_id: str) -> SubmissionState:
+def load_state(state_dir: Path, partner_id: str, period_id: str) -> SubmissionState:
     """The stored state, or an empty one for a partner-period never ingested.
 
     Several assets of one run read every state; they are unpickled once per file
     version (the cache is keyed by modification time and size, and states are never
     changed in place: ``SubmissionState.apply`` returns a new one).
     """
-    path = state_path(assets_dir, partner_id, period_id)
+    path = state_path(state_dir, partner_id, period_id)
     try:
         stamp = _stamp(path)
     except FileNotFoundError:

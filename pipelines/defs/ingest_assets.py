@@ -101,7 +101,7 @@ def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict
     todo: list[tuple[str, Candidate, str]] = []
     for key in context.partition_keys:
         partner_id, period_id = split_key(key)
-        state = load_state(paths.assets, partner_id, period_id)
+        state = load_state(paths.state, partner_id, period_id)
         states[key] = state
         files = {c: fingerprint(c) for c in candidates[(partner_id, period_id)]}
         todo += [(key, c, files[c]) for c in state.changed(files)]
@@ -109,7 +109,7 @@ def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict
     outcomes = ingest(
         [c for _, c, _ in todo],
         ref,
-        paths.assets / ARCHIVE_DIR,
+        paths.state / ARCHIVE_DIR,
         fingerprints={c: sha for _, c, sha in todo},
     )
     for (key, _, _), outcome in zip(todo, outcomes, strict=True):
@@ -134,7 +134,7 @@ def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict
 )
 def unattributed_files(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> list[Outcome]:
     strays = [c for c in discover(paths.raw) if not _attributable(c)]
-    outcomes = ingest(strays, reference(), paths.assets / ARCHIVE_DIR)
+    outcomes = ingest(strays, reference(), paths.state / ARCHIVE_DIR)
     context.add_output_metadata(
         {
             "dagster/row_count": len(outcomes),

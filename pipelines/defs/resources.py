@@ -8,10 +8,11 @@ from pipelines.core import config
 
 
 class ClusterixPaths(dg.ConfigurableResource):
-    """The raw drop folder and the assets directory (environment defaults when unset)."""
+    """The raw drop folder, the assets and the state directories (environment defaults)."""
 
     raw_dir: str | None = None
     assets_dir: str | None = None
+    state_dir: str | None = None
 
     @property
     def raw(self) -> Path:
@@ -20,3 +21,7 @@ class ClusterixPaths(dg.ConfigurableResource):
     @property
     def assets(self) -> Path:
         return Path(self.assets_dir).resolve() if self.assets_dir else config.assets_dir()
+
+    @property
+    def state(self) -> Path:
+        return Path(self.state_dir).resolve() if self.state_dir else config.state_dir()
