@@ -9,9 +9,7 @@ from pipelines.cli import main
 from pipelines.instance import DEV_INSTANCE_CONFIG, ensure_instance_config
 
 
-def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(
-    dirs, tmp_path, monkeypatch, capfd
-):
+def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(dirs, tmp_path, monkeypatch, capfd):
     raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     monkeypatch.setenv("HOME", str(tmp_path))  # Dagster keeps user-level telemetry in ~/.dagster
