@@ -26,11 +26,20 @@ import pandas as pd
 from pipelines.core.fields import Field
 from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
-from pipelines.core.tables import EVENTS, EVENTS_SHEET, FACT_TABLES, VALIDATION_ISSUES, Table
+from pipelines.core.tables import (
+    EVENTS,
+    EVENTS_SHEET,
+    FACT_TABLES,
+    ISSUE_COLUMNS,
+    POLICY_MEASURES,
+    Table,
+)
 
 CENT = Decimal("0.01")
 DUPLICATE_RULE = "probable_duplicate"
 DERIVED_EVENT_COLUMNS = ("event_period_id", "event_phase", "counted")
+# Derived here for every fact table, from all the records of a key or from a date.
+DERIVED_COLUMNS = ("first_reported_period_id", "implemented_period_id", *DERIVED_EVENT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,14 @@ class Facts:
 
 def record_columns(table: Table) -> list[str]:
     """Columns the ingest provides for a fact table: all but the ones derived here."""
-    derived = DERIVED_EVENT_COLUMNS if table is EVENTS else ()
-    return [name for name in table.column_names if name not in derived]
+    return [name for name in table.column_names if name not in DERIVED_COLUMNS]
+
+
+def _utc(value: object) -> dt.datetime:
+    """A moment as a timezone-aware UTC datetime (ISO text without a zone is UTC)."""
+    moment = pd.Timestamp(value)
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return moment.to_pydatetime()
 
 
 def _typed_values(values: Iterable[object], field: Field) -> pd.Series:
@@ -52,7 +67,9 @@ def _typed_values(values: Iterable[object], field: Field) -> pd.Series:
     cleaned = [None if is_missing(v) else v for v in values]
     if field.kind == "decimal":
         cleaned = [None if v is None else Decimal(v).quantize(CENT, ROUND_HALF_UP) for v in cleaned]
-    if field.kind in ("string", "decimal", "date"):
+    if field.kind == "timestamp":
+        cleaned = [None if v is None else _utc(v) for v in cleaned]
+    if field.kind in ("string", "decimal", "date", "timestamp"):
         return pd.Series(cleaned, dtype=object, name=field.name)
     return pd.Series(cleaned, dtype=field.pandas_dtype, name=field.name)
 
@@ -84,10 +101,30 @@ def _period_rank(periods: pd.Series, ref: Reference) -> pd.Series:
 
 
 def _latest_per_key(frame: pd.DataFrame, table: Table, ref: Reference) -> pd.DataFrame:
-    """Keep, for every natural key, the row from the latest reporting period."""
+    """Keep, for every natural key, the row from the latest reporting period.
+
+    The row also records the earliest period that reported the key
+    (``first_reported_period_id``), which the winning row alone would lose.
+    """
+    key = list(table.primary_key)
     ranked = frame.assign(_rank=_period_rank(frame["period_id"], ref))
     ranked = ranked.sort_values("_rank", kind="stable")
-    return ranked.drop_duplicates(list(table.primary_key), keep="last").drop(columns="_rank")
+    first = ranked.drop_duplicates(key, keep="first")[[*key, "period_id"]]
+    latest = ranked.drop_duplicates(key, keep="last").drop(columns="_rank")
+    if "first_reported_period_id" in latest:
+        latest = latest.drop(columns="first_reported_period_id")
+    first = first.rename(columns={"period_id": "first_reported_period_id"})
+    return latest.merge(first, on=key, how="left", validate="one_to_one")
+
+
+def _with_implemented_periods(measures: pd.DataFrame, ref: Reference) -> pd.DataFrame:
+    """Add the period each implemented measure's ``implemented_on`` falls in."""
+    return measures.assign(
+        implemented_period_id=[
+            None if is_missing(day) else ref.period_of(day)[0]
+            for day in measures["implemented_on"]
+        ]
+    )
 
 
 def _in_partner_order(frame: pd.DataFrame, table: Table, ref: Reference) -> pd.DataFrame:
@@ -129,6 +166,7 @@ def _duplicate_issue(row: Mapping[str, Any], keeper: Mapping[str, Any]) -> dict[
         "sheet": EVENTS_SHEET.name,
         "row": row["row"],
         "column": "start_date",
+        "record_ref": row["event_ref"],
         "value": row["start_date"].isoformat(),
         "severity": "warning",
         "rule": DUPLICATE_RULE,
@@ -176,8 +214,11 @@ def resolve_facts(records: Mapping[str, pd.DataFrame], ref: Reference) -> Facts:
         current = _in_partner_order(latest, table, ref)
         if table is EVENTS:
             current, issues = _count_consortium_events_once(_with_event_periods(current, ref), ref)
+        if table is POLICY_MEASURES:
+            current = _with_implemented_periods(current, ref)
         tables[table.name] = conform(current, table)
-    return Facts(tables=tables, issues=conform(issues, VALIDATION_ISSUES))
+    issues = issues.reindex(columns=list(ISSUE_COLUMNS)).astype({"row": "Int64"})
+    return Facts(tables=tables, issues=issues)
 
 
 def records_up_to(

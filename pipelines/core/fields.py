@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 import pyarrow as pa
 
-Kind = Literal["string", "integer", "decimal", "date", "boolean", "float"]
+Kind = Literal["string", "integer", "decimal", "date", "boolean", "float", "timestamp"]
 
 MONEY = pa.decimal128(18, 2)
 
@@ -25,6 +25,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "date": pa.date32(),
     "boolean": pa.bool_(),
     "float": pa.float64(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
 }
 
 # pandas dtypes used inside the pipeline; money stays as Decimal objects.
@@ -35,6 +36,7 @@ _PANDAS_DTYPES: dict[str, str] = {
     "date": "object",
     "boolean": "boolean",
     "float": "Float64",
+    "timestamp": "object",
 }
 
 # What a partner sees in the Guide as the expected form of a value.
@@ -45,6 +47,7 @@ _KIND_HINTS: dict[str, str] = {
     "date": "a date (a spreadsheet date or ISO text such as 2019-05-20)",
     "boolean": "true or false",
     "float": "a number",
+    "timestamp": "a date and time (UTC)",
 }
 
 
@@ -79,6 +82,7 @@ class Field:
             "date": "DATE",
             "boolean": "BOOLEAN",
             "float": "DOUBLE",
+            "timestamp": "TIMESTAMP WITH TIME ZONE",
         }[self.kind]
 
     @property
@@ -136,6 +140,8 @@ MEASURE_STATUSES = ("planned", "in_progress", "implemented")
 PHASES = ("1", "2", "extended")
 SEVERITIES = ("error", "warning")
 SUBMISSION_STATUSES = ("accepted", "rejected")
+COMPLETENESS_STATUSES = ("on_time", "late", "rejected", "missing", "not_expected", "not_yet_due")
+INDICATOR_TYPES = ("output", "result", "context")
 
 _FIELD_LIST: tuple[Field, ...] = (
     # --- keys and reference data -------------------------------------------------
@@ -163,6 +169,23 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("event_type", "string", "Kind of policy learning event.", enum=EVENT_TYPES),
     Field("consortium_level", "boolean", "Consortium-wide event: counted once across partners."),
     Field("description", "string", "Description."),
+    Field("short_name", "string", "Short name used in charts and tables."),
+    Field("sort_order", "integer", "Position when listed (1 first), as in the application form."),
+    Field("label", "string", "Name to show for the row in a report."),
+    Field("note", "string", "Something a reader should know about the row."),
+    Field(
+        "indicator_type",
+        "string",
+        "output, result or context indicator (the programme's terms).",
+        enum=INDICATOR_TYPES,
+    ),
+    Field(
+        "indicator_level",
+        "integer",
+        "Depth in the indicator tree: 1 for a headline indicator, 2 for one that adds up"
+        " into its parent.",
+        min_value=1,
+    ),
     # --- Cover -------------------------------------------------------------------
     Field("field", "string", "Name of a Cover field."),
     Field("value", "string", "Value of a Cover field."),
@@ -194,6 +217,11 @@ _FIELD_LIST: tuple[Field, ...] = (
         + ").",
     ),
     Field("evidence_url", "string", "Link to evidence (agenda, minutes, photos)."),
+    Field(
+        "first_reported_period_id",
+        "string",
+        "Reporting period of the first workbook in use that reported this key.",
+    ),
     Field("event_period_id", "string", "Reporting period the event's start date falls in."),
     Field("event_phase", "string", "Project phase the event's start date falls in.", enum=PHASES),
     Field(
@@ -227,6 +255,12 @@ _FIELD_LIST: tuple[Field, ...] = (
         min_value=0,
         unit="EUR",
     ),
+    Field(
+        "implemented_period_id",
+        "string",
+        "Reporting period implemented_on falls in (empty when not implemented or in the 2021"
+        " gap).",
+    ),
     # --- Collaborations ----------------------------------------------------------
     Field("year", "integer", "Calendar year of the figures.", min_value=2015, max_value=2023),
     Field(
@@ -248,16 +282,60 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("row", "integer", "Row number in the spreadsheet (1 is the header)."),
     Field("current", "boolean", "True for the version the published tables use."),
     Field("on_time", "boolean", "Submitted on or before the period's deadline."),
-    Field("first_seen_at", "string", "When the pipeline first saw this file version (UTC, ISO)."),
+    Field("first_seen_at", "timestamp", "When the pipeline first saw this file version (UTC)."),
     Field("n_errors", "integer", "Number of error issues in this file version.", min_value=0),
     Field("n_warnings", "integer", "Number of warning issues in this file version.", min_value=0),
     Field("n_rows", "integer", "Number of records read from the workbook.", min_value=0),
     # --- validation issues -------------------------------------------------------
     Field("sheet", "string", "Sheet of the workbook the issue is on."),
     Field("column", "string", "Column the issue is about."),
+    Field(
+        "issue_id",
+        "string",
+        "Stable id of the issue: a hash of the file version, sheet, row, column, rule and"
+        " message.",
+    ),
+    Field("sheet_row", "integer", "Row number in the spreadsheet (1 is the header)."),
+    Field("sheet_column", "string", "Column of the sheet the issue is about."),
+    Field(
+        "record_ref",
+        "string",
+        "Natural key of the row the issue is on (event_ref, practice_ref, measure_ref or year),"
+        " where it could be read.",
+    ),
+    Field(
+        "is_open",
+        "boolean",
+        "True when the issue is in the version in use or in the latest rejected version: the"
+        " partner still has to act on it.",
+    ),
     Field("severity", "string", "error: the row is quarantined; warning: kept.", enum=SEVERITIES),
     Field("rule", "string", "Name of the validation rule."),
     Field("message", "string", "What is wrong and how to fix it."),
+    Field(
+        "base_2015",
+        "integer",
+        "company_research_collaborations the region reported for 2015.",
+        min_value=0,
+    ),
+    Field("latest_year", "integer", "Latest year up to 2020 the region reported.", min_value=2016),
+    Field(
+        "latest_value",
+        "integer",
+        "company_research_collaborations the region reported for latest_year.",
+        min_value=0,
+    ),
+    Field(
+        "pct_change",
+        "decimal",
+        "Change from 2015 to latest_year in %, to 0.01 (empty without a 2015 figure or when it"
+        " is 0).",
+    ),
+    Field(
+        "in_c1",
+        "boolean",
+        "Whether the region's change counts in C1 (it has a 2015 figure above 0 and a later year).",
+    ),
     # --- indicators --------------------------------------------------------------
     Field("achieved", "decimal", "Value achieved so far."),
     Field("pct_of_target", "decimal", "Achieved as a percentage of the target."),

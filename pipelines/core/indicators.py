@@ -16,6 +16,7 @@ percentages of target and reporting rates to 0.1).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from functools import partial
 
 import pandas as pd
 
+from pipelines.core.completeness import NOT_EXPECTED, ON_TIME, submission_statuses
 from pipelines.core.facts import (
     CENT,
     conform,
@@ -34,6 +36,7 @@ from pipelines.core.fields import PRACTICE_STAGES
 from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
 from pipelines.core.tables import (
+    C1_REGIONS,
     INDICATOR_BREAKDOWN,
     INDICATOR_PROGRESS,
     INDICATOR_SCORECARD,
@@ -52,11 +55,6 @@ STAKEHOLDER_MEETING = "regional_stakeholder_meeting"
 FLOOR_PHASE = "1"
 NO_CATEGORY = "none"
 
-# States of a cell in the partner x period completeness grid.
-ON_TIME = "on_time"
-LATE = "late"
-MISSING = "missing"
-NOT_EXPECTED = "not_expected"
 
 BreakdownRows = list[tuple[str, str, Decimal]]
 Computed = tuple[Decimal | None, BreakdownRows]
@@ -172,28 +170,48 @@ def _region_growth(by_year: Mapping[int, int]) -> tuple[int | None, Decimal | No
     return latest, Decimal(by_year[latest] - base) * 100 / Decimal(base)
 
 
-def _collaboration_growth(facts: FactTables, ref: Reference) -> Computed:
-    """C1: mean over regions of the % change from 2015 to their latest year <= 2020."""
-    collaborations = facts["collaborations"]
-    dimensions: dict[str, BreakdownRows] = {
-        d: [] for d in ("partner", "base_2015", "latest_year", "latest_value")
-    }
-    changes = []
+def c1_region_rows(collaborations: pd.DataFrame, ref: Reference) -> list[dict[str, object]]:
+    """C1's inputs for every partner's region: 2015 base, latest year and value, % change."""
+    rows = []
     for partner in ref.partner_ids:
-        rows = collaborations[collaborations["partner_id"] == partner]
-        figures = rows["company_research_collaborations"].tolist()
-        by_year = dict(zip(rows["year"].tolist(), figures, strict=True))
+        mine = collaborations[collaborations["partner_id"] == partner]
+        by_year = dict(
+            zip(
+                [int(y) for y in mine["year"]],
+                [int(v) for v in mine["company_research_collaborations"]],
+                strict=True,
+            )
+        )
         latest, change = _region_growth(by_year)
-        if C1_BASE_YEAR in by_year:
-            dimensions["base_2015"].append(("base_2015", partner, Decimal(by_year[C1_BASE_YEAR])))
-        if latest is not None:
-            dimensions["latest_year"].append(("latest_year", partner, Decimal(latest)))
-            dimensions["latest_value"].append(("latest_value", partner, Decimal(by_year[latest])))
-        if change is not None:
-            changes.append(change)
-            dimensions["partner"].append(("partner", partner, change.quantize(CENT, ROUND_HALF_UP)))
+        rows.append(
+            {
+                "partner_id": partner,
+                "base_2015": by_year.get(C1_BASE_YEAR),
+                "latest_year": latest,
+                "latest_value": None if latest is None else by_year[latest],
+                "pct_change": None if change is None else change.quantize(CENT, ROUND_HALF_UP),
+                "in_c1": change is not None,
+                "_change": change,
+            }
+        )
+    return rows
+
+
+def c1_regions(collaborations: pd.DataFrame, ref: Reference) -> pd.DataFrame:
+    """One row per region (partner) with C1's inputs (C1_REGIONS)."""
+    return conform(pd.DataFrame(c1_region_rows(collaborations, ref)), C1_REGIONS)
+
+
+def _collaboration_growth(facts: FactTables, ref: Reference) -> Computed:
+    """C1: mean over regions of the % change from 2015 to their latest year <= 2020.
+
+    The breakdown lists each counted region's % change (dimension ``partner``); the
+    inputs, with their own types, are in the ``c1_regions`` table.
+    """
+    counted = [r for r in c1_region_rows(facts["collaborations"], ref) if r["in_c1"]]
+    changes = [r["_change"] for r in counted]
     mean = (sum(changes, ZERO) / len(changes)).quantize(CENT, ROUND_HALF_UP) if changes else None
-    return mean, [row for rows in dimensions.values() for row in rows]
+    return mean, [("partner", r["partner_id"], r["pct_change"]) for r in counted]
 
 
 _COMPUTATIONS: dict[str, Callable[[FactTables, Reference], Computed]] = {
@@ -285,7 +303,10 @@ def indicator_scorecard(results: Mapping[str, IndicatorResult]) -> pd.DataFrame:
 
 def indicator_breakdown(results: Mapping[str, IndicatorResult]) -> pd.DataFrame:
     """Every indicator's breakdown in one long table (INDICATOR_BREAKDOWN)."""
-    frames = [r.breakdown.assign(indicator_id=r.indicator_id) for r in results.values()]
+    frames = [
+        r.breakdown.assign(indicator_id=r.indicator_id, name=r.name, unit=r.unit)
+        for r in results.values()
+    ]
     return conform(
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), INDICATOR_BREAKDOWN
     )
@@ -310,10 +331,14 @@ def indicator_progress(
     rows = [
         {
             "indicator_id": indicator_id,
+            "name": name,
+            "unit": unit,
             "period_id": period,
             "achieved": results[indicator_id].achieved,
         }
-        for indicator_id in ref.indicators["indicator_id"]
+        for indicator_id, name, unit in ref.indicators[["indicator_id", "name", "unit"]].itertuples(
+            index=False
+        )
         for period, results in achieved.items()
     ]
     return conform(pd.DataFrame(rows), INDICATOR_PROGRESS)
@@ -322,29 +347,39 @@ def indicator_progress(
 # --- submissions -------------------------------------------------------------------
 
 
-def submission_completeness(submissions: pd.DataFrame, ref: Reference) -> pd.DataFrame:
-    """Every expected workbook: received (0/1) and on time (SUBMISSION_COMPLETENESS).
+def submission_completeness(
+    submissions: pd.DataFrame, ref: Reference, as_of: dt.date | None = None
+) -> pd.DataFrame:
+    """Every partner x period: expected, received, on time and one status.
 
     Received means an accepted version is current. On time means an accepted version
     was submitted by the deadline: a correction sent after the deadline does not make
-    a report that arrived in time late. A missing workbook is not on time.
+    a report that arrived in time late. The status comes from
+    :func:`pipelines.core.completeness.submission_statuses`, the one place that
+    decides it (``not_yet_due`` relative to ``as_of``, the run's date, default today).
     """
     seen = conform(submissions, SUBMISSIONS)
+    statuses = submission_statuses(seen, ref, as_of or dt.datetime.now(dt.UTC).date())
     accepted = seen[seen["status"] == "accepted"]
     current = accepted[_flag(accepted["current"])]
-    punctual = accepted[_flag(accepted["on_time"])]
     received = set(zip(current["partner_id"], current["period_id"], strict=True))
-    in_time = set(zip(punctual["partner_id"], punctual["period_id"], strict=True))
-    rows = [
-        {
-            "partner_id": partner,
-            "period_id": period,
-            "expected": 1,
-            "received": int((partner, period) in received),
-            "on_time": (partner, period) in received and (partner, period) in in_time,
-        }
-        for partner, period in ref.expected_submissions()
-    ]
+    status = dict(
+        zip(zip(statuses["partner_id"], statuses["period_id"], strict=True), statuses["status"])
+    )
+    rows = []
+    for partner in ref.partner_ids:
+        for period in ref.period_ids:
+            state = status[partner, period]
+            rows.append(
+                {
+                    "partner_id": partner,
+                    "period_id": period,
+                    "expected": int(ref.takes_part(partner, period)),
+                    "received": int((partner, period) in received),
+                    "on_time": state == ON_TIME,
+                    "status": state,
+                }
+            )
     return conform(pd.DataFrame(rows), SUBMISSION_COMPLETENESS)
 
 
@@ -373,22 +408,18 @@ def reporting_rates(completeness: pd.DataFrame) -> pd.DataFrame:
 
 def overall_reporting_rate(completeness: pd.DataFrame) -> Decimal | None:
     """Workbooks received as a percentage of those expected (None if none expected)."""
-    return percentage(Decimal(int(completeness["received"].sum())), Decimal(len(completeness)))
-
-
-def _cell_state(received: int, on_time: bool) -> str:
-    if not received:
-        return MISSING
-    return ON_TIME if on_time else LATE
+    return percentage(
+        Decimal(int(completeness["received"].sum())), Decimal(int(completeness["expected"].sum()))
+    )
 
 
 def completeness_grid(completeness: pd.DataFrame) -> pd.DataFrame:
-    """Partners (rows) x periods (columns): on_time, late, missing or not_expected."""
+    """Partners (rows) x periods (columns): each cell the partner-period's status."""
     partners = list(dict.fromkeys(completeness["partner_id"]))
     periods = list(dict.fromkeys(completeness["period_id"]))
     grid = pd.DataFrame(NOT_EXPECTED, index=partners, columns=periods, dtype=object)
     for row in completeness.itertuples(index=False):
-        grid.loc[row.partner_id, row.period_id] = _cell_state(row.received, bool(row.on_time))
+        grid.loc[row.partner_id, row.period_id] = row.status
     return grid
 
 

@@ -22,9 +22,11 @@ import yaml
 
 from pipelines.core import config
 from pipelines.core.schemas import table_schema
+from pipelines.core.fields import field
 from pipelines.core.tables import (
     EVENT_TYPES_TABLE,
     INDICATORS,
+    PARTNER_NAMES,
     PARTNERS,
     PERIODS,
     POLICY_INSTRUMENTS,
@@ -36,6 +38,32 @@ PROJECT_START = dt.date(2016, 4, 1)
 PROJECT_END = dt.date(2023, 3, 31)
 GAP_START = dt.date(2021, 4, 1)
 GAP_END = dt.date(2021, 9, 30)
+
+
+# partners.yaml as read: one row per partner and name it held. Published as two tables,
+# ``partners`` (one row per partner) and ``partner_names`` (the name history).
+_PARTNER_ROWS = Table(
+    name="partners.yaml",
+    description="Partners with each name they held.",
+    columns=tuple(
+        field(n)
+        for n in (
+            "partner_id",
+            "name",
+            "short_name",
+            "country",
+            "role",
+            "in_extended_phase",
+            "valid_from",
+            "valid_to",
+        )
+    ),
+    required=frozenset({"partner_id", "name", "short_name", "country", "role"}),
+)
+GAP_NOTE = (
+    "Follows the gap of 2021-04-01..2021-09-30 between phase 2 (which ended with RP08) and"
+    " the extended phase: no activity was expected then, so nothing is reported for it."
+)
 
 
 class ReferenceDataError(ValueError):
@@ -138,14 +166,39 @@ def _load_partners(data_dir: Path) -> pd.DataFrame:
                     "valid_to": name.get("valid_to"),
                 }
             )
-    return _validated(_typed(pd.DataFrame(rows), PARTNERS, path), PARTNERS, path)
+    return _validated(_typed(pd.DataFrame(rows), _PARTNER_ROWS, path), _PARTNER_ROWS, path)
 
 
 def _load_periods(data_dir: Path) -> pd.DataFrame:
     frame, path = _read_csv("periods.csv", data_dir)
     typed = _typed(frame, PERIODS, path)
     typed["deadline"] = [deadline_for(end) if end else None for end in typed["end_date"]]
+    typed["label"] = [
+        f"{period} {start:%b %Y} – {end:%b %Y}" if start and end else period
+        for period, start, end in zip(
+            typed["period_id"], typed["start_date"], typed["end_date"], strict=True
+        )
+    ]
+    typed["sort_order"] = pd.array(range(1, len(typed) + 1), dtype="Int64")
+    starts = list(typed["start_date"])
+    typed["note"] = [
+        GAP_NOTE if i and start and starts[i - 1] and start > GAP_END > starts[i - 1] else None
+        for i, start in enumerate(starts)
+    ]
     return _validated(typed, PERIODS, path)
+
+
+def _load_indicators(data_dir: Path) -> pd.DataFrame:
+    """indicators.csv, with its type, depth and order derived rather than typed in."""
+    frame, path = _read_csv("indicators.csv", data_dir)
+    typed = _typed(frame, INDICATORS, path)
+    types = {"O": "output", "R": "result", "C": "context"}
+    typed["indicator_type"] = [types.get(i[:1]) for i in typed["indicator_id"]]
+    typed["indicator_level"] = pd.array(
+        [1 if p is None else 2 for p in typed["parent_indicator_id"]], dtype="Int64"
+    )
+    typed["sort_order"] = pd.array(range(1, len(typed) + 1), dtype="Int64")
+    return _validated(typed, INDICATORS, path)
 
 
 def _load_csv_table(name: str, table: Table, data_dir: Path) -> pd.DataFrame:
@@ -164,13 +217,43 @@ class Reference:
     event_types: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The published reference tables by name."""
         return {
-            "partners": self.partners,
+            "partners": self.partner_table(),
+            "partner_names": self.partner_names(),
             "periods": self.periods,
             "policy_instruments": self.policy_instruments,
             "indicators": self.indicators,
             "event_types": self.event_types,
         }
+
+    def partner_table(self) -> pd.DataFrame:
+        """One row per partner, with its current name and its order in partners.yaml."""
+        rows = []
+        for order, partner_id in enumerate(self.partner_ids, start=1):
+            names = self.partners[self.partners["partner_id"] == partner_id]
+            current = names.iloc[-1]
+            rows.append(
+                {
+                    "partner_id": partner_id,
+                    "name": self.partner_name(partner_id),
+                    "short_name": current["short_name"],
+                    "country": current["country"],
+                    "role": current["role"],
+                    "in_extended_phase": bool(current["in_extended_phase"]),
+                    "sort_order": order,
+                }
+            )
+        source = Path("partners.yaml")
+        return _validated(_typed(pd.DataFrame(rows), PARTNERS, source), PARTNERS, source)
+
+    def partner_names(self) -> pd.DataFrame:
+        """Every name of every partner; a name older than the project starts with it."""
+        names = self.partners[["partner_id", "name", "valid_from", "valid_to"]].copy()
+        names["valid_from"] = [d or PROJECT_START for d in names["valid_from"]]
+        source = Path("partners.yaml")
+        typed = _typed(names.reset_index(drop=True), PARTNER_NAMES, source)
+        return _validated(typed, PARTNER_NAMES, source)
 
     @cached_property
     def partner_ids(self) -> list[str]:
@@ -268,7 +351,7 @@ def load_reference(data_dir: Path = DATA_DIR) -> Reference:
         partners=_load_partners(data_dir),
         periods=_load_periods(data_dir),
         policy_instruments=_load_csv_table("policy_instruments.csv", POLICY_INSTRUMENTS, data_dir),
-        indicators=_load_csv_table("indicators.csv", INDICATORS, data_dir),
+        indicators=_load_indicators(data_dir),
         event_types=_load_csv_table("event_types.csv", EVENT_TYPES_TABLE, data_dir),
     )
 

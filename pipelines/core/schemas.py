@@ -24,14 +24,17 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "date": (dt.date,),
     "boolean": (bool,),
     "float": (float, int),
+    "timestamp": (dt.datetime,),
 }
 
 
 def _is_kind(field: Field) -> pa.Check:
     types = _PY_TYPES[field.kind]
+    # A datetime is a date too; only a timestamp column may hold one.
+    exclude = () if field.kind == "timestamp" else (dt.datetime,)
 
     def check(series: pd.Series) -> pd.Series:
-        return series.map(lambda v: isinstance(v, types) and not isinstance(v, dt.datetime))
+        return series.map(lambda v: isinstance(v, types) and not isinstance(v, exclude))
 
     return pa.Check(check, element_wise=False, ignore_na=True, name=f"is_{field.kind}")
 

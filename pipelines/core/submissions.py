@@ -3,18 +3,21 @@
 The published ``submissions`` table lists every file version seen; the records
 behind the fact tables come from the current (last accepted) version of each
 partner-period only; and ``validation_issues`` holds what a partner still has to act
-on: the issues of the version seen last and of the version in use, when they differ,
-plus every file that could not be attributed to a partner-period.
+on (``is_open``: the issues of the version seen last and of the version in use), the
+issues of earlier versions for the record, and every file that could not be attributed
+to a partner-period.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 import pandas as pd
 
 from pipelines.core.facts import conform
 from pipelines.core.ingest import Outcome, SubmissionState, empty_records
+from pipelines.core.parsing import is_missing
 from pipelines.core.tables import SUBMISSIONS, VALIDATION_ISSUES
 from pipelines.core.validation import issues_frame
 
@@ -39,26 +42,46 @@ def submissions_table(states: Iterable[SubmissionState], strays: Iterable[Outcom
     return conform(pd.DataFrame(rows, columns=SUBMISSIONS.column_names), SUBMISSIONS)
 
 
-def _open_issues(state: SubmissionState) -> list[dict]:
+def _open_sha256s(state: SubmissionState) -> set[str | None]:
+    """The versions whose issues a partner still has to act on: in use and latest."""
     latest = state.latest
-    if latest is None:
-        return []
-    return state.issues_of(latest["sha256"], state.current_sha256)
+    return {state.current_sha256, None if latest is None else latest["sha256"]} - {None}
+
+
+def issue_id(issue: dict) -> str:
+    """A stable id for an issue: the same finding in the same bytes keeps its id."""
+    parts = [issue.get(k) for k in ("sha256", "sheet", "row", "column", "rule", "message")]
+    text = "\x1f".join("" if is_missing(p) else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def issues_table(
     states: Iterable[SubmissionState], strays: Iterable[Outcome], extra: Iterable[pd.DataFrame] = ()
 ) -> pd.DataFrame:
-    """The issues partners still have to act on (VALIDATION_ISSUES)."""
-    rows = [i for s in states for i in _open_issues(s)] + [i for o in strays for i in o.issues]
-    parts = [issues_frame(rows), *extra]
+    """Every issue of every version seen, ``is_open`` for the ones to act on (VALIDATION_ISSUES).
+
+    Issues of the version in use and of the latest version are open; those of
+    versions since replaced are kept for the record. Issues found across partners
+    (``extra``, e.g. probable duplicates) and those of unattributable files are open.
+    """
+    rows = []
+    for state in states:
+        open_versions = _open_sha256s(state)
+        rows += [{**i, "is_open": i["sha256"] in open_versions} for i in state.issues]
+    rows += [{**i, "is_open": True} for o in strays for i in o.issues]
+    parts = [issues_frame(rows).assign(is_open=[r["is_open"] for r in rows])]
+    parts += [p.assign(is_open=True) for p in extra if not p.empty]
     parts = [p for p in parts if not p.empty]
-    frame = pd.concat(parts, ignore_index=True) if parts else issues_frame([])
+    frame = pd.concat(parts, ignore_index=True) if parts else issues_frame([]).assign(is_open=[])
     order = {"error": 0, "warning": 1}
     frame = frame.sort_values(
         ["partner_id", "period_id", "file", "sheet", "row"],
         key=lambda s: s.map(order) if s.name == "severity" else s,
         na_position="first",
         kind="stable",
+    )
+    frame = frame.assign(issue_id=[issue_id(r) for r in frame.to_dict("records")])
+    frame = frame.drop_duplicates("issue_id").rename(
+        columns={"row": "sheet_row", "column": "sheet_column"}
     )
     return conform(frame.reset_index(drop=True), VALIDATION_ISSUES)

@@ -7,11 +7,16 @@ dictionary and the Dagster column schema are all generated from these definition
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
-from pipelines.core.fields import Field, field
+from pipelines.core.fields import (
+    COMPLETENESS_STATUSES,
+    SUBMISSION_STATUSES,
+    Field,
+    field,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,11 @@ class Table:
 
 def _fields(*names: str, **descriptions: str) -> tuple[Field, ...]:
     return tuple(field(n, descriptions.get(n)) for n in names)
+
+
+def _variant(name: str, description: str, enum: tuple[str, ...]) -> Field:
+    """A registered field whose values, in this table, come from another enumeration."""
+    return replace(field(name), description=description, enum=enum)
 
 
 COVER_FIELDS = _fields(
@@ -177,6 +187,7 @@ TEMPLATE_VERSION = 1
 _LINEAGE = _fields(
     "partner_id",
     "period_id",
+    "first_reported_period_id",
     period_id="Reporting period of the workbook whose row won (the latest that reported it).",
 )
 _TRACE = _fields(
@@ -194,7 +205,10 @@ def _fact_table(sheet: Sheet, description: str, extra: tuple[Field, ...] = ()) -
         description=description,
         columns=_LINEAGE + sheet.columns + extra + _TRACE,
         primary_key=("partner_id", sheet.ref),
-        required=frozenset({"partner_id", "period_id", *sheet.required, "sha256", "row"}),
+        required=frozenset(
+            {"partner_id", "period_id", "first_reported_period_id", *sheet.required}
+            | {"sha256", "row"}
+        ),
     )
 
 
@@ -210,6 +224,7 @@ GOOD_PRACTICES = _fact_table(
 POLICY_MEASURES = _fact_table(
     MEASURES_SHEET,
     "Measures in the policy instruments, as last reported (one row per partner and measure_ref).",
+    extra=_fields("implemented_period_id"),
 )
 COLLABORATIONS = _fact_table(
     COLLABORATIONS_SHEET,
@@ -218,20 +233,39 @@ COLLABORATIONS = _fact_table(
 
 PARTNERS = Table(
     name="partners",
-    description="Project partners, one row per name they held (P2 changed name in 2019).",
+    description="Project partners, one row per partner with its current name (earlier names"
+    " are in partner_names).",
     columns=_fields(
         "partner_id",
         "name",
+        "short_name",
         "country",
         "role",
         "in_extended_phase",
+        "sort_order",
+        name="Current name of the partner organisation.",
+        country="Country of the partner (ISO 3166 alpha-2).",
+    ),
+    primary_key=("partner_id",),
+    required=frozenset(
+        {"partner_id", "name", "short_name", "country", "role", "in_extended_phase", "sort_order"}
+    ),
+)
+PARTNER_NAMES = Table(
+    name="partner_names",
+    description="Every name each partner held, with its validity dates (P2 changed name in"
+    " 2019): join on partner_id and a date between valid_from and valid_to.",
+    columns=_fields(
+        "partner_id",
+        "name",
         "valid_from",
         "valid_to",
         name="Name of the partner organisation during the validity dates.",
-        country="Country of the partner (ISO 3166 alpha-2).",
+        valid_from="First day this name was in use (the project's start, 2016-04-01, when the"
+        " name is older).",
     ),
     primary_key=("partner_id", "valid_from"),
-    required=frozenset({"partner_id", "name", "country", "role", "in_extended_phase"}),
+    required=frozenset({"partner_id", "name", "valid_from"}),
 )
 PERIODS = Table(
     name="periods",
@@ -242,11 +276,19 @@ PERIODS = Table(
         "end_date",
         "phase",
         "deadline",
+        "label",
+        "sort_order",
+        "note",
         start_date="First day of the period.",
         end_date="Last day of the period.",
+        label="The period as a report shows it, e.g. RP01 Apr 2016 – Sep 2016.",
+        note="Set on RP09: it follows the 2021-04-01..2021-09-30 gap between phase 2 (ended"
+        " with RP08) and the extended phase, when no activity was expected.",
     ),
     primary_key=("period_id",),
-    required=frozenset({"period_id", "start_date", "end_date", "phase", "deadline"}),
+    required=frozenset(
+        {"period_id", "start_date", "end_date", "phase", "deadline", "label", "sort_order"}
+    ),
 )
 POLICY_INSTRUMENTS = Table(
     name="policy_instruments",
@@ -275,11 +317,26 @@ INDICATORS = Table(
         "parent_indicator_id",
         "event_type",
         "computation",
+        "indicator_type",
+        "indicator_level",
+        "sort_order",
         name="Name of the indicator.",
         event_type="Event type counted by this indicator (event indicators only).",
+        sort_order="Position in the application form's list of indicators (1 first).",
     ),
     primary_key=("indicator_id",),
-    required=frozenset({"indicator_id", "name", "unit", "target", "computation"}),
+    required=frozenset(
+        {
+            "indicator_id",
+            "name",
+            "unit",
+            "target",
+            "computation",
+            "indicator_type",
+            "indicator_level",
+            "sort_order",
+        }
+    ),
 )
 EVENT_TYPES_TABLE = Table(
     name="event_types",
@@ -302,6 +359,7 @@ EVENT_TYPES_TABLE = Table(
 
 REFERENCE_TABLES: tuple[Table, ...] = (
     PARTNERS,
+    PARTNER_NAMES,
     PERIODS,
     POLICY_INSTRUMENTS,
     INDICATORS,
@@ -312,12 +370,21 @@ FACT_TABLES: tuple[Table, ...] = (EVENTS, GOOD_PRACTICES, POLICY_MEASURES, COLLA
 SUBMISSIONS = Table(
     name="submissions",
     description="Every workbook version seen, one row per file and SHA-256.",
-    columns=_fields(
-        "partner_id",
-        "period_id",
-        "file",
-        "sha256",
-        "status",
+    columns=(
+        *_fields(
+            "partner_id",
+            "period_id",
+            "file",
+            "sha256",
+            partner_id="Partner the file belongs to (empty if it cannot be attributed).",
+            period_id="Period the file reports on (empty if it cannot be attributed).",
+        ),
+        _variant(
+            "status",
+            "accepted: its valid rows are used; rejected: the whole workbook was refused.",
+            SUBMISSION_STATUSES,
+        ),
+        *_fields(
         "current",
         "submitted_on",
         "on_time",
@@ -325,33 +392,52 @@ SUBMISSIONS = Table(
         "n_warnings",
         "n_rows",
         "first_seen_at",
-        status="accepted: its valid rows are used; rejected: the whole workbook was refused.",
         submitted_on="Submission date given on the Cover sheet.",
-        partner_id="Partner the file belongs to (empty if it cannot be attributed).",
-        period_id="Period the file reports on (empty if it cannot be attributed).",
+        ),
     ),
     primary_key=("file", "sha256"),
     required=frozenset({"file", "sha256", "status", "current", "n_errors", "n_warnings"}),
 )
+# Columns of an issue inside the pipeline (the rules, the feedback workbooks); the
+# published table renames row and column, both SQL reserved words.
+ISSUE_COLUMNS = (
+    "partner_id",
+    "period_id",
+    "file",
+    "sha256",
+    "sheet",
+    "row",
+    "column",
+    "record_ref",
+    "value",
+    "severity",
+    "rule",
+    "message",
+)
 VALIDATION_ISSUES = Table(
     name="validation_issues",
-    description="Every problem found in the current and earlier workbook versions.",
+    description="Every problem found in every workbook version seen; is_open marks those the"
+    " partner still has to act on.",
     columns=_fields(
+        "issue_id",
         "partner_id",
         "period_id",
         "file",
         "sha256",
         "sheet",
-        "row",
-        "column",
+        "sheet_row",
+        "sheet_column",
+        "record_ref",
         "value",
         "severity",
         "rule",
         "message",
+        "is_open",
         value="The offending value as found in the workbook (always text).",
-        row="Spreadsheet row number (empty for workbook-level issues).",
+        sheet_row="Spreadsheet row number (empty for workbook-level issues).",
     ),
-    required=frozenset({"file", "severity", "rule", "message"}),
+    primary_key=("issue_id",),
+    required=frozenset({"issue_id", "file", "severity", "rule", "message", "is_open"}),
 )
 
 INDICATOR_SCORECARD = Table(
@@ -378,47 +464,95 @@ INDICATOR_PROGRESS = Table(
     description="Every indicator as it stood with the submissions up to each reporting period.",
     columns=_fields(
         "indicator_id",
+        "name",
+        "unit",
         "period_id",
         "achieved",
+        name="Name of the indicator.",
         period_id="Reporting period: the value uses the submissions for it and all earlier ones.",
         achieved="Value achieved with the submissions up to and including the period.",
     ),
     primary_key=("indicator_id", "period_id"),
-    required=frozenset({"indicator_id", "period_id"}),
+    required=frozenset({"indicator_id", "name", "unit", "period_id"}),
 )
 INDICATOR_BREAKDOWN = Table(
     name="indicator_breakdown",
     description="Every indicator broken down by partner, period, type, stage or instrument.",
     columns=_fields(
         "indicator_id",
+        "name",
+        "unit",
         "dimension",
         "category",
         "achieved",
+        name="Name of the indicator.",
+        unit="Unit of achieved (that of the indicator).",
         dimension="What the row breaks the indicator down by: partner, event_period, indicator,"
-        " stage or policy_instrument; C1 has partner (the region's % change), base_2015,"
-        " latest_year and latest_value.",
-        achieved="The indicator's value for the category; a dimension's rows add up to the"
-        " indicator (except for C1, whose value is a mean).",
+        " stage or policy_instrument; C1 has partner (the region's % change; its inputs are in"
+        " c1_regions).",
+        achieved="The indicator's value for the category, in the indicator's unit; a"
+        " dimension's rows add up to the indicator (except for C1, whose value is a mean).",
     ),
     primary_key=("indicator_id", "dimension", "category"),
-    required=frozenset({"indicator_id", "dimension", "category", "achieved"}),
+    required=frozenset({"indicator_id", "name", "unit", "dimension", "category", "achieved"}),
 )
 SUBMISSION_COMPLETENESS = Table(
     name="submission_completeness",
-    description="One row per expected workbook (partner and period): received, on time.",
-    columns=_fields(
-        "partner_id",
-        "period_id",
-        "expected",
-        "received",
-        "on_time",
-        expected="Always 1: a workbook is expected from the partner for the period.",
-        received="1 when an accepted workbook is current for the partner and period, else 0.",
-        on_time="True when an accepted version was submitted by the deadline; false when it"
-        " came late or is missing.",
+    description="One row per partner and period: whether a workbook is expected, received, on"
+    " time, and its one status.",
+    columns=(
+        *_fields(
+            "partner_id",
+            "period_id",
+            "expected",
+            "received",
+            "on_time",
+            expected="1 when a workbook is expected from the partner for the period, 0 when the"
+            " partner takes no part in the period's phase.",
+            received="1 when an accepted workbook is current for the partner and period, else 0.",
+            on_time="True when an accepted version was submitted by the deadline; false when it"
+            " came late, was rejected or is missing.",
+        ),
+        _variant(
+            "status",
+            "on_time or late (an accepted workbook is in use), rejected (workbooks came, none"
+            " accepted), missing (deadline passed, nothing received), not_yet_due (deadline"
+            " after the run's date) or not_expected.",
+            COMPLETENESS_STATUSES,
+        ),
     ),
     primary_key=("partner_id", "period_id"),
-    required=frozenset({"partner_id", "period_id", "expected", "received", "on_time"}),
+    required=frozenset({"partner_id", "period_id", "expected", "received", "on_time", "status"}),
+)
+C1_REGIONS = Table(
+    name="c1_regions",
+    description="C1's inputs per region (partner): the 2015 base, the latest year up to 2020"
+    " and its value, and the % change; C1 is the mean of pct_change where in_c1.",
+    columns=_fields(
+        "partner_id",
+        "base_2015",
+        "latest_year",
+        "latest_value",
+        "pct_change",
+        "in_c1",
+    ),
+    primary_key=("partner_id",),
+    required=frozenset({"partner_id", "in_c1"}),
+)
+GOOD_PRACTICE_STAGE_HISTORY = Table(
+    name="good_practice_stage_history",
+    description="One row per good practice and stage it reached, with the reporting period that"
+    " first reported it at that stage (from the workbooks in use for every period).",
+    columns=_fields(
+        "partner_id",
+        "practice_ref",
+        "stage",
+        "first_reported_period_id",
+        first_reported_period_id="Reporting period whose workbook first reported the practice"
+        " at this stage.",
+    ),
+    primary_key=("partner_id", "practice_ref", "stage"),
+    required=frozenset({"partner_id", "practice_ref", "stage", "first_reported_period_id"}),
 )
 REPORTING_RATES = Table(
     name="reporting_rates",

@@ -33,12 +33,12 @@ from pipelines.core.reference import (
 )
 from pipelines.core.rules import PANDERA_CHECK_RULES, RULES
 from pipelines.core.tables import (
+    ISSUE_COLUMNS,
     COLLABORATIONS_SHEET,
     EVENTS_SHEET,
     MEASURES_SHEET,
     PRACTICES_SHEET,
     RECORD_SHEETS,
-    VALIDATION_ISSUES,
     Sheet,
 )
 
@@ -420,6 +420,7 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
                 "sheet": sheet.name,
                 "row": int(record["_row"]),
                 "column": column,
+                "record_ref": context.get(sheet.ref),
                 "value": value,
                 "severity": rule.severity,
                 "rule": name,
@@ -431,7 +432,7 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
 
 def issues_frame(rows: list[dict]) -> pd.DataFrame:
     """Issue rows as a frame with exactly the ``validation_issues`` columns."""
-    frame = pd.DataFrame(rows, columns=VALIDATION_ISSUES.column_names)
+    frame = pd.DataFrame(rows, columns=list(ISSUE_COLUMNS))
     frame["row"] = frame["row"].astype("Int64")
     return frame
 
