@@ -204,6 +204,29 @@ _RULE_LIST: tuple[Rule, ...] = (
     _r("required_value_missing", "error", "row", "{column} is required; fill it in"),
     _r("wrong_type", "error", "row", _WRONG),
     _r("not_in_enumeration", "error", "row", _WRONG),
+    _r(
+        "ambiguous_number",
+        "error",
+        "row",
+        "{column} '{value}' is a number typed as text with a separator, which reads"
+        " differently from country to country (1.500 is 1500 in some and 1.5 in others);"
+        " type the number itself: digits only, no thousands separator, a dot before any"
+        " cents (e.g. 1500000 or 1500.50)",
+    ),
+    _r(
+        "error_cell",
+        "error",
+        "row",
+        "{column} holds the spreadsheet error {value}, not a value; correct the formula or"
+        " type the value itself",
+    ),
+    _r(
+        "merged_cell",
+        "error",
+        "row",
+        "{column} is part of the merged cells {value}, so its own value is lost; unmerge the"
+        " cells and type the value in each row and column",
+    ),
     _r("negative_value", "error", "row", _WRONG),
     _r("out_of_range", "error", "row", _WRONG),
     _r(

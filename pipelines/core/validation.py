@@ -292,6 +292,8 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
     ref = reference()
     rows = []
     for (name, column), record in zip(keyed["key"], records, strict=True):
+        if name == "wrong_type" and is_invalid(record.get(column)):
+            name = record[column].rule  # the precise reason the parser gave
         rows.append(
             make_issue(
                 name,
