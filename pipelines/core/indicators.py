@@ -364,7 +364,11 @@ def submission_completeness(
     current = accepted[_flag(accepted["current"])]
     received = set(zip(current["partner_id"], current["period_id"], strict=True))
     status = dict(
-        zip(zip(statuses["partner_id"], statuses["period_id"], strict=True), statuses["status"])
+        zip(
+            zip(statuses["partner_id"], statuses["period_id"], strict=True),
+            statuses["status"],
+            strict=True,
+        )
     )
     rows = []
     for partner in ref.partner_ids:
