@@ -17,7 +17,12 @@ from pipelines.defs.indicator_assets import (
 from pipelines.defs.ingest_assets import submission, unattributed_files
 from pipelines.defs.io_managers import StateIOManager, TableIOManager
 from pipelines.defs.output_assets import data_dictionary, partner_feedback, progress_report
-from pipelines.defs.publish_assets import publication, published_submissions
+from pipelines.defs.publish_assets import (
+    c1_regions_asset,
+    good_practice_stage_history_asset,
+    publication,
+    published_submissions,
+)
 from pipelines.defs.reference_assets import reference_assets
 from pipelines.defs.resources import ClusterixPaths
 
@@ -41,6 +46,8 @@ defs = dg.Definitions(
         progress_report,
         partner_feedback,
         data_dictionary,
+        c1_regions_asset,
+        good_practice_stage_history_asset,
         publication,
     ],
     jobs=[ingest_everything],

@@ -163,8 +163,9 @@ def floor_summary(floor: pd.DataFrame) -> str:
 def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
     """One line on what came in and what partners have to fix."""
     counts = submissions["status"].value_counts()
-    errors = int((issues["severity"] == "error").sum())
-    warnings = int((issues["severity"] == "warning").sum())
+    open_issues = issues[issues["is_open"].astype("boolean").fillna(False).astype(bool)]
+    errors = int((open_issues["severity"] == "error").sum())
+    warnings = int((open_issues["severity"] == "warning").sum())
     return (
         f"Workbook versions: {counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)}"
         f" rejected; open issues: {errors} errors, {warnings} warnings"

@@ -23,8 +23,8 @@ from pipelines.core.tables import (
     EVENTS,
     FACT_TABLES,
     GOOD_PRACTICES,
+    ISSUE_COLUMNS,
     POLICY_MEASURES,
-    VALIDATION_ISSUES,
     Table,
 )
 
@@ -64,7 +64,7 @@ def event(partner: str, period: str, ref: str, event_type: str, start: str, **ex
 def assert_conforms(facts: Facts) -> None:
     for table in FACT_TABLES:
         table_schema(table).validate(facts.tables[table.name])
-    table_schema(VALIDATION_ISSUES).validate(facts.issues)
+    assert list(facts.issues.columns) == list(ISSUE_COLUMNS)
 
 
 def test_no_records_gives_empty_typed_tables() -> None:

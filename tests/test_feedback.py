@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 
 from pipelines.core.feedback import ISSUE_COLUMNS, write_feedback
-from pipelines.core.tables import VALIDATION_ISSUES
+from pipelines.core.tables import ISSUE_COLUMNS as PIPELINE_ISSUE_COLUMNS
 
 FORMULA = '=HYPERLINK("http://x","y")'
 
 
 def issues_frame(*rows: dict[str, object]) -> pd.DataFrame:
-    """Issues as the pipeline holds them: every validation_issues column."""
+    """Issues as the pipeline holds them (before publication renames row and column)."""
     base = {"partner_id": "P4", "period_id": "RP07", "file": "P4/RP07.xlsx", "sha256": "ab"}
     frame = pd.DataFrame([{**base, **row} for row in rows], dtype=object)
-    return frame.reindex(columns=VALIDATION_ISSUES.column_names)
+    return frame.reindex(columns=list(PIPELINE_ISSUE_COLUMNS))
 
 
 ISSUES = issues_frame(

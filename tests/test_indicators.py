@@ -14,12 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 from test_facts import event, records_frame
 
+from pipelines.core.completeness import LATE, MISSING, NOT_EXPECTED, ON_TIME, REJECTED
 from pipelines.core.facts import resolve_facts
 from pipelines.core.indicators import (
-    LATE,
-    MISSING,
-    NOT_EXPECTED,
-    ON_TIME,
+    c1_regions,
     completeness_grid,
     compute_indicators,
     floor_gaps,
@@ -36,6 +34,7 @@ from pipelines.core.publish import write_parquet
 from pipelines.core.reference import reference
 from pipelines.core.schemas import table_schema
 from pipelines.core.tables import (
+    C1_REGIONS,
     COLLABORATIONS,
     EVENTS,
     GOOD_PRACTICES,
@@ -262,14 +261,18 @@ def test_collaboration_growth_leaves_out_regions_without_a_usable_2015(results) 
         "P1": Decimal("30.00"),
         "P2": Decimal("-20.00"),
     }
-    assert breakdown_of(results, "C1", "base_2015") == {"P1": 100, "P2": 50, "P4": 0, "P6": 30}
-    assert breakdown_of(results, "C1", "latest_year") == {
+    regions = c1_regions(resolve_facts(RECORDS, REF).tables["collaborations"], REF)
+    table_schema(C1_REGIONS).validate(regions)
+    regions = regions.set_index("partner_id")
+    assert regions["base_2015"].dropna().to_dict() == {"P1": 100, "P2": 50, "P4": 0, "P6": 30}
+    assert regions["latest_year"].dropna().to_dict() == {
         "P1": 2019,
         "P2": 2020,
         "P3": 2019,
         "P4": 2018,
     }
-    assert breakdown_of(results, "C1", "latest_value")["P1"] == 130
+    assert regions.loc["P1", "latest_value"] == 130
+    assert regions[regions["in_c1"]].index.tolist() == ["P1", "P2"]
 
 
 def test_c1_is_empty_rather_than_zero_without_data() -> None:
@@ -349,20 +352,33 @@ def submissions() -> pd.DataFrame:
 def test_completeness_counts_accepted_current_workbooks() -> None:
     completeness = submission_completeness(submissions(), REF)
     table_schema(SUBMISSION_COMPLETENESS).validate(completeness)
-    assert len(completeness) == 118
+    assert len(completeness) == 121
+    assert completeness["expected"].sum() == 118
     rows = completeness.set_index(["partner_id", "period_id"])
-    assert rows.loc[("P1", "RP01")].tolist() == [1, 1, True]
-    assert rows.loc[("P1", "RP02")].tolist() == [1, 1, False]
-    assert rows.loc[("P1", "RP03")].tolist() == [1, 0, False]
-    assert rows.loc[("P2", "RP01")].tolist() == [1, 1, True]
-    assert ("P11", "RP09") not in rows.index
+    assert rows.loc[("P1", "RP01")].tolist() == [1, 1, True, "on_time"]
+    assert rows.loc[("P1", "RP02")].tolist() == [1, 1, False, "late"]
+    assert rows.loc[("P1", "RP03")].tolist() == [1, 0, False, "rejected"]
+    assert rows.loc[("P2", "RP01")].tolist() == [1, 1, True, "on_time"]
+    assert rows.loc[("P11", "RP09")].tolist() == [0, 0, False, "not_expected"]
+
+
+def test_a_period_whose_deadline_is_ahead_is_not_yet_due() -> None:
+    completeness = submission_completeness(submissions(), REF, as_of=dt.date(2022, 8, 1))
+    rows = completeness.set_index(["partner_id", "period_id"])["status"]
+    assert rows[("P1", "RP09")] == "missing"  # deadline 2022-06-30
+    assert rows[("P1", "RP10")] == "not_yet_due"  # deadline 2022-12-31
 
 
 def test_completeness_grid_and_rates() -> None:
     completeness = submission_completeness(submissions(), REF)
     grid = completeness_grid(completeness)
     assert list(grid.index) == REF.partner_ids and list(grid.columns) == REF.period_ids
-    assert grid.loc["P1", ["RP01", "RP02", "RP03"]].tolist() == [ON_TIME, LATE, MISSING]
+    assert grid.loc["P1", ["RP01", "RP02", "RP03", "RP04"]].tolist() == [
+        ON_TIME,
+        LATE,
+        REJECTED,
+        MISSING,
+    ]
     assert grid.loc["P11", "RP09"] == NOT_EXPECTED
     assert overall_reporting_rate(completeness) == Decimal("2.5")  # 3 of 118
     rates = reporting_rates(completeness)

@@ -31,6 +31,7 @@ from pipelines.core.manifest import (
 from pipelines.core.publish import run_id_of, write_parquet
 from pipelines.core.reference import reference
 from pipelines.core.tables import PERIODS, published_tables
+from pipelines.core.warehouse import build_database, connect
 from pipelines.run import run_everything
 
 
@@ -156,16 +157,28 @@ def _stage(assets: Path, run_id: str, periods: pd.DataFrame) -> None:
         write_parquet(frame, table, folder, run_id=run_id)
 
 
+def _publish(assets: Path, run_id: str, **options) -> dict:
+    tables = list(published_tables().values())
+    return publish_snapshot(
+        assets,
+        run_id,
+        tables,
+        [],
+        after_promotion=lambda: build_database(assets, tables),
+        **options,
+    )
+
+
 def test_publication_crashed_at_each_of_its_writes_leaves_one_whole_set(tmp_path, monkeypatch):
     assets = tmp_path / "assets"
     _stage(assets, "run-1", reference().periods)
-    publish_snapshot(assets, "run-1", published_tables().values(), [])
+    _publish(assets, "run-1")
     _stage(assets, "probe", reference().periods.head(3))
     hook, writes = crash_at(lambda target: False)
     monkeypatch.setattr(publish, "fault_hook", hook)
-    publish_snapshot(assets, "probe", published_tables().values(), [])
+    _publish(assets, "probe")
     count = len(writes)
-    assert count == len(published_tables()) + 2, "the promotions and the two manifests"
+    assert count == len(published_tables()) + 3, "promotions, the database, two manifests"
 
     for index in range(count):
         run_id = f"crash-{index}"
@@ -176,15 +189,17 @@ def test_publication_crashed_at_each_of_its_writes_leaves_one_whole_set(tmp_path
         hook, _ = crash_at(lambda target, i=index, c=calls: next(c) == i)
         monkeypatch.setattr(publish, "fault_hook", hook)
         with pytest.raises(SimulatedCrash):
-            publish_snapshot(assets, run_id, published_tables().values(), [])
+            _publish(assets, run_id)
         after = assert_one_complete_set(assets)
         assert after["run_id"] == before, f"crash at write {index}"
+        with connect(assets) as connection:  # the database is always a whole one
+            assert connection.execute("SELECT count(*) FROM periods").fetchone()[0] in (2, 3, 11)
 
 
 def test_retention_keeps_the_newest_snapshots_and_never_the_published_one(tmp_path):
     assets = tmp_path / "assets"
     for n in range(4):
         _stage(assets, f"run-{n}", reference().periods)
-        publish_snapshot(assets, f"run-{n}", published_tables().values(), [], keep=2)
+        _publish(assets, f"run-{n}", keep=2)
     assert [run_id for run_id, _ in snapshots(assets)] == ["run-2", "run-3"]
     assert assert_one_complete_set(assets)["run_id"] == "run-3"

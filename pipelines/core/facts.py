@@ -122,8 +122,7 @@ def _with_implemented_periods(measures: pd.DataFrame, ref: Reference) -> pd.Data
     """Add the period each implemented measure's ``implemented_on`` falls in."""
     return measures.assign(
         implemented_period_id=[
-            None if is_missing(day) else ref.period_of(day)[0]
-            for day in measures["implemented_on"]
+            None if is_missing(day) else ref.period_of(day)[0] for day in measures["implemented_on"]
         ]
     )
 

@@ -306,8 +306,7 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "implemented_period_id",
         "string",
-        "Reporting period implemented_on falls in (empty when not implemented or in the 2021"
-        " gap).",
+        "Reporting period implemented_on falls in (empty when not implemented or in the 2021 gap).",
     ),
     # --- Collaborations ----------------------------------------------------------
     Field("year", "integer", "Calendar year of the figures.", min_value=2015, max_value=2023),
@@ -340,8 +339,7 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "issue_id",
         "string",
-        "Stable id of the issue: a hash of the file version, sheet, row, column, rule and"
-        " message.",
+        "Stable id of the issue: a hash of the file version, sheet, row, column, rule and message.",
     ),
     Field("sheet_row", "integer", "Row number in the spreadsheet (1 is the header)."),
     Field("sheet_column", "string", "Column of the sheet the issue is about."),

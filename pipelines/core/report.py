@@ -18,11 +18,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.core.indicators import (
+from pipelines.core.completeness import (
     LATE,
     MISSING,
     NOT_EXPECTED,
+    NOT_YET_DUE,
     ON_TIME,
+    REJECTED,
+)
+from pipelines.core.indicators import (
     completeness_grid,
     floor_gaps,
     overall_reporting_rate,
@@ -32,11 +36,20 @@ from pipelines.core.publish import write_atomic
 _ACHIEVED_COLOUR = "#1f5f8b"
 _TARGET_COLOUR = "#c0392b"
 
-_CELL_TEXT = {ON_TIME: "✓", LATE: "late", MISSING: "✗", NOT_EXPECTED: ""}
+_CELL_TEXT = {
+    ON_TIME: "✓",
+    LATE: "late",
+    REJECTED: "refused",
+    MISSING: "✗",
+    NOT_YET_DUE: "",
+    NOT_EXPECTED: "",
+}
 _CELL_TITLE = {
     ON_TIME: "received on time",
     LATE: "received after the deadline",
+    REJECTED: "workbook refused, none accepted",
     MISSING: "not received",
+    NOT_YET_DUE: "deadline not reached yet",
     NOT_EXPECTED: "not expected (no part in this phase)",
 }
 
@@ -244,7 +257,7 @@ def _completeness_html(completeness: pd.DataFrame) -> str:
     rate = overall_reporting_rate(completeness)
     received = int(completeness["received"].sum())
     summary = (
-        f"<p>{received} of {len(completeness)} expected workbooks received "
+        f"<p>{received} of {int(completeness['expected'].sum())} expected workbooks received "
         f"({'–' if rate is None else f'{rate:.1f} %'}). "
         "✓ on time, <em>late</em> after the deadline, ✗ missing, grey: not expected.</p>"
     )

@@ -17,6 +17,8 @@ import pandera.pandas as pa
 
 from pipelines.core.config import keep_snapshots
 from pipelines.core.facts import resolve_facts
+from pipelines.core.history import good_practice_stage_history
+from pipelines.core.indicators import c1_regions
 from pipelines.core.ingest import Outcome
 from pipelines.core.manifest import (
     MANIFEST,
@@ -30,13 +32,16 @@ from pipelines.core.reference import reference
 from pipelines.core.schemas import table_schema
 from pipelines.core.submissions import current_records, issues_table, submissions_table
 from pipelines.core.tables import (
+    C1_REGIONS,
     FACT_TABLES,
+    GOOD_PRACTICE_STAGE_HISTORY,
     RECORD_SHEETS,
     SUBMISSIONS,
     VALIDATION_ISSUES,
     Table,
     published_tables,
 )
+from pipelines.core.warehouse import DATABASE, build_database
 from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
 from pipelines.defs.resources import ClusterixPaths
 
@@ -45,8 +50,8 @@ PUBLISHED = (SUBMISSIONS, VALIDATION_ISSUES, *FACT_TABLES)
 SAMPLE_COLUMNS = [
     "partner_id",
     "period_id",
-    "row",
-    "column",
+    "sheet_row",
+    "sheet_column",
     "value",
     "severity",
     "rule",
@@ -105,7 +110,7 @@ def schema_check(frame: pd.DataFrame, table: Table) -> dg.AssetCheckResult:
 
 def sheet_check(table: Table, issues: pd.DataFrame) -> dg.AssetCheckResult:
     """What the sheet's Pandera model found in the workbooks behind this table."""
-    found = issues[issues["sheet"] == SHEET_OF_TABLE[table.name]]
+    found = issues[(issues["sheet"] == SHEET_OF_TABLE[table.name]) & issues["is_open"]]
     errors = found[found["severity"] == "error"]
     by_rule = (
         found.groupby(["severity", "rule"]).size().rename("issues").reset_index()
@@ -119,7 +124,7 @@ def sheet_check(table: Table, issues: pd.DataFrame) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "quarantined rows": dg.MetadataValue.int(
-                len(errors.drop_duplicates(["sha256", "row"]))
+                len(errors.drop_duplicates(["sha256", "sheet_row"]))
             ),
             "errors": dg.MetadataValue.int(len(errors)),
             "warnings": dg.MetadataValue.int(len(found) - len(errors)),
@@ -153,10 +158,43 @@ def published_submissions(submission: dict, unattributed_files: list[Outcome]):
         yield sheet_check(table, frames[VALIDATION_ISSUES.name])
 
 
+def _history_table_kwargs(table: Table) -> dict:
+    return {
+        "name": table.name,
+        "group_name": "published",
+        "io_manager_key": "table_io",
+        "description": table.description,
+        "metadata": {"table": table.name, "dagster/column_schema": column_schema(table)},
+        "kinds": {"parquet"},
+    }
+
+
+@dg.asset(**_history_table_kwargs(GOOD_PRACTICE_STAGE_HISTORY), ins={"submission": dg.AssetIn()})
+def good_practice_stage_history_asset(
+    context: dg.AssetExecutionContext, submission: dict
+) -> pd.DataFrame:
+    frame = good_practice_stage_history(current_records(submission.values()), reference())
+    context.add_output_metadata(table_metadata(frame, GOOD_PRACTICE_STAGE_HISTORY))
+    return frame
+
+
+@dg.asset(**_history_table_kwargs(C1_REGIONS))
+def c1_regions_asset(
+    context: dg.AssetExecutionContext, collaborations: pd.DataFrame
+) -> pd.DataFrame:
+    frame = c1_regions(collaborations, reference())
+    context.add_output_metadata(table_metadata(frame, C1_REGIONS))
+    return frame
+
+
 class PublicationConfig(dg.Config):
     """How many snapshots to keep (empty: ``CLUSTERIX_KEEP_SNAPSHOTS``, default all)."""
 
     keep_snapshots: int | None = None
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
 def _submission_sources(assets: Path, run_id: str) -> list[SourceFile]:
@@ -177,9 +215,10 @@ def _submission_sources(assets: Path, run_id: str) -> list[SourceFile]:
     kinds={"parquet", "json"},
     description=(
         "Publishes the run's tables as one set: verifies the snapshot"
-        " assets/history/<run_id>/, replaces the stable assets/<table>.parquet and writes"
-        " assets/manifest.json last. Runs only when every table (and its blocking checks)"
-        " succeeded, so a failed run leaves the previous set in place."
+        " assets/history/<run_id>/, replaces the stable assets/<table>.parquet, rebuilds"
+        " assets/clusterix.duckdb and writes assets/manifest.json last. Runs only when every"
+        " table (and its blocking checks) succeeded, so a failed run leaves the previous"
+        " set in place."
     ),
 )
 def publication(
@@ -193,9 +232,11 @@ def publication(
         run_id,
         published_tables().values(),
         [*_submission_sources(assets, run_id), *reference_sources()],
+        after_promotion=lambda: build_database(assets, published_tables().values()),
         keep=keep,
     )
     tables = manifest["tables"]
+    snapshot = snapshot_dir(assets, run_id)
     listing = pd.DataFrame(
         [
             {"table": name, "rows": t["rows"], "sha256": t["sha256"][:12]}
@@ -205,7 +246,11 @@ def publication(
     return dg.MaterializeResult(
         metadata={
             "manifest": dg.MetadataValue.path(str(assets / MANIFEST)),
-            "snapshot": dg.MetadataValue.path(str(snapshot_dir(assets, run_id))),
+            "snapshot": dg.MetadataValue.path(str(snapshot)),
+            "snapshot kB": dg.MetadataValue.float(
+                round(_size(snapshot_dir(assets, run_id)) / 1e3, 1)
+            ),
+            "duckdb": dg.MetadataValue.path(str(assets / DATABASE)),
             "tables": dg.MetadataValue.int(len(tables)),
             "rows": dg.MetadataValue.int(sum(t["rows"] for t in tables.values())),
             "code version": manifest["code_version"],
