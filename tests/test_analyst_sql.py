@@ -200,7 +200,7 @@ def test_events_by_type_and_phase(sql):
 
 def test_what_is_missing_late_or_rejected(sql):
     rows = dict(sql("SELECT status, count(*) FROM submission_completeness GROUP BY 1"))
-    assert rows == {"on_time": 6, "late": 1, "rejected": 1, "missing": 109, "not_expected": 3}
+    assert rows == {"on_time": 6, "late": 1, "rejected": 1, "missing": 110, "not_expected": 3}
     late = sql("SELECT partner_id, period_id FROM submission_completeness WHERE status = 'late'")
     assert late == [("P2", "RP01")]
     refused = "SELECT partner_id, period_id FROM submission_completeness WHERE status = 'rejected'"
