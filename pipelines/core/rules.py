@@ -182,6 +182,11 @@ _RULE_LIST: tuple[Rule, ...] = (
         column="back_to_back",
     ),
     Rule(
+        "file_changed_while_read",
+        "warning",
+        lambda c, v, r: "the file disappeared or changed while it was read; read again next run",
+    ),
+    Rule(
         "unknown_column",
         "warning",
         lambda c, v, r: f"column '{v}' is not part of the template and was ignored",
