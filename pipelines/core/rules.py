@@ -123,8 +123,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "file_changed_while_read",
         "warning",
         "file",
-        "{file} disappeared or changed while it was being read; it is read again on the"
-        " next run",
+        "{file} disappeared or changed while it was being read; it is read again on the next run",
     ),
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
     _r("unreadable_file", "error", "workbook", "{problem}"),
