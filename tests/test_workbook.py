@@ -14,13 +14,9 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
+from pipelines.core.guard import WorkbookRejected, column_letter
 from pipelines.core.tables import RECORD_SHEETS
-from pipelines.core.workbook import (
-    CoverValue,
-    WorkbookRejected,
-    column_letter,
-    read_workbook,
-)
+from pipelines.core.workbook import CoverValue, read_workbook
 
 Rows = list[list[object]]
 
