@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
+from pipelines.core.cell_notes import SheetNotes, read_notes
 from pipelines.core.guard import (
     DEFAULT_LIMITS,
     Limits,
@@ -28,6 +29,8 @@ from pipelines.core.guard import (
     column_letter,
     read_bytes,
 )
+from pipelines.core.parsing import CellNote, clean_code
+from pipelines.core.rules import RULES
 from pipelines.core.tables import COVER_SHEET, RECORD_SHEETS, Sheet
 
 
@@ -58,8 +61,8 @@ class RawWorkbook:
 
 
 def _key(value: object) -> str:
-    """A header or name as compared: surrounding spaces and case ignored."""
-    return "" if value is None else str(value).strip().casefold()
+    """A header or name as compared: spaces around it (any Unicode space) and case ignored."""
+    return "" if value is None else clean_code(str(value)).casefold()
 
 
 def _is_blank(value: object) -> bool:
@@ -84,12 +87,24 @@ def _sheet_rows(book: CalamineWorkbook, actual: str, sheet: str) -> list[list[An
         ) from exc
 
 
-def _locate_sheets(found: list[str]) -> dict[str, str]:
-    """Canonical sheet name -> the sheet's name in the workbook; a missing one rejects it."""
-    by_key: dict[str, str] = {}
+def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
+    """Canonical sheet name -> the sheet's name in the workbook.
+
+    A missing sheet rejects the workbook, and so do two sheets that read as one name
+    ('Events' and a hidden 'Events '): reading either would be a guess.
+    """
+    by_key: dict[str, list[str]] = {}
     for name in found:
-        by_key.setdefault(_key(name), name)
+        by_key.setdefault(_key(name), []).append(name)
     wanted = [COVER_SHEET, *(sheet.name for sheet in RECORD_SHEETS)]
+    for name in wanted:
+        rivals = by_key.get(_key(name), [])
+        if len(rivals) > 1:
+            shown = [f"'{r}'" + (" (hidden)" if r in hidden else "") for r in rivals]
+            terms = {"count": len(rivals), "sheet": name, "sheets": " and ".join(shown)}
+            raise WorkbookRejected(
+                "duplicate_sheet", RULES["duplicate_sheet"].message(terms), sheet=name
+            )
     missing = [name for name in wanted if _key(name) not in by_key]
     if missing:
         raise WorkbookRejected(
@@ -98,7 +113,7 @@ def _locate_sheets(found: list[str]) -> dict[str, str]:
             f" {', '.join(wanted)} (sheets found: {', '.join(found) or 'none'})",
             sheet=missing[0],
         )
-    return {name: by_key[_key(name)] for name in wanted}
+    return {name: by_key[_key(name)][0] for name in wanted}
 
 
 def _missing_columns(sheet: str, missing: list[str], header: list[Any]) -> WorkbookRejected:
@@ -129,11 +144,57 @@ def _read_cover(rows: list[list[Any]]) -> dict[str, CoverValue]:
     return cover
 
 
+def _check_unique_columns(sheet: Sheet, header: list[Any]) -> None:
+    """Two headers naming one template column: which holds the values would be a guess."""
+    letters: dict[str, list[str]] = {}
+    for index, value in enumerate(header):
+        if (key := _key(value)) in sheet.column_names:
+            letters.setdefault(key, []).append(column_letter(index))
+    for column, found in letters.items():
+        if len(found) > 1:
+            terms = {"sheet": sheet.name, "column": column, "letters": " and ".join(found)}
+            raise WorkbookRejected(
+                "duplicate_column",
+                RULES["duplicate_column"].message(terms),
+                sheet=sheet.name,
+                column=column,
+            )
+
+
+def _apply_notes(rows: list[list[Any]], notes: SheetNotes | None) -> None:
+    """Put what the cached values hide into the grid: an error cell or a covered cell of
+    a merged range becomes a :class:`CellNote`, and a link in a URL column its address."""
+    if notes is None:
+        return
+    header = rows[0] if rows else []
+    url_columns = {i for i, value in enumerate(header) if _key(value).endswith("url")}
+
+    def put(row: int, column: int, value: object) -> None:
+        if 0 < row < len(rows) and column < len(rows[row]):
+            rows[row][column] = value
+
+    for (row, column), text in notes.errors.items():
+        put(row, column, CellNote("error_cell", text))
+    for (top, left), (bottom, right) in notes.merges:
+        if top >= len(rows) or left >= len(rows[top]) or _is_blank(rows[top][left]):
+            continue  # an empty merged range hides nothing
+        span = f"{column_letter(left)}{top + 1}:{column_letter(right)}{bottom + 1}"
+        for row in range(max(top, 1), min(bottom + 1, len(rows))):
+            for column in range(left, min(right + 1, len(rows[row]))):
+                if (row, column) != (top, left):
+                    put(row, column, CellNote("merged_cell", span))
+    for (row, column), address in notes.links.items():
+        if column in url_columns and (row, column) not in notes.errors and row < len(rows):
+            shown = rows[row][column] if column < len(rows[row]) else ""
+            put(row, column, address or CellNote("computed_hyperlink", str(shown)))
+
+
 def _record_frame(
     sheet: Sheet, rows: list[list[Any]]
 ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """The sheet's non-empty rows under its canonical columns, and its unknown columns."""
     header = rows[0] if rows else []
+    _check_unique_columns(sheet, header)
     # calamine's grid is rectangular: one 2-D object array, no per-column inference.
     body = np.array([_clean(row) for row in rows[1:]], dtype=object)
     body = body.reshape(max(len(rows) - 1, 0), len(header))
@@ -180,11 +241,16 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
             f"the workbook cannot be read ({exc}); save it again and replace the file",
         ) from exc
     with book:
-        actual = _locate_sheets(book.sheet_names)
-        cover = _read_cover(_sheet_rows(book, actual[COVER_SHEET], COVER_SHEET))
+        hidden = {s.name for s in book.sheets_metadata if s.visible != SheetVisibleEnum.Visible}
+        actual = _locate_sheets(book.sheet_names, hidden)
+        notes = read_notes(data, list(actual.values()))
+        rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET)
+        _apply_notes(rows, notes.get(actual[COVER_SHEET]))
+        cover = _read_cover(rows)
         sheets: dict[str, pd.DataFrame] = {}
         extra_columns: dict[str, list[tuple[str, str]]] = {}
         for sheet in RECORD_SHEETS:
             rows = _sheet_rows(book, actual[sheet.name], sheet.name)
+            _apply_notes(rows, notes.get(actual[sheet.name]))
             sheets[sheet.name], extra_columns[sheet.name] = _record_frame(sheet, rows)
     return RawWorkbook(cover, sheets, extra_columns, hashlib.sha256(data).hexdigest())
