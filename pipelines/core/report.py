@@ -241,7 +241,7 @@ def _floor_html(floor: pd.DataFrame, ref: Reference) -> str:
         css = "on_time" if meetings else "missing"
         return css, str(meetings), f"{partner} {period}: {meetings} meeting(s)"
 
-    return summary + grid_html(list(grid.index), list(grid.columns), cell, ref)
+    return summary + grid_html(list(grid.index), list(grid.columns), cell, ref, "floor-grid")
 
 
 def _periods(progress: pd.DataFrame, ref: Reference) -> list[str]:

@@ -70,7 +70,9 @@ def period_label(ref: Reference, period_id: str) -> str:
     )
 
 
-def grid_html(partners: Sequence[str], periods: Sequence[str], cell: Cell, ref: Reference) -> str:
+def grid_html(
+    partners: Sequence[str], periods: Sequence[str], cell: Cell, ref: Reference, grid_id: str
+) -> str:
     """A partner x period table; ``cell(partner, period)`` gives (css class, text, title).
 
     Period headers show the dates (as a tooltip too); partner headers the names.
@@ -94,7 +96,7 @@ def grid_html(partners: Sequence[str], periods: Sequence[str], cell: Cell, ref: 
             f"<tr><th class='partner' title='{html.escape(partner)} {name}'>"
             f"{html.escape(partner)} <small>{name}</small></th>{''.join(cells)}</tr>"
         )
-    return f"<table class='grid'>{head}</tr>{''.join(rows)}</table>"
+    return f"<table class='grid' id='{grid_id}'>{head}</tr>{''.join(rows)}</table>"
 
 
 def _cell_title(row: pd.Series, ref: Reference) -> str:
@@ -141,7 +143,7 @@ def status_grid_html(statuses: pd.DataFrame, ref: Reference) -> str:
 
     partners = list(dict.fromkeys(statuses["partner_id"]))
     periods = list(dict.fromkeys(statuses["period_id"]))
-    return summary + grid_html(partners, periods, cell, ref)
+    return summary + grid_html(partners, periods, cell, ref, "status-grid")
 
 
 def refused_html(statuses: pd.DataFrame, ref: Reference) -> str:
