@@ -9,7 +9,7 @@ from pipelines.defs.indicator_assets import indicators
 from pipelines.defs.ingest_assets import ingest_submissions, submission, workbook_accepted
 from pipelines.defs.io_managers import TableIOManager
 from pipelines.defs.output_assets import data_dictionary, partner_feedback, progress_report
-from pipelines.defs.publish_assets import published_submissions
+from pipelines.defs.publish_assets import publication, published_submissions
 from pipelines.defs.reference_assets import reference_tables
 from pipelines.defs.resources import ClusterixPaths
 
@@ -27,6 +27,7 @@ defs = dg.Definitions(
         progress_report,
         partner_feedback,
         data_dictionary,
+        publication,
     ],
     asset_checks=[workbook_accepted],
     jobs=[ingest_everything],
