@@ -23,8 +23,9 @@ from collections import defaultdict
 
 import dagster as dg
 
+from pipelines.core.archive import remove_stale_temp_files
 from pipelines.core.discovery import Candidate, discover
-from pipelines.core.ingest import Outcome, SubmissionState, fingerprint, ingest
+from pipelines.core.ingest import RETRY, Outcome, SubmissionState, fingerprint, ingest
 from pipelines.core.reference import Reference, reference
 from pipelines.core.state_store import (
     ARCHIVE_DIR,
@@ -140,6 +141,7 @@ def _report_partitions(
 def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths):
     """Ingest the new and changed files of the drop folder in one pass."""
     ref = reference()
+    remove_stale_temp_files(paths.state)  # left by a run that was killed half-way
     candidates: dict[str, list[Candidate]] = defaultdict(list)
     strays = []
     for candidate in discover(paths.raw):
@@ -153,17 +155,16 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
     for key, found in candidates.items():
         files = {c: fingerprint(c) for c in found}
         todo += [(key, c, files[c]) for c in before[key].changed(files)]
-    outcomes = ingest(
-        [c for _, c, _ in todo],
-        ref,
-        paths.state / ARCHIVE_DIR,
-        fingerprints={c: sha for _, c, sha in todo},
-    )
+    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR)
     after = dict(before)
+    changed = set()
     for (key, _, _), outcome in zip(todo, outcomes, strict=True):
+        if outcome.status == RETRY:
+            context.log.warning(outcome.issues[0]["message"])
+            continue
         after[key] = after[key].apply(outcome)
         save_state(paths.state, after[key])
-    changed = {key for key, _, _ in todo}
+        changed.add(key)
     context.log.info(f"{len(todo)} new or changed file(s) ingested")
     _report_partitions(context, before, after, changed)
     yield dg.MaterializeResult(
