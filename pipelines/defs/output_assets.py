@@ -13,6 +13,7 @@ from pipelines.core.publish import write_atomic
 from pipelines.core.reference import reference
 from pipelines.core.report import write_report
 from pipelines.core.validation import issues_frame
+from pipelines.defs.ingest_assets import all_states
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -66,16 +67,16 @@ def progress_report(
     group_name="outputs",
     kinds={"excel"},
     description="A feedback workbook per partner-period whose latest workbook has issues.",
-    ins={"submission": dg.AssetIn("submission")},
+    deps=["submission_states"],
 )
 def partner_feedback(
-    context: dg.AssetExecutionContext, paths: ClusterixPaths, submission: dict
+    context: dg.AssetExecutionContext, paths: ClusterixPaths
 ) -> dg.MaterializeResult:
     folder = paths.assets / FEEDBACK_DIR
     manifest_path = folder / ".written.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     listed, rewritten = [], 0
-    for state in submission.values():
+    for state in all_states(paths).values():
         latest = state.latest
         target = folder / state.partner_id / f"{state.period_id}.xlsx"
         issues = state.issues_of(latest["sha256"]) if latest is not None else []
