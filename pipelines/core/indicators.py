@@ -25,7 +25,7 @@ from functools import partial
 
 import pandas as pd
 
-from pipelines.core.completeness import NOT_EXPECTED, ON_TIME, submission_statuses
+from pipelines.core.completeness import ON_TIME, submission_statuses
 from pipelines.core.facts import (
     CENT,
     conform,
@@ -415,16 +415,6 @@ def overall_reporting_rate(completeness: pd.DataFrame) -> Decimal | None:
     return percentage(
         Decimal(int(completeness["received"].sum())), Decimal(int(completeness["expected"].sum()))
     )
-
-
-def completeness_grid(completeness: pd.DataFrame) -> pd.DataFrame:
-    """Partners (rows) x periods (columns): each cell the partner-period's status."""
-    partners = list(dict.fromkeys(completeness["partner_id"]))
-    periods = list(dict.fromkeys(completeness["period_id"]))
-    grid = pd.DataFrame(NOT_EXPECTED, index=partners, columns=periods, dtype=object)
-    for row in completeness.itertuples(index=False):
-        grid.loc[row.partner_id, row.period_id] = row.status
-    return grid
 
 
 # --- stakeholder floor -------------------------------------------------------------

@@ -7,7 +7,7 @@ dictionary and the Dagster column schema are all generated from these definition
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -65,11 +65,6 @@ class Table:
 
 def _fields(*names: str, **descriptions: str) -> tuple[Field, ...]:
     return tuple(field(n, descriptions.get(n)) for n in names)
-
-
-def _variant(name: str, description: str, enum: tuple[str, ...]) -> Field:
-    """A registered field whose values, in this table, come from another enumeration."""
-    return replace(field(name), description=description, enum=enum)
 
 
 COVER_FIELDS = _fields(
@@ -368,24 +363,22 @@ REFERENCE_TABLES: tuple[Table, ...] = (
 )
 FACT_TABLES: tuple[Table, ...] = (EVENTS, GOOD_PRACTICES, POLICY_MEASURES, COLLABORATIONS)
 
+# A workbook's status is not a measure's status: same column name, its own values.
+_WORKBOOK_STATUS = field("status").with_enum(
+    SUBMISSION_STATUSES,
+    "accepted: its valid rows are used; rejected: the whole workbook was refused.",
+)
 SUBMISSIONS = Table(
     name="submissions",
     description="Every workbook version seen, one row per file and SHA-256.",
-    columns=(
-        *_fields(
+    columns=tuple(
+        _WORKBOOK_STATUS if f.name == "status" else f
+        for f in _fields(
             "partner_id",
             "period_id",
             "file",
             "sha256",
-            partner_id="Partner the file belongs to (empty if it cannot be attributed).",
-            period_id="Period the file reports on (empty if it cannot be attributed).",
-        ),
-        _variant(
             "status",
-            "accepted: its valid rows are used; rejected: the whole workbook was refused.",
-            SUBMISSION_STATUSES,
-        ),
-        *_fields(
             "current",
             "submitted_on",
             "on_time",
@@ -394,7 +387,9 @@ SUBMISSIONS = Table(
             "n_rows",
             "first_seen_at",
             submitted_on="Submission date given on the Cover sheet.",
-        ),
+            partner_id="Partner the file belongs to (empty if it cannot be attributed).",
+            period_id="Period the file reports on (empty if it cannot be attributed).",
+        )
     ),
     primary_key=("file", "sha256"),
     required=frozenset({"file", "sha256", "status", "current", "n_errors", "n_warnings"}),
@@ -514,12 +509,11 @@ SUBMISSION_COMPLETENESS = Table(
             on_time="True when an accepted version was submitted by the deadline; false when it"
             " came late, was rejected or is missing.",
         ),
-        _variant(
-            "status",
+        field("status").with_enum(
+            COMPLETENESS_STATUSES,
             "on_time or late (an accepted workbook is in use), rejected (workbooks came, none"
             " accepted), missing (deadline passed, nothing received), not_yet_due (deadline"
             " after the run's date) or not_expected.",
-            COMPLETENESS_STATUSES,
         ),
     ),
     primary_key=("partner_id", "period_id"),
