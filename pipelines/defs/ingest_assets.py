@@ -46,6 +46,7 @@ from pipelines.defs.submission_status import (
     partition_metadata,
     programme_grid,
 )
+from pipelines.defs.up_to_date import published_and_current, record_build
 
 SUBMISSION = dg.AssetKey("submission")
 STRAYS = "unattributed_files"
@@ -114,6 +115,7 @@ def _report_partitions(
             deps=[SUBMISSION, *REFERENCE_KEYS],
             group_name="ingest",
             kinds={"pandera"},
+            skippable=True,
             description=(
                 "Every partner-period's validated state: each file version seen, its issues"
                 " and the valid rows of the version in use (internal, under the state"
@@ -123,6 +125,7 @@ def _report_partitions(
         dg.AssetSpec(
             STRAYS,
             deps=REFERENCE_KEYS,
+            skippable=True,
             group_name="ingest",
             description="Files in the drop folder that belong to no partner-period, with why.",
         ),
@@ -168,6 +171,16 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         changed.add(key)
     context.log.info(f"{len(todo)} new or changed file(s) ingested")
     _report_partitions(context, before, after, changed)
+    stray_results = ingest(strays, ref, paths.state / ARCHIVE_DIR)
+    listed = [(o.file, o.sha256) for o in stray_results]
+    if (
+        not changed
+        and listed == [(o.file, o.sha256) for o in stray_outcomes(paths)]
+        and published_and_current(context, paths.state, paths.assets)
+    ):
+        context.log.info("Nothing changed since the published set: nothing to rebuild.")
+        return
+    record_build(context, paths.state)
     yield dg.MaterializeResult(
         asset_key="submission_states",
         metadata={
@@ -175,8 +188,6 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
             **programme_grid(after, ref),
         },
     )
-
-    stray_results = ingest(strays, ref, paths.state / ARCHIVE_DIR)
     save_pickle(paths.state, STRAYS, stray_results)
     listing = "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in stray_results)
     yield dg.MaterializeResult(
