@@ -130,6 +130,9 @@ def _report_partitions(
             description="Files in the drop folder that belong to no partner-period, with why.",
         ),
     ],
+    # Subsettable so that its outputs and check are optional: a run with nothing to do
+    # withholds them, and everything downstream is skipped.
+    can_subset=True,
     check_specs=[
         dg.AssetCheckSpec(
             "every_file_attributed",
@@ -181,29 +184,31 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         context.log.info("Nothing changed since the published set: nothing to rebuild.")
         return
     record_build(context, paths.state)
-    yield dg.MaterializeResult(
-        asset_key="submission_states",
-        metadata={
-            "ingested this run": dg.MetadataValue.int(len(todo)),
-            **programme_grid(after, ref),
-        },
-    )
     save_pickle(paths.state, STRAYS, stray_results)
-    listing = "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in stray_results)
-    yield dg.MaterializeResult(
-        asset_key=STRAYS,
-        metadata={
-            "dagster/row_count": len(stray_results),
-            "files": dg.MetadataValue.md(listing or "_none_"),
-        },
-    )
-    yield dg.AssetCheckResult(
-        asset_key=STRAYS,
-        check_name="every_file_attributed",
-        passed=not stray_results,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"files": dg.MetadataValue.md(listing or "_none_")},
-    )
+    if dg.AssetKey("submission_states") in context.selected_asset_keys:
+        yield dg.MaterializeResult(
+            asset_key="submission_states",
+            metadata={
+                "ingested this run": dg.MetadataValue.int(len(todo)),
+                **programme_grid(after, ref),
+            },
+        )
+    if dg.AssetKey(STRAYS) in context.selected_asset_keys:
+        listing = "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in stray_results)
+        yield dg.MaterializeResult(
+            asset_key=STRAYS,
+            metadata={
+                "dagster/row_count": len(stray_results),
+                "files": dg.MetadataValue.md(listing or "_none_"),
+            },
+        )
+        yield dg.AssetCheckResult(
+            asset_key=STRAYS,
+            check_name="every_file_attributed",
+            passed=not stray_results,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"files": dg.MetadataValue.md(listing or "_none_")},
+        )
 
 
 def _workbook_accepted(

@@ -10,8 +10,6 @@ import dagster as dg
 from pipelines.core.reference import reference
 from pipelines.core.tables import REFERENCE_TABLES
 from pipelines.defs.checks import checked_outputs, schema_check_specs, table_out
-from pipelines.defs.resources import ClusterixPaths
-from pipelines.defs.up_to_date import published_and_current
 
 
 @dg.multi_asset(
@@ -19,8 +17,6 @@ from pipelines.defs.up_to_date import published_and_current
     check_specs=schema_check_specs(REFERENCE_TABLES),
     description="The reference data (validated when loaded) as published tables.",
 )
-def reference_tables(context: dg.AssetExecutionContext, paths: ClusterixPaths):
-    if published_and_current(context, paths.state, paths.assets):
-        return  # the published reference tables are these files' already
+def reference_tables():
     frames = reference().tables()
     yield from checked_outputs((t, frames[t.name], {}) for t in REFERENCE_TABLES)
