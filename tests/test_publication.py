@@ -203,3 +203,11 @@ def test_retention_keeps_the_newest_snapshots_and_never_the_published_one(tmp_pa
         _publish(assets, f"run-{n}", keep=2)
     assert [run_id for run_id, _ in snapshots(assets)] == ["run-2", "run-3"]
     assert assert_one_complete_set(assets)["run_id"] == "run-3"
+
+
+def test_every_table_declares_a_primary_key_that_may_not_be_empty():
+    # The generated schema (a blocking check before any table is written) then refuses
+    # an empty or repeated key; the analyst suite checks the published files too.
+    for table in published_tables().values():
+        assert table.primary_key, table.name
+        assert set(table.primary_key) <= table.required, table.name
