@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from pipelines.core.tables import (
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
+from pipelines.core.writer_lock import LockUnavailable, WriterBusy, setup_lock, writer_lock
 
 REPORT = Path("report") / "progress_report.html"
 
@@ -32,7 +34,8 @@ def _instance() -> dg.DagsterInstance:
     home = os.environ.get("DAGSTER_HOME")
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
-        return dg.DagsterInstance.get()
+        with setup_lock(Path(home)):
+            return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
 
 
@@ -40,7 +43,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def run_everything(
-    instance: dg.DagsterInstance | None = None, run_config: dict | None = None
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | None = None,
+    run_id: str | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialise every asset for every partner x period in one in-process run."""
     from pipelines.definitions import defs
@@ -52,6 +57,7 @@ def run_everything(
         instance=instance or _instance(),
         tags=all_partitions_tags(),
         run_config=run_config,
+        run_id=run_id,
         raise_on_error=False,
     )
 
@@ -82,14 +88,35 @@ def format_scorecard(scorecard: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def run_pipeline() -> int:
-    """Exit 0 when the pipeline ran, whatever the data's errors; 1 when it could not run."""
+def run_pipeline(wait: float | None = None) -> int:
+    """Exit 0 when the pipeline ran, whatever the data's errors; 1 when it could not run.
+
+    The state directory's writer lock is taken first, before the Dagster instance is
+    even created, so that a second ``clusterix run`` waits (up to ``wait`` seconds,
+    default ``CLUSTERIX_LOCK_TIMEOUT``) instead of interleaving its writes.
+    """
+    run_id = str(uuid.uuid4())
+    try:
+        with writer_lock(
+            config.state_dir(),
+            command="clusterix run",
+            run_id=run_id,
+            timeout=wait,
+            say=lambda message: print(message, file=sys.stderr, flush=True),
+        ):
+            return _run_pipeline(run_id)
+    except (WriterBusy, LockUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run_pipeline(run_id: str) -> int:
     raw, assets = config.raw_dir(), config.assets_dir()
     if not raw.is_dir():
         print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
         return 1
     print(f"Ingesting {raw} into {assets} (one Dagster run over every partner x period)...")
-    result = run_everything(run_config=QUIET)
+    result = run_everything(run_config=QUIET, run_id=run_id)
     if not result.success:
         for event in result.all_events:
             if event.is_failure:
