@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test ui lint format bench sample clean
+.PHONY: install demo test ui serve lint format bench sample clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,15 @@ test: install
 ui: install
 	mkdir -p .dagster_home
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} $(BIN)/dagster dev -w workspace.yaml
+
+# Production: dagster-daemon + dagster-webserver with deploy/dagster.yaml (queue of one
+# run, run monitoring, retention, telemetry off) on HOST:PORT. Postgres when
+# CLUSTERIX_POSTGRES_URL is set, or with your own $$DAGSTER_HOME/dagster.yaml.
+HOST ?= 127.0.0.1
+PORT ?= 3000
+serve: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_serve} HOST=$(HOST) PORT=$(PORT) \
+		$(BIN)/python -m pipelines.serve
 
 lint: install
 	$(BIN)/ruff check pipelines tests scripts
