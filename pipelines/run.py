@@ -17,6 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.core import config
+from pipelines.core.failures import describe_failure, operational_error
 from pipelines.core.publish import read_parquet
 from pipelines.core.tables import (
     INDICATOR_SCORECARD,
@@ -39,7 +40,9 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Failures are reported once, in one line each, by run_pipeline: the console logger
+# would print each with its stack trace.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_everything(
@@ -96,6 +99,7 @@ def run_pipeline(wait: float | None = None) -> int:
     default ``CLUSTERIX_LOCK_TIMEOUT``) instead of interleaving its writes.
     """
     run_id = str(uuid.uuid4())
+    sys.unraisablehook = _one_line_unraisable
     try:
         with writer_lock(
             config.state_dir(),
@@ -108,6 +112,19 @@ def run_pipeline(wait: float | None = None) -> int:
     except (WriterBusy, LockUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        # An unreachable database, a full or read-only disk: one line, not a traceback.
+        message = operational_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def _one_line_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """A file left open by a failed write (a full disk) fails again when it is collected;
+    that is the same failure, already reported, so one line rather than a traceback."""
+    print(f"warning: {unraisable.exc_value} (while closing a file)", file=sys.stderr)
 
 
 def _run_pipeline(run_id: str) -> int:
@@ -118,9 +135,13 @@ def _run_pipeline(run_id: str) -> int:
     print(f"Ingesting {raw} into {assets} (one Dagster run over every partner x period)...")
     result = run_everything(run_config=QUIET, run_id=run_id)
     if not result.success:
+        failed: dict[str, list[str]] = {}
         for event in result.all_events:
-            if event.is_failure:
-                print(event.message, file=sys.stderr)
+            if event.is_step_failure:
+                reason = describe_failure(event.step_failure_data.error)
+                failed.setdefault(reason, []).append(str(event.step_key))
+        for reason, steps in failed.items():
+            print(f"error: {', '.join(steps)} failed: {reason}", file=sys.stderr)
         print("error: the pipeline run failed", file=sys.stderr)
         return 1
     print(format_scorecard(read_parquet(INDICATOR_SCORECARD, assets)))

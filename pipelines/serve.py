@@ -60,6 +60,7 @@ def prepare_instance(home: Path) -> str:
     """Create (or migrate) the instance's storage once; a one-line description of it."""
     import dagster as dg
 
+    from pipelines.core.failures import operational_error
     from pipelines.core.writer_lock import setup_lock
 
     os.environ["DAGSTER_HOME"] = str(home)
@@ -67,17 +68,11 @@ def prepare_instance(home: Path) -> str:
         with setup_lock(home), dg.DagsterInstance.get() as instance:
             storage = type(instance.run_storage).__name__
     except Exception as exc:
-        if not type(exc).__module__.startswith(("psycopg", "sqlalchemy", "dagster_postgres")):
+        message = operational_error(exc)
+        if message is None:
             raise
-        raise ServeError(f"cannot open the Dagster instance's database: {_root(exc)}") from exc
+        raise ServeError(message) from exc
     return "Postgres" if "Postgres" in storage else f"SQLite files under {home}"
-
-
-def _root(exc: BaseException) -> str:
-    """The first line of the innermost cause: the driver's own words (host, port, refusal)."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _commands(host: str, port: int) -> list[list[str]]:
