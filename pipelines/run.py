@@ -26,15 +26,19 @@ from pipelines.core.tables import (
     VALIDATION_ISSUES,
 )
 from pipelines.core.writer_lock import LockUnavailable, WriterBusy, setup_lock, writer_lock
+from pipelines.instance import ensure_instance_config
 
 REPORT = Path("report") / "progress_report.html"
 
 
 def _instance() -> dg.DagsterInstance:
-    """The instance under DAGSTER_HOME (so ``make ui`` shows the run), else a temporary one."""
+    """The instance under DAGSTER_HOME (so ``make ui`` shows the run), else a temporary one.
+
+    A DAGSTER_HOME without a dagster.yaml gets the shipped dev configuration (telemetry off).
+    """
     home = os.environ.get("DAGSTER_HOME")
     if home:
-        Path(home).mkdir(parents=True, exist_ok=True)
+        ensure_instance_config(Path(home))
         with setup_lock(Path(home)):
             return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()

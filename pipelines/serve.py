@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if not home:
         print("error: DAGSTER_HOME is not set (make serve sets it)", file=sys.stderr)
         return 2
-    os.environ.setdefault("DAGSTER_TELEMETRY_DISABLED", "1")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     try:
         return serve(args.host, args.port, Path(home).resolve())
     except ServeError as exc:

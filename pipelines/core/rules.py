@@ -37,6 +37,32 @@ _RULE_LIST: tuple[Rule, ...] = (
     Rule("required_value_missing", "error", lambda c, v, r: f"{c} is required; fill it in"),
     Rule("wrong_type", "error", lambda c, v, r: f"{c} must be {_hint(c)}, got '{v}'"),
     Rule("not_in_enumeration", "error", lambda c, v, r: f"{c} must be {_hint(c)}, got '{v}'"),
+    Rule(
+        "ambiguous_number",
+        "error",
+        lambda c, v, r: (
+            f"{c} '{v}' is a number typed as text with a separator, which reads differently"
+            " from country to country (1.500 is 1500 in some and 1.5 in others); type the"
+            " number itself: digits only, no thousands separator, a dot before any cents"
+            " (e.g. 1500000 or 1500.50)"
+        ),
+    ),
+    Rule(
+        "error_cell",
+        "error",
+        lambda c, v, r: (
+            f"{c} holds the spreadsheet error {v}, not a value; correct the formula or"
+            " type the value itself"
+        ),
+    ),
+    Rule(
+        "merged_cell",
+        "error",
+        lambda c, v, r: (
+            f"{c} is part of the merged cells {v}, so its own value is lost; unmerge the"
+            " cells and type the value in each row and column"
+        ),
+    ),
     Rule("unknown_partner", "error", lambda c, v, r: f"{c} '{v}' is not a project partner id"),
     Rule(
         "unknown_back_to_back_activity",

@@ -95,8 +95,8 @@ def sheet_field(sheet: Sheet, name: str, **checks: object) -> object:
     """A model column generated from the field registry: description, nullability, checks."""
     f = sheet.column(name)
     kwargs: dict[str, object] = dict(checks)
-    if f.kind != "string":
-        kwargs["wrong_type"] = {"kind": f.kind}
+    # Every kind: a text cell too may hold what is no value (an error, a merged cell).
+    kwargs["wrong_type"] = {"kind": f.kind}
     if f.enum:
         kwargs["isin"] = list(f.enum)
     if f.min_value is not None and f.max_value is not None:
@@ -408,6 +408,8 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
     for (name, column), record in zip(keyed["key"], records, strict=True):
         context = {k: as_text(v) for k, v in record.items()}
         value = context.get(column) if column else None
+        if name == "wrong_type" and is_invalid(record.get(column)):
+            name = record[column].rule  # the precise reason the parser gave
         rule = RULES[name]
         rows.append(
             {
