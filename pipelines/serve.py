@@ -95,7 +95,11 @@ def serve(host: str, port: int, home: Path) -> int:
         f"Serving on http://{host}:{port} (instance {config_file}; storage: {storage})",
         flush=True,
     )
-    children = [subprocess.Popen(command, cwd=REPO) for command in _commands(host, port)]
+    return _supervise(_commands(host, port))
+
+
+def _supervise(commands: list[list[str]]) -> int:
+    children = [subprocess.Popen(command, cwd=REPO) for command in commands]
 
     def stop(_signum: int, _frame: object) -> None:
         for child in children:
@@ -121,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST") or "127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="install the instance configuration and create its storage, then exit"
+        " (for service managers that start the daemon and the webserver separately)",
+    )
     args = parser.parse_args(argv)
     home = os.environ.get("DAGSTER_HOME")
     if not home:
@@ -128,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     try:
+        if args.prepare_only:
+            home_dir = Path(home).resolve()
+            install_instance(home_dir)
+            print(f"Instance ready in {home_dir} (storage: {prepare_instance(home_dir)})")
+            return 0
         return serve(args.host, args.port, Path(home).resolve())
     except ServeError as exc:
         print(f"error: {exc}", file=sys.stderr)
