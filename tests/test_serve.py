@@ -125,17 +125,21 @@ def test_serve_runs_sensor_schedule_and_pipeline_under_the_daemon_on_postgres(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.serve", "--port", str(port)],
-        env={**os.environ, **env},
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    # The daemon and webserver log a lot: to a file, since a pipe nobody drains would
+    # fill up and block them.
+    log = tmp_path / "serve.log"
+    with open(log, "w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.serve", "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=REPO,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        assert "storage: Postgres" in server.stdout.readline()
+        _wait(lambda: "Serving on" in log.read_text(), "the start-up line", server)
+        assert "storage: Postgres" in log.read_text()
         _wait(lambda: _answers(f"http://127.0.0.1:{port}/server_info"), "the webserver", server)
         with dg.DagsterInstance.get() as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
