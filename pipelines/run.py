@@ -12,12 +12,13 @@ import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
 
 from pipelines.core import config
-from pipelines.core.failures import describe_failure, operational_error
+from pipelines.core.failures import operational_error
 from pipelines.core.publish import read_parquet
 from pipelines.core.tables import (
     INDICATOR_SCORECARD,
@@ -27,6 +28,9 @@ from pipelines.core.tables import (
 )
 from pipelines.core.writer_lock import LockUnavailable, WriterBusy, setup_lock, writer_lock
 from pipelines.instance import ensure_instance_config
+
+if TYPE_CHECKING:
+    from dagster_shared.error import SerializableErrorInfo
 
 REPORT = Path("report") / "progress_report.html"
 
@@ -44,8 +48,8 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-# Failures are reported once, in one line each, by run_pipeline: the console logger
-# would print each with its stack trace.
+# Dagster's console logger would print each failure with its stack; the run's outcome
+# is reported by ``run_pipeline`` in one line instead.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -67,6 +71,40 @@ def run_everything(
         run_id=run_id,
         raise_on_error=False,
     )
+
+
+def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    """The pipeline's own error inside Dagster's wrappers (else the innermost one).
+
+    A :class:`~pipelines.core.publish.PublishError` already names the file and the
+    operating system's reason, so it is preferred over the bare ``OSError`` it wraps.
+    """
+    chain = [error]
+    while chain[-1].cause is not None:
+        chain.append(chain[-1].cause)
+    own = [e for e in chain if e.cls_name and not e.cls_name.startswith("Dagster")]
+    return own[0] if own else chain[-1]
+
+
+def failure_line(result: dg.ExecuteInProcessResult) -> str:
+    """Why a run failed, in one line: the step, the file and the cause, no stack.
+
+    Nothing was promoted (publication runs last), so the line also says that the
+    previous set of published tables is still the one in place.
+    """
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            cause = _root_cause(error) if error is not None else None
+            what = cause.message.strip().splitlines()[0] if cause else "unknown error"
+            qualified, _, message = what.partition(": ")
+            if cause and cause.cls_name and qualified.endswith(cause.cls_name) and message:
+                what = f"{cause.cls_name}: {message}"
+            return (
+                f"step {event.step_key} failed: {what}"
+                " (the previously published tables are unchanged)"
+            )
+    return "the pipeline run failed (the previously published tables are unchanged)"
 
 
 def _number(value: Decimal | None, unit: str = "") -> str:
@@ -139,14 +177,7 @@ def _run_pipeline(run_id: str) -> int:
     print(f"Ingesting {raw} into {assets} (one Dagster run over every partner x period)...")
     result = run_everything(run_config=QUIET, run_id=run_id)
     if not result.success:
-        failed: dict[str, list[str]] = {}
-        for event in result.all_events:
-            if event.is_step_failure:
-                reason = describe_failure(event.step_failure_data.error)
-                failed.setdefault(reason, []).append(str(event.step_key))
-        for reason, steps in failed.items():
-            print(f"error: {', '.join(steps)} failed: {reason}", file=sys.stderr)
-        print("error: the pipeline run failed", file=sys.stderr)
+        print(f"error: {failure_line(result)}", file=sys.stderr)
         return 1
     print(format_scorecard(read_parquet(INDICATOR_SCORECARD, assets)))
     print()

@@ -8,7 +8,6 @@ should show where it is.
 from __future__ import annotations
 
 import errno
-import re
 
 DATABASE_MODULES = ("psycopg", "sqlalchemy", "dagster_postgres")
 DISK_ERRNOS = {
@@ -49,23 +48,3 @@ def operational_error(exc: BaseException) -> str | None:
             " were left as they were"
         )
     return None
-
-
-def describe_failure(error: object) -> str:
-    """One line for a Dagster step's error info: its innermost cause, said plainly.
-
-    ``error`` is Dagster's SerializableErrorInfo (``message``, ``cause``): the
-    exception is gone by the time the run reports it, only its words are left.
-    """
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    text = str(getattr(error, "message", error)).strip()
-    line = text.splitlines()[0] if text else "unknown error"
-    number = re.search(r"\[Errno (\d+)\]", line)
-    if number and int(number.group(1)) in DISK_ERRNOS:
-        code = int(number.group(1))
-        return (
-            f"cannot write: {DISK_ERRNOS[code]} ({errno.errorcode[code]}); files already"
-            " published were left as they were"
-        )
-    return line
