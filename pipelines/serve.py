@@ -57,7 +57,7 @@ def install_instance(home: Path) -> Path:
 
 
 def prepare_instance(home: Path) -> str:
-    """Create (or migrate) the instance's storage once; a one-line description of it."""
+    """Create the instance's storage once (before two processes race on it); say which."""
     import dagster as dg
 
     from pipelines.core.failures import operational_error

@@ -52,9 +52,10 @@ def _start(env: dict[str, str], *args: str) -> subprocess.Popen:
 
 
 def _tables(assets: Path) -> dict[str, object]:
-    """Every published table's data, less the columns that record when a run saw a file."""
+    """The current published tables' data (not the per-run history snapshots), less the
+    columns that record when a run saw a file."""
     tables = {}
-    for path in sorted(assets.rglob("*.parquet")):
+    for path in sorted(assets.glob("*.parquet")):
         table = pq.read_table(path)
         keep = [name for name in table.column_names if not name.endswith("_at")]
         tables[str(path.relative_to(assets))] = table.select(keep)
