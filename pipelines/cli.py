@@ -24,7 +24,7 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from pipelines.core.sample import write_samples
+    from pipelines.demo.sample import write_samples
 
     target = Path(args.raw_dir) if args.raw_dir else config.raw_dir()
     written = write_samples(target)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
+from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
 from pipelines.core.parsing import as_text, parse_column
 from pipelines.core.reference import Reference
 from pipelines.core.rules import make_issue
@@ -33,15 +34,7 @@ from pipelines.core.tables import (
     Sheet,
 )
 from pipelines.core.validation import validate_sheet
-from pipelines.core.workbook import (
-    DEFAULT_LIMITS,
-    FileGone,
-    Limits,
-    RawWorkbook,
-    WorkbookRejected,
-    parse_workbook,
-    read_bytes,
-)
+from pipelines.core.workbook import RawWorkbook, parse_workbook
 
 # The status of a file that vanished or changed while it was read: it is left out of
 # its partner-period's history and read again on the next run.

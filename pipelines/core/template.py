@@ -27,7 +27,9 @@ from pathlib import Path
 import xlsxwriter
 from odf.element import Element
 from odf.namespaces import nsdict
+from odf.number import DateStyle, Day, Month, Text, Year
 from odf.opendocument import OpenDocumentSpreadsheet
+from odf.style import Style
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
 
@@ -470,7 +472,23 @@ def _xlsx_bytes(
 # --- ods ---------------------------------------------------------------------------
 
 
-def _ods_cell(value: object) -> TableCell:
+def _ods_date_style(doc: OpenDocumentSpreadsheet) -> Style:
+    """A cell style showing dates as 2019-05-20.
+
+    A date cell needs a date data style: without one LibreOffice shows the day number
+    (43605), and a copy saved from it stores numbers where dates were.
+    """
+    data_style = DateStyle(name="iso-date")
+    for part in (Year(style="long"), Text(text="-"), Month(style="long"), Text(text="-")):
+        data_style.addElement(part)
+    data_style.addElement(Day(style="long"))
+    doc.automaticstyles.addElement(data_style)
+    cell_style = Style(name="date-cell", family="table-cell", datastylename="iso-date")
+    doc.automaticstyles.addElement(cell_style)
+    return cell_style
+
+
+def _ods_cell(value: object, date_style: Style) -> TableCell:
     """A typed OpenDocument cell; text is always a string cell, never a formula."""
     if value is None:
         return TableCell()
@@ -479,7 +497,7 @@ def _ods_cell(value: object) -> TableCell:
     elif isinstance(value, str):
         cell = TableCell(valuetype="string")
     elif isinstance(value, dt.date):
-        cell = TableCell(valuetype="date", datevalue=value.isoformat())
+        cell = TableCell(valuetype="date", datevalue=value.isoformat(), stylename=date_style)
     elif isinstance(value, int | float | Decimal):
         cell = TableCell(valuetype="float", value=str(value))
     else:
@@ -488,12 +506,12 @@ def _ods_cell(value: object) -> TableCell:
     return cell
 
 
-def _ods_table(name: str, rows: list[Sequence[object]]) -> Table:
+def _ods_table(name: str, rows: list[Sequence[object]], date_style: Style) -> Table:
     table = Table(name=name)
     for values in rows:
         row = TableRow()
         for value in values:
-            row.addElement(_ods_cell(value))
+            row.addElement(_ods_cell(value, date_style))
         table.addElement(row)
     return table
 
@@ -527,13 +545,15 @@ def _ods_bytes(
 ) -> bytes:
     _fix_odf_namespaces()
     doc = OpenDocumentSpreadsheet()
-    doc.spreadsheet.addElement(_ods_table(GUIDE_SHEET, [line.cells for line in _guide(ctx)]))
+    dates = _ods_date_style(doc)
+    guide = [line.cells for line in _guide(ctx)]
+    doc.spreadsheet.addElement(_ods_table(GUIDE_SHEET, guide, dates))
     cover_rows = [("field", "value")] + [(f.name, cover[f.name]) for f in COVER_FIELDS]
-    doc.spreadsheet.addElement(_ods_table(COVER_SHEET, cover_rows))
+    doc.spreadsheet.addElement(_ods_table(COVER_SHEET, cover_rows, dates))
     for sheet in RECORD_SHEETS:
         rows = [sheet.column_names]
         rows += [tuple(r.get(c) for c in sheet.column_names) for r in records[sheet.name]]
-        doc.spreadsheet.addElement(_ods_table(sheet.name, rows))
+        doc.spreadsheet.addElement(_ods_table(sheet.name, rows, dates))
     buffer = io.BytesIO()
     doc.write(buffer)
     return _fixed_zip(buffer.getvalue())
