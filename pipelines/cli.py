@@ -35,9 +35,11 @@ def _sample(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    # The single-run backfill policy is a beta API we rely on knowingly; say it once
-    # here (README) rather than on every run.
+    # Dagster features we rely on knowingly while they are beta or preview (the
+    # partition-scoped workbook_accepted check): not news for the coordinator, whose
+    # scorecard they would interrupt on every run.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     from pipelines.run import run_pipeline
 
     return run_pipeline()
