@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 from pipelines.core import config
@@ -33,13 +32,6 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    # Dagster features we rely on knowingly while they are beta or preview (the
-    # partition-scoped workbook_accepted check): not news for the coordinator, whose
-    # scorecard they would interrupt on every run.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     from pipelines.run import run_pipeline
 
     return run_pipeline()
