@@ -119,6 +119,12 @@ _RULE_LIST: tuple[Rule, ...] = (
         "{partner_id} has {count} workbooks for {period_id} ({files}); keep only one in your"
         " folder. The last accepted version is used meanwhile",
     ),
+    _r(
+        "file_changed_while_read",
+        "warning",
+        "file",
+        "{file} disappeared or changed while it was being read; it is read again on the next run",
+    ),
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
     _r("unreadable_file", "error", "workbook", "{problem}"),
     _r("not_a_spreadsheet", "error", "workbook", "{problem}"),

@@ -142,24 +142,39 @@ def _size(n: int) -> str:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _read_bytes(path: Path, limits: Limits) -> bytes:
-    """The file's bytes, read once and never more than the size limit allows."""
+class FileGone(Exception):
+    """The file vanished, or changed, while it was being read: read it again next run."""
+
+
+def read_bytes(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The file's bytes, read once; its size is refused before a byte is read.
+
+    Raises :class:`FileGone` when the file disappears before it is opened or its size
+    or modification time changes while it is read (a sync tool rewriting it in place):
+    the bytes would be a mix of two versions.
+    """
     try:
         fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError as exc:
+        raise FileGone(f"{path} disappeared before it could be read") from exc
     except OSError as exc:
         raise WorkbookRejected(
             "unreadable_file", f"the file cannot be opened ({exc.strerror})"
         ) from exc
     with os.fdopen(fd, "rb") as handle:
-        status = os.fstat(handle.fileno())
-        if not stat.S_ISREG(status.st_mode):
+        before = os.fstat(handle.fileno())
+        if not stat.S_ISREG(before.st_mode):
             raise WorkbookRejected(
                 "not_a_spreadsheet",
                 "this is not a regular file, so it is not an .xlsx or .ods workbook",
             )
-        _check_size(status.st_size, limits)
+        if before.st_size > limits.max_file_bytes:
+            _check_size(before.st_size, limits)
         data = handle.read(limits.max_file_bytes + 1)
-    _check_size(len(data), limits)
+        after = os.fstat(handle.fileno())
+    unchanged = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    if not unchanged or len(data) != before.st_size:
+        raise FileGone(f"{path} changed while it was being read")
     return data
 
 
@@ -966,7 +981,13 @@ def check_container(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     ``file_too_large``, ``not_a_spreadsheet``, ``unreadable_file``, ``zip_bomb`` or
     ``sheet_too_large``.
     """
-    _inspect(_read_bytes(path, limits), limits)
+    check_bytes(read_bytes(path, limits), limits)
+
+
+def check_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+    """The checks of :func:`check_container` on bytes already read."""
+    _check_size(len(data), limits)
+    _inspect(data, limits)
 
 
 # --- reading the cells ----------------------------------------------------------------
@@ -1075,14 +1096,18 @@ def _record_frame(
 
 
 def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
+    """Read a workbook file once, then check and parse those bytes (:func:`parse_workbook`)."""
+    return parse_workbook(read_bytes(path, limits), limits)
+
+
+def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     """Check the container, then read the Cover and every record sheet in one pass.
 
     Raises :class:`WorkbookRejected` for anything that refuses the whole workbook: the
     container rules of :func:`check_container`, ``missing_sheet``, ``missing_column``
     and ``unreadable_file``. The sheet ``Guide`` and any other sheet are ignored.
     """
-    data = _read_bytes(path, limits)
-    _inspect(data, limits)
+    check_bytes(data, limits)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # any parser failure on a hostile file means "unreadable"

@@ -10,8 +10,9 @@ from collections import defaultdict
 
 import dagster as dg
 
+from pipelines.core.archive import remove_stale_temp_files
 from pipelines.core.discovery import Candidate, discover
-from pipelines.core.ingest import Outcome, SubmissionState, fingerprint, ingest
+from pipelines.core.ingest import RETRY, Outcome, SubmissionState, fingerprint, ingest
 from pipelines.core.reference import reference
 from pipelines.core.state_store import ARCHIVE_DIR, load_state
 from pipelines.defs.partitions import split_key, submission_partitions
@@ -92,6 +93,7 @@ def _summary_metadata(states: dict[str, SubmissionState], ingested: int) -> dict
 )
 def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict:
     ref = reference()
+    remove_stale_temp_files(paths.state)  # left by a run that was killed half-way
     candidates: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
     for candidate in discover(paths.raw):
         if _attributable(candidate):
@@ -106,14 +108,11 @@ def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict
         files = {c: fingerprint(c) for c in candidates[(partner_id, period_id)]}
         todo += [(key, c, files[c]) for c in state.changed(files)]
 
-    outcomes = ingest(
-        [c for _, c, _ in todo],
-        ref,
-        paths.state / ARCHIVE_DIR,
-        fingerprints={c: sha for _, c, sha in todo},
-    )
+    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR)
     for (key, _, _), outcome in zip(todo, outcomes, strict=True):
         states[key] = states[key].apply(outcome)
+        if outcome.status == RETRY:
+            context.log.warning(outcome.issues[0]["message"])
     context.log.info(
         f"{len(todo)} new or changed file(s) ingested across {len(states)} partition(s)"
     )
