@@ -26,7 +26,6 @@ Severity = Literal["error", "warning"]
 Level = Literal["file", "workbook", "row", "fact"]
 
 
-
 @dataclass(frozen=True)
 class Rule:
     """One rule. ``template`` is a ``str.format`` template; ``column`` is the column an
