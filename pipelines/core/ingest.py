@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
+from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
 from pipelines.core.parsing import parse_column
 from pipelines.core.reference import Reference
 from pipelines.core.rules import RULES, make_issue
@@ -33,15 +34,7 @@ from pipelines.core.tables import (
     Sheet,
 )
 from pipelines.core.validation import CONTEXT, LINEAGE, validate_sheet
-from pipelines.core.workbook import (
-    DEFAULT_LIMITS,
-    FileGone,
-    Limits,
-    RawWorkbook,
-    WorkbookRejected,
-    parse_workbook,
-    read_bytes,
-)
+from pipelines.core.workbook import RawWorkbook, parse_workbook
 
 # The status of a file that vanished or changed while it was read: it is left out of
 # its partner-period's history and read again on the next run.
@@ -204,7 +197,7 @@ def _reject(outcome: Outcome, exc: WorkbookRejected | _Rejection) -> None:
     outcome.status = "rejected"
     if isinstance(exc, WorkbookRejected):
         issue = make_issue(
-            exc.rule, outcome.source, sheet=exc.sheet, column=exc.column, problem=exc.message
+            exc.rule, outcome.source, sheet=exc.sheet, column=exc.column, **exc.facts
         )
     else:
         on_cover = exc.row is not None or RULES[exc.rule].column is not None

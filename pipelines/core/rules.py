@@ -134,6 +134,21 @@ _RULE_LIST: tuple[Rule, ...] = (
     _r("sheet_too_large", "error", "workbook", "{problem}"),
     _r("missing_sheet", "error", "workbook", "{problem}"),
     _r("missing_column", "error", "workbook", "{problem}"),
+    _r(
+        "duplicate_sheet",
+        "error",
+        "workbook",
+        "the workbook has {count} sheets that read as '{sheet}': {sheets}; it is not clear"
+        " which one holds your report, so delete or rename the others (hidden sheets too:"
+        " right-click a sheet tab, Unhide)",
+    ),
+    _r(
+        "duplicate_column",
+        "error",
+        "workbook",
+        "sheet '{sheet}' has a duplicate column '{column}' (columns {letters}); it is not clear"
+        " which one holds the values, so delete or rename the others",
+    ),
     # --- workbook: the Cover ----------------------------------------------------------
     _r(
         "unknown_cover_partner",
@@ -214,6 +229,13 @@ _RULE_LIST: tuple[Rule, ...] = (
         "row",
         "{column} is part of the merged cells {value}, so its own value is lost; unmerge the"
         " cells and type the value in each row and column",
+    ),
+    _r(
+        "computed_hyperlink",
+        "error",
+        "row",
+        "{column} is a HYPERLINK formula whose address is computed, and '{value}' is only its"
+        " text; type or paste the address itself (https://...)",
     ),
     _r("negative_value", "error", "row", _WRONG),
     _r("out_of_range", "error", "row", _WRONG),
@@ -416,7 +438,7 @@ def make_issue(
     """
     rule = RULES[name]
     column = column or rule.column
-    terms = _terms(column, value, ref, {**source, **facts})
+    terms = _terms(column, value, ref, {**source, "sheet": sheet, **facts})
     return {
         "partner_id": source.get("partner_id"),
         "period_id": source.get("period_id"),
