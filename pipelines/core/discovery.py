@@ -139,7 +139,7 @@ def _candidate(root: Path, entry: os.DirEntry[str], ids: _Ids) -> Candidate:
     parts = relative.parts
     stem = relative.name[: -len(relative.suffix)] if relative.suffix else relative.name
     partner = parts[0] if len(parts) > 1 and parts[0] in ids.partners else None
-    period = stem if stem in ids.periods else None
+    period = _period_in_name(stem, partner, ids)
     return Candidate(
         path=path,
         file=str(relative),
@@ -169,9 +169,23 @@ def _rejection(
     if relative.suffix.lower() not in ACCEPTED_SUFFIXES:
         kind = f"{relative.suffix} files are" if relative.suffix else "files with no extension are"
         return _rejection_of("unsupported_file_type", file=file, kind=kind)
-    if stem not in ids.periods:
+    if _period_in_name(stem, folder, ids) is None:
         hint = _did_you_mean(stem, ids.periods)
         return _rejection_of("unknown_period_file", file=file, stem=stem, did_you_mean=hint)
+    return None
+
+
+def _period_in_name(stem: str, partner: str | None, ids: _Ids) -> str | None:
+    """The period a file name gives: ``RP07``, or ``P4_RP07`` in the folder of P4.
+
+    ``clusterix template P4 RP07`` suggests ``P4_RP07.xlsx``; a partner saving it under
+    that name in their own folder has said unambiguously what it is.
+    """
+    if stem in ids.periods:
+        return stem
+    prefix = f"{partner}_"
+    if partner and stem.startswith(prefix) and stem[len(prefix) :] in ids.periods:
+        return stem[len(prefix) :]
     return None
 
 
