@@ -128,12 +128,41 @@ _RULE_LIST: tuple[Rule, ...] = (
     # which limit); the registry owns the rule, its severity and level.
     _r("unreadable_file", "error", "workbook", "{problem}"),
     _r("not_a_spreadsheet", "error", "workbook", "{problem}"),
-    _r("empty_file", "error", "workbook", "{problem}"),
-    _r("file_too_large", "error", "workbook", "{problem}"),
+    _r(
+        "empty_file",
+        "error",
+        "workbook",
+        "the file is empty (0 bytes); save your workbook again and replace the file",
+    ),
+    _r(
+        "file_too_large",
+        "error",
+        "workbook",
+        "the file is larger than the {limit} a report workbook may be; remove pictures,"
+        " embedded files and unused sheets, then save it again",
+    ),
     _r("zip_bomb", "error", "workbook", "{problem}"),
-    _r("sheet_too_large", "error", "workbook", "{problem}"),
-    _r("missing_sheet", "error", "workbook", "{problem}"),
-    _r("missing_column", "error", "workbook", "{problem}"),
+    _r(
+        "sheet_too_large",
+        "error",
+        "workbook",
+        "sheet '{sheet}' uses the range {used}, beyond the {rows} rows and {columns} columns"
+        " ({allowed}) a sheet may have; delete the rows and columns after your data (select"
+        " them, Delete, then save) and save the workbook again",
+    ),
+    _r(
+        "missing_sheet",
+        "error",
+        "workbook",
+        "the workbook has no sheet {missing}; it needs the sheets {wanted} (sheets found: {found})",
+    ),
+    _r(
+        "missing_column",
+        "error",
+        "workbook",
+        "sheet '{sheet}' has no column {missing} in its header row (row 1), and it is"
+        " required (columns found: {found})",
+    ),
     _r(
         "duplicate_sheet",
         "error",
