@@ -30,7 +30,6 @@ from pipelines.core.guard import (
     read_bytes,
 )
 from pipelines.core.parsing import CellNote, clean_code
-from pipelines.core.rules import RULES
 from pipelines.core.tables import COVER_SHEET, RECORD_SHEETS, Sheet
 
 
@@ -101,17 +100,17 @@ def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
         rivals = by_key.get(_key(name), [])
         if len(rivals) > 1:
             shown = [f"'{r}'" + (" (hidden)" if r in hidden else "") for r in rivals]
-            terms = {"count": len(rivals), "sheet": name, "sheets": " and ".join(shown)}
             raise WorkbookRejected(
-                "duplicate_sheet", RULES["duplicate_sheet"].message(terms), sheet=name
+                "duplicate_sheet", sheet=name, count=len(rivals), sheets=" and ".join(shown)
             )
     missing = [name for name in wanted if _key(name) not in by_key]
     if missing:
         raise WorkbookRejected(
             "missing_sheet",
-            f"the workbook has no sheet {', '.join(map(repr, missing))}; it needs the sheets"
-            f" {', '.join(wanted)} (sheets found: {', '.join(found) or 'none'})",
             sheet=missing[0],
+            missing=", ".join(map(repr, missing)),
+            wanted=", ".join(wanted),
+            found=", ".join(found) or "none",
         )
     return {name: by_key[_key(name)][0] for name in wanted}
 
@@ -120,10 +119,10 @@ def _missing_columns(sheet: str, missing: list[str], header: list[Any]) -> Workb
     found = ", ".join(str(value).strip() for value in header if not _is_blank(value))
     return WorkbookRejected(
         "missing_column",
-        f"sheet {sheet!r} has no column {', '.join(map(repr, missing))} in its header row"
-        f" (row 1), and it is required (columns found: {found or 'none'})",
         sheet=sheet,
         column=missing[0],
+        missing=", ".join(map(repr, missing)),
+        found=found or "none",
     )
 
 
@@ -152,12 +151,8 @@ def _check_unique_columns(sheet: Sheet, header: list[Any]) -> None:
             letters.setdefault(key, []).append(column_letter(index))
     for column, found in letters.items():
         if len(found) > 1:
-            terms = {"sheet": sheet.name, "column": column, "letters": " and ".join(found)}
             raise WorkbookRejected(
-                "duplicate_column",
-                RULES["duplicate_column"].message(terms),
-                sheet=sheet.name,
-                column=column,
+                "duplicate_column", sheet=sheet.name, column=column, letters=" and ".join(found)
             )
 
 
