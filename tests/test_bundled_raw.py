@@ -73,14 +73,14 @@ def test_every_expected_workbook_is_there_and_only_the_announced_ones_are_reject
 def test_only_the_announced_rows_are_quarantined(published):
     issues = read_parquet(VALIDATION_ISSUES, published)
     errors = issues[(issues["severity"] == "error") & (issues["sheet"] != "Cover")]
-    errors = errors[errors["row"].notna()]
+    errors = errors[errors["sheet_row"].notna()]
     found = set(
         zip(
             errors["partner_id"],
             errors["period_id"],
             errors["sheet"],
             errors["rule"],
-            errors["column"],
+            errors["sheet_column"],
             strict=True,
         )
     )
