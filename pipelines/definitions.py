@@ -20,6 +20,7 @@ from pipelines.defs.output_assets import data_dictionary, partner_feedback, prog
 from pipelines.defs.publish_assets import published_submissions
 from pipelines.defs.reference_assets import reference_assets
 from pipelines.defs.resources import ClusterixPaths
+from pipelines.defs.review import review_decisions_sensor, review_submission, reviews
 
 # One place says where everything lives (the environment, read when a run starts);
 # the IO managers take their folders from it.
@@ -31,6 +32,7 @@ defs = dg.Definitions(
         submission,
         unattributed_files,
         published_submissions,
+        reviews,
         *indicator_assets,
         indicator_scorecard_asset,
         indicator_breakdown_asset,
@@ -42,8 +44,8 @@ defs = dg.Definitions(
         partner_feedback,
         data_dictionary,
     ],
-    jobs=[ingest_everything],
-    sensors=[raw_files_sensor],
+    jobs=[ingest_everything, review_submission],
+    sensors=[raw_files_sensor, review_decisions_sensor],
     schedules=[daily_ingest],
     resources={
         "paths": paths,

@@ -307,10 +307,14 @@ def ingest(
     fingerprints: Mapping[Candidate, str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     now: str | None = None,
+    locks: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Outcome]:
     """Process file versions: archive, read, check, and validate all rows in one pass.
 
     ``fingerprints`` are SHA-256s the caller already computed (see :func:`fingerprint`).
+    ``locks`` maps each partner-period the coordinator approved to the approved SHA-256
+    (:meth:`pipelines.core.review.Ledger.locks`): any other version is archived and
+    refused unread.
     """
     seen_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     known = fingerprints or {}
@@ -330,6 +334,13 @@ def ingest(
         outcomes.append(outcome)
         if readable and candidate.path.stat().st_size <= limits.max_file_bytes:
             archive(candidate.path, sha, archive_dir)
+        locked = (locks or {}).get((candidate.partner_id, candidate.period_id))
+        if readable and locked not in (None, sha):
+            outcome.status = "rejected"
+            rule = RULES["period_locked"]
+            message = rule.message("", None, {"period_id": candidate.period_id})
+            outcome.issues.append(_issue(outcome, rule.name, message))
+            continue
         workbook = _open(candidate, outcome, ref, limits)
         if workbook is None:
             continue

@@ -40,6 +40,9 @@ _CELL_TITLE = {
     NOT_EXPECTED: "not expected (no part in this phase)",
 }
 
+# The coordinator's review, shown in a received cell when there is a decision to show.
+_REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
+
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;
        color: #222; max-width: 70rem; }
@@ -200,11 +203,13 @@ def _scorecard_html(scorecard: pd.DataFrame) -> str:
             f"<tr><td>{html.escape(r.indicator_id)}</td><td>{html.escape(r.name)}</td>"
             f"<td>{html.escape(r.unit)}</td><td class='num'>{_number(r.target, r.unit)}</td>"
             f"<td class='num'>{_number(r.achieved, r.unit)}</td>"
+            f"<td class='num'>{_number(r.achieved_approved, r.unit)}</td>"
             f"<td class='num {_cue(r.pct_of_target)}'>{pct}</td>"
             f"<td><div class='bar'><span style='width:{width:.0f}%'></span></div></td></tr>"
         )
     head = (
         "<tr><th>Indicator</th><th>Name</th><th>Unit</th><th>Target</th><th>Achieved</th>"
+        "<th title='From the partner-periods the coordinator approved'>Approved only</th>"
         "<th>% of target</th><th></th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
@@ -246,12 +251,24 @@ def _completeness_html(completeness: pd.DataFrame) -> str:
     summary = (
         f"<p>{received} of {len(completeness)} expected workbooks received "
         f"({'–' if rate is None else f'{rate:.1f} %'}). "
-        "✓ on time, <em>late</em> after the deadline, ✗ missing, grey: not expected.</p>"
+        "✓ on time, <em>late</em> after the deadline, ✗ missing, grey: not expected;"
+        " review: 🔒 approved (locked), ↩ sent back, 🔓 reopened.</p>"
+    )
+    review = dict(
+        zip(
+            zip(completeness["partner_id"], completeness["period_id"], strict=True),
+            completeness["review_status"],
+            strict=True,
+        )
     )
 
     def cell(partner: str, period: str) -> tuple[str, str, str]:
         state = grid.loc[partner, period]
-        return state, _CELL_TEXT[state], f"{partner} {period}: {_CELL_TITLE[state]}"
+        status = review.get((partner, period))
+        mark = _REVIEW_MARK.get(status, "")
+        title = f"{partner} {period}: {_CELL_TITLE[state]}"
+        title += f", {status.replace('_', ' ')}" if mark else ""
+        return state, _CELL_TEXT[state] + mark, title
 
     return summary + _grid_html(grid, cell)
 

@@ -113,6 +113,17 @@ _RULE_LIST: tuple[Rule, ...] = (
         lambda c, v, r: "implemented_on is required when status is implemented",
         column="implemented_on",
     ),
+    # --- review --------------------------------------------------------------------
+    Rule(
+        "period_locked",
+        "error",
+        lambda c, v, r: (
+            f"the coordinator approved your workbook for {r.get('period_id')} and locked the"
+            " period: this file was not read and the approved version stays in use. If"
+            " something must change, ask the coordinator to reopen the period, then put the"
+            " corrected workbook in your folder again"
+        ),
+    ),
     # --- warnings -----------------------------------------------------------------
     Rule(
         "event_outside_period",

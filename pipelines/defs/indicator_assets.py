@@ -23,6 +23,7 @@ from pipelines.core.indicators import (
 )
 from pipelines.core.reference import reference
 from pipelines.core.report import data_uri, indicator_chart_svg
+from pipelines.core.review import Ledger, approved_indicators
 from pipelines.core.submissions import current_records
 from pipelines.core.tables import (
     INDICATOR_BREAKDOWN,
@@ -34,6 +35,7 @@ from pipelines.core.tables import (
     Table,
 )
 from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
+from pipelines.defs.resources import ClusterixPaths
 
 FACT_INPUTS = ("events", "good_practices", "policy_measures", "collaborations")
 
@@ -112,11 +114,18 @@ def _table_asset_kwargs(table: Table, group: str) -> dict:
     }
 
 
-@dg.asset(**_table_asset_kwargs(INDICATOR_SCORECARD, "indicators"), ins=_INDICATOR_INS)
+@dg.asset(
+    **_table_asset_kwargs(INDICATOR_SCORECARD, "indicators"),
+    ins={**_INDICATOR_INS, "submission": dg.AssetIn("submission")},
+)
 def indicator_scorecard_asset(
-    context: dg.AssetExecutionContext, **results: IndicatorResult
+    context: dg.AssetExecutionContext,
+    paths: ClusterixPaths,
+    submission: dict,
+    **results: IndicatorResult,
 ) -> pd.DataFrame:
-    frame = indicator_scorecard(_in_reference_order(results))
+    approved = approved_indicators(Ledger.read(paths.state), submission.values(), reference())
+    frame = indicator_scorecard(_in_reference_order(results), approved)
     context.add_output_metadata(table_metadata(frame, INDICATOR_SCORECARD))
     return frame
 

@@ -13,6 +13,7 @@ import dagster as dg
 from pipelines.core.discovery import Candidate, discover
 from pipelines.core.ingest import Outcome, SubmissionState, fingerprint, ingest
 from pipelines.core.reference import reference
+from pipelines.core.review import Ledger, refused_while_locked
 from pipelines.core.state_store import ARCHIVE_DIR, load_state
 from pipelines.defs.partitions import split_key, submission_partitions
 from pipelines.defs.resources import ClusterixPaths
@@ -26,13 +27,14 @@ def _attributable(candidate: Candidate) -> bool:
     return candidate.partner_id in ref.partner_ids and candidate.period_id in ref.period_ids
 
 
-def _partition_metadata(state: SubmissionState) -> dict[str, object]:
+def _partition_metadata(state: SubmissionState, ledger: Ledger) -> dict[str, object]:
     latest = state.latest
     if latest is None:
         return {"status": "not submitted", "dagster/row_count": 0}
     rows = sum(len(frame) for frame in state.records.values())
     return {
         "status": latest["status"],
+        "review status": ledger.state_status(state),
         "file": str(latest["file"]),
         "sha256": str(latest["sha256"]),
         "errors": int(latest["n_errors"]),
@@ -52,7 +54,12 @@ def _status_symbol(state: SubmissionState) -> str:
     return "✓" if latest["status"] == "accepted" else "✓!"
 
 
-def _summary_metadata(states: dict[str, SubmissionState], ingested: int) -> dict[str, object]:
+_REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
+
+
+def _summary_metadata(
+    states: dict[str, SubmissionState], ingested: int, ledger: Ledger
+) -> dict[str, object]:
     """What every partition of the run looks like, as a partner x period grid."""
     ref = reference()
     by_pair = {(s.partner_id, s.period_id): s for s in states.values()}
@@ -61,13 +68,17 @@ def _summary_metadata(states: dict[str, SubmissionState], ingested: int) -> dict
     partners = [p for p in ref.partner_ids if any(k[0] == p for k in by_pair)]
     for partner in partners[:GRID_ROWS]:
         cells = [
-            _status_symbol(by_pair[(partner, p)]) if (partner, p) in by_pair else ""
+            _status_symbol(by_pair[(partner, p)])
+            + _REVIEW_MARK.get(ledger.state_status(by_pair[(partner, p)]), "")
+            if (partner, p) in by_pair
+            else ""
             for p in periods
         ]
         lines.append(f"| {partner} | " + " | ".join(cells) + " |")
     lines.append(
         "\n✓ accepted · ✓! latest version rejected, an earlier one in use ·"
-        " ✗ rejected, nothing in use · · not submitted"
+        " ✗ rejected, nothing in use · · not submitted;"
+        " review: 🔒 approved (locked) · ↩ sent back · 🔓 reopened"
     )
     statuses = [_status_symbol(s) for s in states.values()]
     return {
@@ -97,33 +108,42 @@ def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict
         if _attributable(candidate):
             candidates[(candidate.partner_id, candidate.period_id)].append(candidate)
 
+    ledger = Ledger.read(paths.state)
+    locks = ledger.locks()
     states: dict[str, SubmissionState] = {}
     todo: list[tuple[str, Candidate, str]] = []
+    reviewed: list[str] = []
     for key in context.partition_keys:
         partner_id, period_id = split_key(key)
         state = load_state(paths.state, partner_id, period_id)
         states[key] = state
         files = {c: fingerprint(c) for c in candidates[(partner_id, period_id)]}
-        todo += [(key, c, files[c]) for c in state.changed(files)]
+        new = set(state.changed(files))
+        retry = refused_while_locked(state, locks)  # reopened: read what the lock refused
+        todo += [(key, c, sha) for c, sha in files.items() if c in new or c.file in retry]
+        if ledger.last(partner_id, period_id) is not None:
+            reviewed.append(key)
 
     outcomes = ingest(
         [c for _, c, _ in todo],
         ref,
         paths.state / ARCHIVE_DIR,
         fingerprints={c: sha for _, c, sha in todo},
+        locks=locks,
     )
     for (key, _, _), outcome in zip(todo, outcomes, strict=True):
         states[key] = states[key].apply(outcome)
     context.log.info(
         f"{len(todo)} new or changed file(s) ingested across {len(states)} partition(s)"
     )
-    changed = list(dict.fromkeys(key for key, _, _ in todo))
+    # Reviewed partitions too: a decision changes their metadata without a new file.
+    changed = list(dict.fromkeys([*(key for key, _, _ in todo), *reviewed]))
     if len(changed) <= MAX_PARTITION_METADATA:
         # Dagster checks each call against the whole partition range, so this is
         # quadratic in partitions: fine for 121, not for a synthetic programme of 12,000.
         for key in changed:
-            context.add_asset_metadata(_partition_metadata(states[key]), partition_key=key)
-    context.add_output_metadata(_summary_metadata(states, len(todo)))
+            context.add_asset_metadata(_partition_metadata(states[key], ledger), partition_key=key)
+    context.add_output_metadata(_summary_metadata(states, len(todo), ledger))
     return states
 
 

@@ -14,6 +14,7 @@ import pandera.pandas as pa
 from pipelines.core.facts import resolve_facts
 from pipelines.core.ingest import Outcome
 from pipelines.core.reference import reference
+from pipelines.core.review import Ledger
 from pipelines.core.schemas import table_schema
 from pipelines.core.submissions import current_records, issues_table, submissions_table
 from pipelines.core.tables import (
@@ -24,6 +25,7 @@ from pipelines.core.tables import (
     Table,
 )
 from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
+from pipelines.defs.resources import ClusterixPaths
 
 SHEET_OF_TABLE = {s.table: s.name for s in RECORD_SHEETS}
 PUBLISHED = (SUBMISSIONS, VALIDATION_ISSUES, *FACT_TABLES)
@@ -122,11 +124,14 @@ def sheet_check(table: Table, issues: pd.DataFrame) -> dg.AssetCheckResult:
     },
     check_specs=_check_specs(),
 )
-def published_submissions(submission: dict, unattributed_files: list[Outcome]):
+def published_submissions(
+    paths: ClusterixPaths, submission: dict, unattributed_files: list[Outcome]
+):
     states = list(submission.values())
     facts = resolve_facts(current_records(states), reference())
+    ledger = Ledger.read(paths.state)
     frames = {
-        SUBMISSIONS.name: submissions_table(states, unattributed_files),
+        SUBMISSIONS.name: ledger.with_review_status(submissions_table(states, unattributed_files)),
         VALIDATION_ISSUES.name: issues_table(states, unattributed_files, [facts.issues]),
         **facts.tables,
     }
