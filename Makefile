@@ -7,6 +7,10 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# The dev/demo Dagster instance: deploy/dev/dagster.yaml (telemetry off) goes into a
+# DAGSTER_HOME that has no dagster.yaml. DAGSTER_DISABLE_TELEMETRY also stops Dagster
+# uploading a telemetry log that an older, telemetry-on instance left there.
+DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} DAGSTER_DISABLE_TELEMETRY=1
 
 .PHONY: install demo test ui lint format bench sample clean
 
@@ -21,14 +25,15 @@ $(BIN)/clusterix: $(UV) pyproject.toml uv.lock
 install: $(BIN)/clusterix
 
 demo: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} $(BIN)/clusterix run
+	$(DEV_HOME) $(BIN)/clusterix run
 
 test: install
 	$(BIN)/pytest -n 2
 
 ui: install
-	mkdir -p .dagster_home
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} $(BIN)/dagster dev -w workspace.yaml
+	$(DEV_HOME) sh -c 'mkdir -p "$$DAGSTER_HOME" && \
+	  { test -f "$$DAGSTER_HOME/dagster.yaml" || cp deploy/dev/dagster.yaml "$$DAGSTER_HOME/"; }'
+	$(DEV_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 lint: install
 	$(BIN)/ruff check pipelines tests scripts

@@ -17,7 +17,7 @@ from pipelines.defs.indicator_assets import (
 from pipelines.defs.ingest_assets import submission, unattributed_files
 from pipelines.defs.io_managers import StateIOManager, TableIOManager
 from pipelines.defs.output_assets import data_dictionary, partner_feedback, progress_report
-from pipelines.defs.publish_assets import published_submissions
+from pipelines.defs.publish_assets import publication, published_submissions
 from pipelines.defs.reference_assets import reference_assets
 from pipelines.defs.resources import ClusterixPaths
 from pipelines.defs.review import review_decisions_sensor, review_submission, reviews
@@ -43,6 +43,7 @@ defs = dg.Definitions(
         progress_report,
         partner_feedback,
         data_dictionary,
+        publication,
     ],
     jobs=[ingest_everything, review_submission],
     sensors=[raw_files_sensor, review_decisions_sensor],

@@ -11,6 +11,7 @@ import os
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
@@ -23,20 +24,29 @@ from pipelines.core.tables import (
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
+from pipelines.instance import ensure_instance_config
+
+if TYPE_CHECKING:
+    from dagster_shared.error import SerializableErrorInfo
 
 REPORT = Path("report") / "progress_report.html"
 
 
 def _instance() -> dg.DagsterInstance:
-    """The instance under DAGSTER_HOME (so ``make ui`` shows the run), else a temporary one."""
+    """The instance under DAGSTER_HOME (so ``make ui`` shows the run), else a temporary one.
+
+    A DAGSTER_HOME without a dagster.yaml gets the shipped dev configuration (telemetry off).
+    """
     home = os.environ.get("DAGSTER_HOME")
     if home:
-        Path(home).mkdir(parents=True, exist_ok=True)
+        ensure_instance_config(Path(home))
         return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
 
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger would print each failure with its stack; the run's outcome
+# is reported by ``run_pipeline`` in one line instead.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_everything(
@@ -54,6 +64,40 @@ def run_everything(
         run_config=run_config,
         raise_on_error=False,
     )
+
+
+def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    """The pipeline's own error inside Dagster's wrappers (else the innermost one).
+
+    A :class:`~pipelines.core.publish.PublishError` already names the file and the
+    operating system's reason, so it is preferred over the bare ``OSError`` it wraps.
+    """
+    chain = [error]
+    while chain[-1].cause is not None:
+        chain.append(chain[-1].cause)
+    own = [e for e in chain if e.cls_name and not e.cls_name.startswith("Dagster")]
+    return own[0] if own else chain[-1]
+
+
+def failure_line(result: dg.ExecuteInProcessResult) -> str:
+    """Why a run failed, in one line: the step, the file and the cause, no stack.
+
+    Nothing was promoted (publication runs last), so the line also says that the
+    previous set of published tables is still the one in place.
+    """
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            cause = _root_cause(error) if error is not None else None
+            what = cause.message.strip().splitlines()[0] if cause else "unknown error"
+            qualified, _, message = what.partition(": ")
+            if cause and cause.cls_name and qualified.endswith(cause.cls_name) and message:
+                what = f"{cause.cls_name}: {message}"
+            return (
+                f"step {event.step_key} failed: {what}"
+                " (the previously published tables are unchanged)"
+            )
+    return "the pipeline run failed (the previously published tables are unchanged)"
 
 
 def _number(value: Decimal | None, unit: str = "") -> str:
@@ -91,10 +135,7 @@ def run_pipeline() -> int:
     print(f"Ingesting {raw} into {assets} (one Dagster run over every partner x period)...")
     result = run_everything(run_config=QUIET)
     if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                print(event.message, file=sys.stderr)
-        print("error: the pipeline run failed", file=sys.stderr)
+        print(f"error: {failure_line(result)}", file=sys.stderr)
         return 1
     print(format_scorecard(read_parquet(INDICATOR_SCORECARD, assets)))
     print()

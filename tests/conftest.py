@@ -12,8 +12,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from pipelines.core.template import write_template
+from pipelines.instance import DEV_INSTANCE_CONFIG
 
 GOOD_EVENT = {
     "event_ref": "EV-1",
@@ -78,19 +80,33 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
 
 
 @contextlib.contextmanager
-def dagster_instance() -> Iterator[dg.DagsterInstance]:
-    """A real Dagster instance (SQLite storage) in a temporary folder.
+def memory_dir() -> Iterator[Path]:
+    """A temporary folder on /dev/shm where there is one, for a Dagster home.
 
-    The folder is on /dev/shm where there is one: SQLite commits every event, and on a
-    slow disk those commits would be most of a test's time.
+    SQLite commits every event, and on a slow disk those commits would be most of a
+    test's time.
     """
     shm = Path("/dev/shm")
     base = Path(tempfile.mkdtemp(dir=shm if shm.is_dir() else None))
     try:
-        with dg.instance_for_test(temp_dir=str(base)) as test_instance:
-            yield test_instance
+        yield base
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def dagster_instance() -> Iterator[dg.DagsterInstance]:
+    """A real Dagster instance (SQLite storage) in a temporary folder in memory.
+
+    It is configured by the shipped dev ``dagster.yaml``, so the tests run what
+    ``make demo`` runs.
+    """
+    shipped = yaml.safe_load(DEV_INSTANCE_CONFIG.read_text(encoding="utf-8"))
+    with (
+        memory_dir() as base,
+        dg.instance_for_test(temp_dir=str(base), overrides=shipped) as test_instance,
+    ):
+        yield test_instance
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_a_value_outside_its_enumeration_names_file_row_and_rule(data_copy):
     with pytest.raises(ReferenceDataError) as error:
         load_reference(data_copy)
     assert "periods.csv, row 4, column 'phase'" in str(error.value)
-    assert "isin" in str(error.value)
+    assert "not_in_enumeration" in str(error.value)
 
 
 def test_a_value_of_the_wrong_type_names_file_row_and_column(data_copy):
@@ -93,3 +93,52 @@ def test_a_repeated_key_fails(data_copy):
     path.write_text("\n".join([*lines, lines[1]]) + "\n")
     with pytest.raises(ReferenceDataError, match=r"policy_instruments\.csv"):
         load_reference(data_copy)
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_an_event_type_without_its_indicator_fails_at_load(data_copy):
+    _replace(data_copy / "event_types.csv", "staff_exchange,1,3,O1.3,", "staff_exchange,1,3,O1.9,")
+    with pytest.raises(ReferenceDataError, match=r"event_types\.csv, row 4, column 'indicator_id'"):
+        load_reference(data_copy)
+
+
+def test_an_indicator_counting_an_unknown_event_type_fails_at_load(data_copy):
+    _replace(data_copy / "indicators.csv", ",O1,staff_exchange,", ",O1,staff_visit,")
+    with pytest.raises(ReferenceDataError, match=r"indicators\.csv, row 5, column 'event_type'"):
+        load_reference(data_copy)
+
+
+def test_event_type_and_indicator_targets_must_agree(data_copy):
+    _replace(
+        data_copy / "indicators.csv",
+        "O1.3,Staff exchanges,events,3,",
+        "O1.3,Staff exchanges,events,4,",
+    )
+    with pytest.raises(ReferenceDataError, match=r"indicators\.csv, row 5, column 'target'"):
+        load_reference(data_copy)
+
+
+def test_a_new_event_type_in_the_reference_data_is_accepted_in_workbooks(data_copy):
+    """Event types are listed in the reference files only: adding one there is enough."""
+    from pipelines.core.schemas import sheet_schema
+    from pipelines.core.tables import EVENTS_SHEET
+
+    with (data_copy / "event_types.csv").open("a") as f:
+        f.write("study_tour,extended,2,O1X.5,false,A study tour,\n")
+    _replace(
+        data_copy / "indicators.csv",
+        "O2,Good practices",
+        "O1X.5,Study tours,events,2,O1X,study_tour,distinct study_tour events\nO2,Good practices",
+    )
+    ref = load_reference(data_copy)
+    assert "study_tour" in ref.event_type_ids
+    checks = sheet_schema(EVENTS_SHEET, ref).columns["event_type"].checks
+    enumeration = next(c for c in checks if c.name == "not_in_enumeration")
+    import pandas as pd
+
+    assert enumeration(pd.DataFrame({"event_type": ["study_tour"]})["event_type"]).check_passed

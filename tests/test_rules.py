@@ -64,7 +64,7 @@ ROW_CASES = [
         "unknown-guest",
         "Events",
         {"event_type": "staff_exchange", "guest_partner_id": "P99"},
-        "unknown_partner",
+        "unknown_guest_partner_id",
         "guest_partner_id",
         "error",
     ),
@@ -193,6 +193,15 @@ ROW_CASES = [
         "status",
         "error",
     ),
+    ("country", "Events", {"country": "XX"}, "unknown_country", "country", "error"),
+    (
+        "country-name",
+        "GoodPractices",
+        {"country": "Austria"},
+        "unknown_country",
+        "country",
+        "error",
+    ),
     ("year", "Collaborations", {"year": 2014}, "out_of_range", "year", "error"),
     (
         "count-type",
@@ -315,14 +324,42 @@ def test_typed_records(tmp_path, dirs):
     assert isinstance(measure["sf_influenced_eur"], Decimal)
 
 
-@pytest.mark.parametrize("sheet", list(SHEETS))
-def test_each_sheet_model_declares_exactly_the_sheet_columns(sheet):
-    from pipelines.core.validation import MODELS
-    from pipelines.core.validation import SHEETS as SHEET_DEFINITIONS
+def test_unparsable_start_date_is_reported_once(tmp_path, dirs):
+    raw, _ = dirs
+    make_workbook(
+        raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "start_date": "20.05.2019"}]}
+    )
+    outcome = _ingest_one(raw, tmp_path)
+    assert [(i["rule"], i["column"]) for i in outcome.issues] == [("wrong_type", "start_date")]
 
-    definition = SHEET_DEFINITIONS[sheet]
-    columns = MODELS[sheet].to_schema().columns
-    assert list(columns) == list(definition.column_names)
-    for name, column in columns.items():
-        assert column.description == definition.column(name).description
-        assert column.nullable == (name not in definition.required)
+
+def test_sheet_schema_is_generated_from_the_sheet_definition():
+    """A column added to a sheet definition is checked from its field alone."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from pipelines.core.fields import Field
+    from pipelines.core.schemas import sheet_schema
+    from pipelines.core.tables import COLLABORATIONS_SHEET
+
+    extra = Field("visits", "integer", "Visits.", min_value=0)
+    sheet = replace(COLLABORATIONS_SHEET, columns=(*COLLABORATIONS_SHEET.columns, extra))
+    frame = pd.DataFrame(
+        {
+            "year": [2019, 2020],
+            "company_research_collaborations": [1, 2],
+            "cross_sector_cluster_partnerships": [None, None],
+            "source": [None, None],
+            "visits": [3, -1],
+        },
+        dtype=object,
+    )
+    schema = sheet_schema(sheet, reference())
+    assert schema.columns["visits"].description == "Visits."
+    with pytest.raises(Exception) as failed:
+        schema.validate(frame, lazy=True)
+    cases = failed.value.failure_cases
+    assert list(zip(cases["column"], cases["check"], cases["index"], strict=True)) == [
+        ("visits", "negative_value", 1)
+    ]

@@ -9,6 +9,7 @@ RAW_DIR_ENV = "CLUSTERIX_RAW_DIR"
 ASSETS_DIR_ENV = "CLUSTERIX_ASSETS_DIR"
 REFERENCE_DIR_ENV = "CLUSTERIX_REFERENCE_DIR"
 STATE_DIR_ENV = "CLUSTERIX_STATE_DIR"
+KEEP_SNAPSHOTS_ENV = "CLUSTERIX_KEEP_SNAPSHOTS"
 
 
 def raw_dir() -> Path:
@@ -38,3 +39,18 @@ def reference_dir() -> Path | None:
     """
     configured = os.environ.get(REFERENCE_DIR_ENV)
     return Path(configured).resolve() if configured else None
+
+
+def keep_snapshots() -> int | None:
+    """How many published snapshots to keep under ``assets/history`` (None: all of them).
+
+    Snapshots are small (the tables compress to a few hundred kB), so the default keeps
+    every one; ``CLUSTERIX_KEEP_SNAPSHOTS=N`` keeps the N newest.
+    """
+    configured = os.environ.get(KEEP_SNAPSHOTS_ENV, "").strip()
+    if not configured:
+        return None
+    keep = int(configured)
+    if keep < 1:
+        raise ValueError(f"{KEEP_SNAPSHOTS_ENV} must be at least 1, not {configured}")
+    return keep

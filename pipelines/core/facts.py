@@ -26,6 +26,7 @@ import pandas as pd
 from pipelines.core.fields import Field
 from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
+from pipelines.core.rules import make_issue
 from pipelines.core.tables import EVENTS, EVENTS_SHEET, FACT_TABLES, VALIDATION_ISSUES, Table
 
 CENT = Decimal("0.01")
@@ -108,32 +109,23 @@ def _with_event_periods(events: pd.DataFrame, ref: Reference) -> pd.DataFrame:
     )
 
 
-def _duplicate_message(row: Mapping[str, Any], keeper: Mapping[str, Any]) -> str:
-    what = f"{row['event_type']} on {row['start_date'].isoformat()}"
+def _duplicate_issue(
+    row: Mapping[str, Any], keeper: Mapping[str, Any], ref: Reference
+) -> dict[str, Any]:
     if keeper["partner_id"] == row["partner_id"]:
-        other = f"is also in your report as event_ref {keeper['event_ref']}"
+        reported = f"is also in your report as event_ref {keeper['event_ref']}"
     else:
-        other = f"is also reported by {keeper['partner_id']} (event_ref {keeper['event_ref']})"
-    return (
-        f"{what} {other}; a consortium-level event is counted once for the project, so this"
-        " row is not counted. If it is a different event, check its type and start date."
+        reported = f"is also reported by {keeper['partner_id']} (event_ref {keeper['event_ref']})"
+    return make_issue(
+        DUPLICATE_RULE,
+        row,
+        sheet=EVENTS_SHEET.name,
+        row=row["row"],
+        value=row["start_date"],
+        ref=ref,
+        event_type=row["event_type"],
+        reported=reported,
     )
-
-
-def _duplicate_issue(row: Mapping[str, Any], keeper: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "partner_id": row["partner_id"],
-        "period_id": row["period_id"],
-        "file": row["file"],
-        "sha256": row["sha256"],
-        "sheet": EVENTS_SHEET.name,
-        "row": row["row"],
-        "column": "start_date",
-        "value": row["start_date"].isoformat(),
-        "severity": "warning",
-        "rule": DUPLICATE_RULE,
-        "message": _duplicate_message(row, keeper),
-    }
 
 
 def _count_consortium_events_once(
@@ -155,7 +147,7 @@ def _count_consortium_events_once(
         keeper = keepers.setdefault(key, row) if row["event_type"] in consortium else row
         counted.append(keeper is row)
         if keeper is not row:
-            issues.append(_duplicate_issue(row, keeper))
+            issues.append(_duplicate_issue(row, keeper, ref))
     return events.assign(counted=counted), pd.DataFrame(issues)
 
 

@@ -8,7 +8,10 @@ and the data dictionary in ``assets/README.md``.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Literal
 
 import pandas as pd
@@ -18,34 +21,79 @@ Kind = Literal["string", "integer", "decimal", "date", "boolean", "float"]
 
 MONEY = pa.decimal128(18, 2)
 
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "integer": pa.int64(),
-    "decimal": MONEY,
-    "date": pa.date32(),
-    "boolean": pa.bool_(),
-    "float": pa.float64(),
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything the pipeline knows about one kind of column, in one place.
+
+    ``values`` are the Python types a typed cell holds in memory (the generated Pandera
+    schemas check them); ``hint`` is how the template Guide and the messages describe a
+    value of the kind to a partner. How a cell is read into the kind is in
+    :mod:`pipelines.core.parsing`, keyed by the same names.
+    """
+
+    name: str
+    arrow: pa.DataType
+    pandas_dtype: str
+    sql: str
+    values: tuple[type, ...]
+    hint: str
+
+
+# pandas dtypes: money and dates stay Python objects (Decimal, datetime.date).
+KINDS: dict[str, KindSpec] = {
+    spec.name: spec
+    for spec in (
+        KindSpec("string", pa.string(), "string", "VARCHAR", (str,), "text"),
+        KindSpec("integer", pa.int64(), "Int64", "BIGINT", (int,), "a whole number"),
+        KindSpec(
+            "decimal",
+            MONEY,
+            "object",
+            "DECIMAL(18,2)",
+            (Decimal,),
+            "an amount in EUR, to the cent",
+        ),
+        KindSpec(
+            "date",
+            pa.date32(),
+            "object",
+            "DATE",
+            (dt.date,),
+            "a date (a spreadsheet date or ISO text such as 2019-05-20)",
+        ),
+        KindSpec("boolean", pa.bool_(), "boolean", "BOOLEAN", (bool,), "true or false"),
+        KindSpec("float", pa.float64(), "Float64", "DOUBLE", (float, int), "a number"),
+    )
 }
 
-# pandas dtypes used inside the pipeline; money stays as Decimal objects.
-_PANDAS_DTYPES: dict[str, str] = {
-    "string": "string",
-    "integer": "Int64",
-    "decimal": "object",
-    "date": "object",
-    "boolean": "boolean",
-    "float": "Float64",
-}
 
-# What a partner sees in the Guide as the expected form of a value.
-_KIND_HINTS: dict[str, str] = {
-    "string": "text",
-    "integer": "a whole number",
-    "decimal": "an amount in EUR, to the cent",
-    "date": "a date (a spreadsheet date or ISO text such as 2019-05-20)",
-    "boolean": "true or false",
-    "float": "a number",
-}
+class ReferenceValues(Sequence[str]):
+    """An enumeration whose values live in the reference data (the event types), read when
+    used, so that the values are listed in one file only."""
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    def resolve(self, ref: object) -> tuple[str, ...]:
+        return tuple(getattr(ref, self.attribute))
+
+    def _values(self) -> tuple[str, ...]:
+        from pipelines.core.reference import reference  # reference imports this module
+
+        return self.resolve(reference())
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._values()[index]
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __repr__(self) -> str:
+        return f"ReferenceValues({self.attribute!r})"
 
 
 @dataclass(frozen=True)
@@ -55,38 +103,37 @@ class Field:
     name: str
     kind: Kind
     description: str
-    enum: tuple[str, ...] | None = None
+    enum: Sequence[str] | None = None
     min_value: int | float | None = None
     max_value: int | float | None = None
     unit: str | None = None
     example: str | None = None
+    # A Reference attribute listing the known values (checked as rule unknown_<name>).
+    lookup: str | None = None
+
+    @property
+    def spec(self) -> KindSpec:
+        return KINDS[self.kind]
 
     @property
     def arrow_type(self) -> pa.DataType:
-        return _ARROW_TYPES[self.kind]
+        return self.spec.arrow
 
     @property
     def pandas_dtype(self) -> str:
-        return _PANDAS_DTYPES[self.kind]
+        return self.spec.pandas_dtype
 
     @property
     def sql_type(self) -> str:
         """The type a BI tool (DuckDB, Power BI) sees when it reads the Parquet file."""
-        return {
-            "string": "VARCHAR",
-            "integer": "BIGINT",
-            "decimal": "DECIMAL(18,2)",
-            "date": "DATE",
-            "boolean": "BOOLEAN",
-            "float": "DOUBLE",
-        }[self.kind]
+        return self.spec.sql
 
     @property
     def hint(self) -> str:
         """The expected form of a value, in words a partner understands."""
         if self.enum:
             return "one of: " + ", ".join(self.enum)
-        text = _KIND_HINTS[self.kind]
+        text = self.spec.hint
         if self.min_value is not None and self.max_value is not None:
             return f"{text} from {self.min_value} to {self.max_value}"
         if self.min_value is not None:
@@ -112,17 +159,7 @@ def empty_series(field: Field) -> pd.Series:
 
 COUNTRY_HINT = "ISO 3166 alpha-2 country code, e.g. AT"
 
-EVENT_TYPES = (
-    "project_meeting",
-    "in_depth_exploration_meeting",
-    "staff_exchange",
-    "monitoring_meeting",
-    "regional_stakeholder_meeting",
-    "online_consortium_meeting",
-    "online_working_group_meeting",
-    "cross_fertilisation_workshop",
-    "regional_reflection_activity",
-)
+EVENT_TYPES = ReferenceValues("event_type_ids")
 BACK_TO_BACK_ACTIVITIES = (
     "peer_group_discussion",
     "study_visit",
@@ -144,7 +181,7 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("partner_id", "string", "Project partner id as in the application form (P1..P11)."),
     Field("period_id", "string", "Reporting period id (RP01..RP11)."),
     Field("name", "string", "Name."),
-    Field("country", "string", COUNTRY_HINT + ".", example="AT"),
+    Field("country", "string", COUNTRY_HINT + ".", example="AT", lookup="countries"),
     Field("role", "string", "lead_partner or partner.", enum=("lead_partner", "partner")),
     Field("valid_from", "date", "First day this name was in use."),
     Field("valid_to", "date", "Last day this name was in use; empty while still in use."),
@@ -164,6 +201,12 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("computation", "string", "How the indicator is computed from the facts."),
     Field("event_type", "string", "Kind of policy learning event.", enum=EVENT_TYPES),
     Field("consortium_level", "boolean", "Consortium-wide event: counted once across partners."),
+    Field(
+        "max_days",
+        "integer",
+        "Longest an event of this type may last, in days (empty: no limit).",
+        min_value=1,
+    ),
     Field("description", "string", "Description."),
     # --- Cover -------------------------------------------------------------------
     Field("field", "string", "Name of a Cover field."),
@@ -187,6 +230,7 @@ _FIELD_LIST: tuple[Field, ...] = (
         "guest_partner_id",
         "string",
         "Staff exchanges only: the partner whose staff member was hosted.",
+        lookup="partner_ids",
     ),
     Field(
         "back_to_back",

@@ -23,7 +23,7 @@ import pandas as pd
 from pipelines.core.discovery import Candidate, sha256_of
 from pipelines.core.parsing import as_text, parse_column
 from pipelines.core.reference import Reference
-from pipelines.core.rules import RULES
+from pipelines.core.rules import make_issue
 from pipelines.core.tables import (
     COVER_FIELDS,
     COVER_SHEET,
@@ -64,6 +64,16 @@ class Outcome:
     issues: list[dict] = field(default_factory=list)
     records: dict[str, pd.DataFrame] = field(default_factory=dict)
     seen_at: str = ""
+
+    @property
+    def source(self) -> dict[str, str | None]:
+        """This file version, as an issue names it."""
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "partner_id": self.partner_id,
+            "period_id": self.period_id,
+        }
 
     @property
     def n_errors(self) -> int:
@@ -224,15 +234,14 @@ def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
     for sheet, extras in workbook.extra_columns.items():
         for header, letter in extras:
             outcome.issues.append(
-                _issue(
-                    outcome,
+                make_issue(
                     "unknown_column",
-                    RULES["unknown_column"].message("", f"{header}' (column {letter})", {}),
-                    severity="warning",
+                    outcome.source,
                     sheet=sheet,
                     row=1,
                     column=header,
                     value=header,
+                    letter=letter,
                 )
             )
 
@@ -337,9 +346,7 @@ def ingest(
         locked = (locks or {}).get((candidate.partner_id, candidate.period_id))
         if readable and locked not in (None, sha):
             outcome.status = "rejected"
-            rule = RULES["period_locked"]
-            message = rule.message("", None, {"period_id": candidate.period_id})
-            outcome.issues.append(_issue(outcome, rule.name, message))
+            outcome.issues.append(make_issue("period_locked", outcome.source, ref=ref))
             continue
         workbook = _open(candidate, outcome, ref, limits)
         if workbook is None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -32,10 +34,7 @@ from pipelines.core.tables import (
 )
 
 DATA_DIR = Path(__file__).with_name("reference_data")
-PROJECT_START = dt.date(2016, 4, 1)
-PROJECT_END = dt.date(2023, 3, 31)
-GAP_START = dt.date(2021, 4, 1)
-GAP_END = dt.date(2021, 9, 30)
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 
 
 class ReferenceDataError(ValueError):
@@ -153,6 +152,60 @@ def _load_csv_table(name: str, table: Table, data_dir: Path) -> pd.DataFrame:
     return _validated(_typed(frame, table, path), table, path)
 
 
+def _load_countries(data_dir: Path) -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (taken from the public-domain iso3166.tab of the tz database,
+    so the list is shipped and checked offline)."""
+    frame, path = _read_csv("countries.csv", data_dir)
+    codes = frame["country"].tolist()
+    for i, code in enumerate(codes):
+        if not _COUNTRY_CODE.match(code) or code in codes[:i]:
+            raise ReferenceDataError(
+                f"{path.name}, row {i + 2}, column 'country': {code!r} is not a new"
+                " two-letter upper-case code"
+            )
+    return frozenset(codes)
+
+
+def _check_event_type_links(
+    event_types: pd.DataFrame, indicators: pd.DataFrame, data_dir: Path
+) -> None:
+    """Event types and indicators name each other: each link must hold both ways, with the
+    same target, or an indicator would count a type nobody can report (or none at all)."""
+    by_indicator = {
+        row["indicator_id"]: (i + 2, row) for i, row in enumerate(indicators.to_dict("records"))
+    }
+    by_type = {
+        row["event_type"]: (i + 2, row) for i, row in enumerate(event_types.to_dict("records"))
+    }
+    problems = []
+    for event_type, (line, row) in by_type.items():
+        link = by_indicator.get(row["indicator_id"])
+        if link is None:
+            problems.append(
+                f"event_types.csv, row {line}, column 'indicator_id': {row['indicator_id']!r}"
+                " is not in indicators.csv"
+            )
+        elif link[1]["event_type"] != event_type:
+            problems.append(
+                f"indicators.csv, row {link[0]}, column 'event_type': {row['indicator_id']}"
+                f" should count {event_type!r} (event_types.csv, row {line}), not"
+                f" {link[1]['event_type']!r}"
+            )
+        elif link[1]["target"] != row["target"]:
+            problems.append(
+                f"indicators.csv, row {link[0]}, column 'target': {link[1]['target']} differs"
+                f" from the target {row['target']} of {event_type} (event_types.csv, row {line})"
+            )
+    for indicator, (line, row) in by_indicator.items():
+        if row["event_type"] is not None and row["event_type"] not in by_type:
+            problems.append(
+                f"indicators.csv, row {line}, column 'event_type': {row['event_type']!r}"
+                f" ({indicator}) is not in event_types.csv"
+            )
+    if problems:
+        raise ReferenceDataError(f"reference data in {data_dir}: " + "\n".join(problems))
+
+
 @dataclass(frozen=True)
 class Reference:
     """All reference tables, typed and validated, with the look-ups the rules need."""
@@ -162,6 +215,7 @@ class Reference:
     policy_instruments: pd.DataFrame
     indicators: pd.DataFrame
     event_types: pd.DataFrame
+    countries: frozenset[str] = frozenset()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -234,6 +288,50 @@ class Reference:
             )
         )
 
+    @cached_property
+    def event_type_ids(self) -> tuple[str, ...]:
+        """Every event type, in the order of event_types.csv: the one list there is."""
+        return tuple(self.event_types["event_type"])
+
+    def max_days(self, event_type: str) -> int | None:
+        """How long an event of the type may last (None: no limit)."""
+        rows = self.event_types.loc[self.event_types["event_type"] == event_type, "max_days"]
+        return None if rows.empty or pd.isna(rows.iloc[0]) else int(rows.iloc[0])
+
+    @cached_property
+    def project_start(self) -> dt.date:
+        return min(self.periods["start_date"])
+
+    @cached_property
+    def project_end(self) -> dt.date:
+        return max(self.periods["end_date"])
+
+    @cached_property
+    def gaps(self) -> tuple[tuple[dt.date, dt.date], ...]:
+        """Spans between consecutive periods when no activity is expected (the 2021 gap)."""
+        spans = sorted(zip(self.periods["start_date"], self.periods["end_date"], strict=True))
+        return tuple(
+            (end + dt.timedelta(days=1), start - dt.timedelta(days=1))
+            for (_, end), (start, _) in pairwise(spans)
+            if start - end > dt.timedelta(days=1)
+        )
+
+    def in_gap(self, day: dt.date) -> bool:
+        return any(start <= day <= end for start, end in self.gaps)
+
+    @cached_property
+    def terms(self) -> dict[str, str]:
+        """The reference facts rule messages quote, so no message hard-codes a date or limit."""
+        gap = "; ".join(f"{start}..{end}" for start, end in self.gaps) or "none"
+        return {
+            "project_start": self.project_start.isoformat(),
+            "project_end": self.project_end.isoformat(),
+            "gap": gap,
+            "staff_exchange_days": str(self.max_days("staff_exchange") or "unlimited"),
+            "partner_range": f"{self.partner_ids[0]}..{self.partner_ids[-1]}",
+            "period_range": f"{self.period_ids[0]}..{self.period_ids[-1]}",
+        }
+
     def event_phase(self) -> dict[str, str]:
         return dict(zip(self.event_types["event_type"], self.event_types["phase"], strict=True))
 
@@ -264,12 +362,16 @@ class Reference:
 
 def load_reference(data_dir: Path = DATA_DIR) -> Reference:
     """Read and validate every reference file in ``data_dir``."""
+    indicators = _load_csv_table("indicators.csv", INDICATORS, data_dir)
+    event_types = _load_csv_table("event_types.csv", EVENT_TYPES_TABLE, data_dir)
+    _check_event_type_links(event_types, indicators, data_dir)
     return Reference(
         partners=_load_partners(data_dir),
         periods=_load_periods(data_dir),
         policy_instruments=_load_csv_table("policy_instruments.csv", POLICY_INSTRUMENTS, data_dir),
-        indicators=_load_csv_table("indicators.csv", INDICATORS, data_dir),
-        event_types=_load_csv_table("event_types.csv", EVENT_TYPES_TABLE, data_dir),
+        indicators=indicators,
+        event_types=event_types,
+        countries=_load_countries(data_dir),
     )
 
 

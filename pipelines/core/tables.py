@@ -291,6 +291,7 @@ EVENT_TYPES_TABLE = Table(
         "indicator_id",
         "consortium_level",
         "description",
+        "max_days",
         phase="Phase the event type belongs to.",
         target="Number of such events the application form promises.",
         indicator_id="Indicator that counts this event type.",

@@ -32,7 +32,7 @@ from odf.table import Table, TableCell, TableRow
 from odf.text import P
 
 from pipelines.core.fields import Field
-from pipelines.core.reference import PROJECT_END, PROJECT_START, Reference, reference
+from pipelines.core.reference import Reference, reference
 from pipelines.core.tables import (
     COVER_FIELDS,
     COVER_SHEET,
@@ -200,8 +200,9 @@ def _check_for(field: Field, ctx: _Context) -> _Check:
     if field.enum:
         return _list_check(field.enum, "drop-down")
     if field.kind == "date":
-        note = f"checked: a date from {PROJECT_START} to {PROJECT_END}"
-        return _range_check(field, "date", PROJECT_START, PROJECT_END, note)
+        start, end = ctx.ref.project_start, ctx.ref.project_end
+        note = f"checked: a date from {start} to {end}"
+        return _range_check(field, "date", start, end, note)
     if field.kind == "integer" and field.min_value is not None:
         return _range_check(field, "integer", field.min_value, field.max_value)
     if field.kind == "decimal" and field.min_value is not None:

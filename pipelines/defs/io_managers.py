@@ -1,7 +1,11 @@
 """IO managers: published tables as typed Parquet, ingest state per partner-period.
 
-``TableIOManager`` writes each table asset to ``<assets>/<name>.parquet`` through the
-table definitions (typed columns, descriptions, atomic replace). ``StateIOManager``
+``TableIOManager`` writes each table asset into the run's snapshot folder,
+``<assets>/history/<run_id>/<name>.parquet``, through the table definitions (typed
+columns, descriptions, the run id, atomic replace). Nothing a reader uses changes
+until the ``publication`` asset has verified the whole set and promoted it; a
+downstream asset of the same run reads the run's own file, and one whose upstream
+did not run reads the published file. ``StateIOManager``
 keeps each partition of the ``submission`` asset in its own file, so one run can
 write many partitions and a downstream asset can load all of them at once.
 """
@@ -12,7 +16,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from pipelines.core.publish import read_parquet, write_atomic, write_parquet
+from pipelines.core.manifest import snapshot_dir
+from pipelines.core.publish import read_parquet_file, write_atomic, write_parquet
 from pipelines.core.state_store import ASSET_STATE_FORMAT, load_state, save_state
 from pipelines.core.tables import Table, published_tables
 from pipelines.defs.partitions import split_key
@@ -29,12 +34,15 @@ class TableIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         table = self._table(context)
-        path = write_parquet(obj, table, self.paths.assets)
+        folder = snapshot_dir(self.paths.assets, context.run_id)
+        path = write_parquet(obj, table, folder, run_id=context.run_id)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         table = self._table(context.upstream_output)
-        return read_parquet(table, self.paths.assets)
+        name = f"{table.name}.parquet"
+        staged = snapshot_dir(self.paths.assets, context.step_context.run_id) / name
+        return read_parquet_file(table, staged if staged.exists() else self.paths.assets / name)
 
 
 class StateIOManager(dg.ConfigurableIOManager):

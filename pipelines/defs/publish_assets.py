@@ -1,4 +1,5 @@
-"""Published tables about submissions and the current facts, with their checks.
+"""Published tables about submissions and the current facts, with their checks, and
+the ``publication`` asset that makes each run's tables one published set.
 
 One multi-asset computes them together from the partner-period states: the
 ``submissions`` ledger, the ``validation_issues`` partners act on, and the four fact
@@ -7,12 +8,24 @@ tables after SPEC section 5. Each fact table carries two checks: the sheet's rul
 generated Pandera schema of the published table itself.
 """
 
+import time
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
+from pipelines.core.config import keep_snapshots
 from pipelines.core.facts import resolve_facts
 from pipelines.core.ingest import Outcome
+from pipelines.core.manifest import (
+    MANIFEST,
+    SourceFile,
+    publish_snapshot,
+    reference_sources,
+    snapshot_dir,
+)
+from pipelines.core.publish import read_parquet_file
 from pipelines.core.reference import reference
 from pipelines.core.review import Ledger
 from pipelines.core.schemas import table_schema
@@ -23,6 +36,7 @@ from pipelines.core.tables import (
     SUBMISSIONS,
     VALIDATION_ISSUES,
     Table,
+    published_tables,
 )
 from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
 from pipelines.defs.resources import ClusterixPaths
@@ -141,3 +155,65 @@ def published_submissions(
         yield schema_check(frame, table)
     for table in FACT_TABLES:
         yield sheet_check(table, frames[VALIDATION_ISSUES.name])
+
+
+class PublicationConfig(dg.Config):
+    """How many snapshots to keep (empty: ``CLUSTERIX_KEEP_SNAPSHOTS``, default all)."""
+
+    keep_snapshots: int | None = None
+
+
+def _submission_sources(assets: Path, run_id: str) -> list[SourceFile]:
+    """The workbook versions the run's tables use, from the run's own submissions table."""
+    staged = snapshot_dir(assets, run_id) / f"{SUBMISSIONS.name}.parquet"
+    path = staged if staged.exists() else assets / f"{SUBMISSIONS.name}.parquet"
+    submissions = read_parquet_file(SUBMISSIONS, path)
+    used = submissions[submissions["current"].astype("boolean").fillna(False).astype(bool)]
+    return [
+        SourceFile(path=f"raw/{row.file}", sha256=row.sha256, kind="submission")
+        for row in used.itertuples(index=False)
+    ]
+
+
+@dg.asset(
+    group_name="published",
+    deps=[dg.AssetKey(name) for name in published_tables()],
+    kinds={"parquet", "json"},
+    description=(
+        "Publishes the run's tables as one set: verifies the snapshot"
+        " assets/history/<run_id>/, replaces the stable assets/<table>.parquet and writes"
+        " assets/manifest.json last. Runs only when every table (and its blocking checks)"
+        " succeeded, so a failed run leaves the previous set in place."
+    ),
+)
+def publication(
+    context: dg.AssetExecutionContext, config: PublicationConfig, paths: ClusterixPaths
+) -> dg.MaterializeResult:
+    assets, run_id = paths.assets, context.run.run_id
+    started = time.perf_counter()
+    keep = config.keep_snapshots if config.keep_snapshots is not None else keep_snapshots()
+    manifest = publish_snapshot(
+        assets,
+        run_id,
+        published_tables().values(),
+        [*_submission_sources(assets, run_id), *reference_sources()],
+        keep=keep,
+    )
+    tables = manifest["tables"]
+    listing = pd.DataFrame(
+        [
+            {"table": name, "rows": t["rows"], "sha256": t["sha256"][:12]}
+            for name, t in tables.items()
+        ]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "manifest": dg.MetadataValue.path(str(assets / MANIFEST)),
+            "snapshot": dg.MetadataValue.path(str(snapshot_dir(assets, run_id))),
+            "tables": dg.MetadataValue.int(len(tables)),
+            "rows": dg.MetadataValue.int(sum(t["rows"] for t in tables.values())),
+            "code version": manifest["code_version"],
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+            "set": dg.MetadataValue.md(markdown_table(listing, limit=60)),
+        }
+    )

@@ -1,0 +1,49 @@
+"""The shipped dev Dagster instance configuration: telemetry off, nothing printed about it."""
+
+from __future__ import annotations
+
+import dagster as dg
+from conftest import GOOD_ROWS, make_workbook, memory_dir
+
+from pipelines.cli import main
+from pipelines.instance import DEV_INSTANCE_CONFIG, ensure_instance_config
+
+
+def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(dirs, tmp_path, monkeypatch, capfd):
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    monkeypatch.setenv("HOME", str(tmp_path))  # Dagster keeps user-level telemetry in ~/.dagster
+    monkeypatch.delenv("DAGSTER_DISABLE_TELEMETRY", raising=False)
+    with memory_dir() as base:
+        home = base / "dagster_home"  # does not exist yet, as on a fresh clone
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+        assert main(["run"]) == 0
+
+        out, err = capfd.readouterr()
+        assert "O1.1" in out  # the scorecard printed
+        for noise in ("dagster.yaml", "Telemetry", "telemetry", "Slack", "Welcome to Dagster"):
+            assert noise not in out + err
+        assert (home / "dagster.yaml").read_bytes() == DEV_INSTANCE_CONFIG.read_bytes()
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert not instance.telemetry_enabled
+            assert not instance.nux_enabled
+            assert len(instance.get_runs()) == 1
+        # no instance id, and no usage log waiting to be uploaded
+        assert not (home / ".telemetry").exists() and not (tmp_path / ".dagster").exists()
+        logs = home / "logs"
+        assert not logs.exists() or all(p.stat().st_size == 0 for p in logs.iterdir())
+
+
+def test_an_operators_dagster_yaml_is_kept(tmp_path):
+    own = tmp_path / "dagster.yaml"
+    own.write_text("telemetry:\n  enabled: false\nstorage:\n  sqlite:\n    base_dir: x\n")
+    before = own.read_bytes()
+    assert ensure_instance_config(tmp_path) == own
+    assert own.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["dagster.yaml"]  # no temporary file left
+
+
+def test_test_instances_use_the_shipped_config(instance):
+    assert not instance.telemetry_enabled
+    assert not instance.nux_enabled
