@@ -1,8 +1,9 @@
 """The feedback workbook a partner receives for a submission with issues.
 
-One xlsx per submission: a Summary sheet (who, which period and file, how many errors
-and warnings, and what each means) and an Issues sheet listing every issue with the
-sheet, row and column of the partner's workbook it is about.
+One xlsx per submission with issues or sent back by the coordinator: a Summary sheet
+(the coordinator's send-back note first, then who, which period and file, how many
+errors and warnings, and what each means) and an Issues sheet listing every issue with
+the sheet, row and column of the partner's workbook it is about.
 
 Values quoted in the issues come from the partner's own file and are hostile: every
 text is written as a string cell and the workbook is created with formulas, URLs and

@@ -131,17 +131,13 @@ class Ledger:
     def state_status(self, state: SubmissionState) -> str:
         return self.status(state.partner_id, state.period_id, state.current_sha256)
 
-    def statuses(self, states: Iterable[SubmissionState]) -> dict[PairKey, str]:
-        """The review status of every partner-period with at least one version seen."""
-        return {(s.partner_id, s.period_id): self.state_status(s) for s in states if s.versions}
-
     def approved(self, states: Iterable[SubmissionState]) -> list[SubmissionState]:
         """The states whose version in use is the approved one (DHIS2's approved data)."""
         locks = self.locks()
         return [
             s
             for s in states
-            if s.current_sha256 and locks.get((s.partner_id, s.period_id)) == (s.current_sha256)
+            if s.current_sha256 and locks.get((s.partner_id, s.period_id)) == s.current_sha256
         ]
 
     def sent_back(self, state: SubmissionState) -> Decision | None:
@@ -166,7 +162,9 @@ class Ledger:
             None if is_missing(p) or is_missing(q) else self.status(p, q, current.get((p, q)))
             for p, q in zip(submissions["partner_id"], submissions["period_id"], strict=True)
         ]
-        return submissions.assign(review_status=pd.Series(statuses, dtype=object))
+        return submissions.assign(
+            review_status=pd.Series(statuses, index=submissions.index, dtype=object)
+        )
 
     def table(self) -> pd.DataFrame:
         """Every decision, one row each, numbered in ledger order (REVIEWS)."""
