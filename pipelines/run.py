@@ -1,8 +1,8 @@
-"""``clusterix run``: every submission in ONE Dagster run, then the scorecard.
+"""``clusterix run``: one Dagster run over the whole drop folder, then the scorecard.
 
-The run targets every partner x period at once (a single-run backfill over the whole
-partition range) and everything downstream, executed in this process, so the cost
-of launching runs is paid once rather than 118 times.
+The run is the unpartitioned ``ingest_everything`` job, executed in this process: its
+ingest step reads only new or changed files and reports each partner-period's
+partition itself, so launching a run is paid once rather than once per workbook.
 """
 
 from __future__ import annotations
@@ -52,15 +52,13 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 def run_everything(
     instance: dg.DagsterInstance | None = None, run_config: dict | None = None
 ) -> dg.ExecuteInProcessResult:
-    """Materialise every asset for every partner x period in one in-process run."""
+    """Materialise every asset in one in-process run."""
     from pipelines.definitions import defs
     from pipelines.defs.automation import INGEST_JOB
-    from pipelines.defs.partitions import all_partitions_tags
 
     job = defs.resolve_job_def(INGEST_JOB)
     return job.execute_in_process(
         instance=instance or _instance(),
-        tags=all_partitions_tags(),
         run_config=run_config,
         raise_on_error=False,
     )

@@ -18,13 +18,9 @@ import pytest
 import xlsxwriter
 
 from pipelines.core.discovery import discover
+from pipelines.core.guard import Limits, WorkbookRejected, check_container
 from pipelines.core.tables import RECORD_SHEETS
-from pipelines.core.workbook import (
-    Limits,
-    WorkbookRejected,
-    check_container,
-    read_workbook,
-)
+from pipelines.core.workbook import read_workbook
 
 EVENTS_PART = "xl/worksheets/sheet2.xml"  # the second sheet written below
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

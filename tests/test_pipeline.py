@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def test_one_run_ingests_every_partition(dirs, instance):
     assert result.success
     assert len(instance.get_runs()) == 1
     materialized = instance.get_materialized_partitions(dg.AssetKey("submission"))
-    assert materialized == set(submission_partitions.get_partition_keys())
+    assert materialized == {"P1|RP01", "P4|RP07"}, "only partner-periods with a file in use"
     submissions = _submissions(assets)
     assert sorted(submissions["file"]) == ["P1/RP01.xlsx", "P4/RP07.xlsx"]
     assert set(submissions["status"]) == {"accepted"}
@@ -97,55 +96,72 @@ def test_unchanged_file_is_not_ingested_again(dirs, instance):
     pd.testing.assert_frame_equal(before, _submissions(assets))
 
 
-def test_sensor_requests_new_and_changed_files_only(dirs, instance):
+def test_sensor_starts_one_run_per_change_with_a_compact_cursor(dirs, instance):
     raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     make_workbook(raw, "P1", "RP02", {})
 
     first = raw_files_sensor(dg.build_sensor_context(instance=instance))
-    (batch,) = first.run_requests
-    assert batch.run_key.startswith("batch:")
-    assert batch.tags["dagster/asset_partition_range_start"] == "P1|RP01"
-    assert batch.tags["clusterix/files"] == "2"
-
+    (request,) = first.run_requests
+    assert len(first.cursor) < 40, "two short digests, not a list of files"
     unchanged = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
     assert unchanged.run_requests == []
 
-    path = make_workbook(
-        raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 31}]}
-    )
-    changed = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=unchanged.cursor))
-    (request,) = changed.run_requests
-    assert request.partition_key == "P4|RP07"
-    assert request.run_key == f"P4/RP07.xlsx:{hashlib.sha256(path.read_bytes()).hexdigest()}"
-
-    again = raw_files_sensor(dg.build_sensor_context(instance=instance))
-    assert again.run_requests[0].run_key != batch.run_key, "new bytes, new run key"
-    repeat = raw_files_sensor(dg.build_sensor_context(instance=instance))
-    assert repeat.run_requests[0].run_key == again.run_requests[0].run_key, (
-        "without a cursor the run key is still that of the same bytes, which Dagster runs once"
+    make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 31}]})
+    changed = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    (again,) = changed.run_requests
+    assert again.run_key != request.run_key, "new bytes, new run key"
+    lost = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    assert lost.run_requests[0].run_key == again.run_key, (
+        "without a cursor the run key is still that of the same folder, which Dagster runs once"
     )
 
 
-def test_sensor_run_for_one_partition(dirs, instance):
-    raw, assets = dirs
+def test_sensor_names_a_file_it_cannot_attribute(dirs, instance, capsys):
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {})
+    (raw / "P4" / "notes.xlsx").write_bytes((raw / "P4" / "RP07.xlsx").read_bytes())
+    result = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    (request,) = result.run_requests
+    assert request.tags["clusterix/unattributed"] == "P4/notes.xlsx"
+    assert "'notes' is not a reporting period id" in capsys.readouterr().err
+
+
+def _check_records(instance, check, partition):
+    history = instance.event_log_storage.get_asset_check_execution_history(check, limit=100)
+    return [r for r in history if r.partition == partition]
+
+
+def test_partitions_tell_each_partner_periods_truth(dirs, instance):
+    raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
-    (request,) = raw_files_sensor(dg.build_sensor_context(instance=instance)).run_requests
-    job = defs.resolve_job_def("ingest_everything")
-    assert job.execute_in_process(instance=instance, partition_key=request.partition_key).success
-    assert list(_events(assets)["partner_id"]) == ["P4"]
+    make_workbook(raw, "P3", "RP07", {}, cover={"partner_id": "P4"})
+    rp08 = make_workbook(raw, "P11", "RP08", {})
+    rp08.rename(raw / "P11" / "RP09.xlsx")  # P11 takes no part in the extended phase
+    assert run_everything(instance).success
 
+    key = dg.AssetKey("submission")
+    assert len(submission_partitions.get_partition_keys()) == 118
+    assert "P11|RP09" not in submission_partitions.get_partition_keys(), "not expected"
+    assert instance.get_materialized_partitions(key) == {"P4|RP07"}
+    check = dg.AssetCheckKey(key, "workbook_accepted")
+    (failed,) = _check_records(instance, check, "P3|RP07")
+    evaluation = failed.event.dagster_event.event_specific_data
+    assert not evaluation.passed
+    assert "partner_mismatch" in evaluation.metadata["reason"].value
 
-def test_schedule_covers_every_partition(instance):
-    from pipelines.defs.automation import daily_ingest
-
-    context = dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 5, 6, 0)
-    )
-    (request,) = [daily_ingest(context)]
-    keys = submission_partitions.get_partition_keys()
-    assert request.tags["dagster/asset_partition_range_start"] == keys[0]
-    assert request.tags["dagster/asset_partition_range_end"] == keys[-1]
+    # A later run for another file leaves both partitions as they were.
+    make_workbook(raw, "P1", "RP01", {}, cover={"submitted_on": dt.date(2016, 10, 3)})
+    assert run_everything(instance).success
+    assert instance.get_materialized_partitions(key) == {"P1|RP01", "P4|RP07"}
+    only = dg.AssetRecordsFilter(asset_key=key, asset_partitions=["P4|RP07"])
+    (latest,) = instance.fetch_materializations(only, limit=1, ascending=False).records
+    assert latest.asset_materialization.metadata["status"].value == "accepted"
+    assert _check_records(instance, check, "P3|RP07") == [failed], "still failed, as it was"
+    grid = instance.get_latest_materialization_event(dg.AssetKey("submission_states"))
+    metadata = grid.asset_materialization.metadata
+    assert (metadata["in use"].value, metadata["rejected"].value) == (2, 1)
+    assert metadata["missing"].value == 115
 
 
 def test_hostile_files_are_rejected_and_the_batch_goes_on(dirs, instance, tmp_path):
@@ -198,9 +214,9 @@ def test_feedback_workbook_keeps_formulas_as_text(dirs, instance):
 
     indicator = instance.get_latest_materialization_event(dg.AssetKey("indicator_o1_5"))
     metadata = indicator.asset_materialization.metadata
-    assert metadata["target"].value == "60"
-    assert metadata["achieved"].value == "0", "the only event was quarantined"
-    assert "data:image/svg+xml;base64," in metadata["chart"].value
+    assert metadata["target"].value == 60.0
+    assert metadata["achieved"].value == 0.0, "the only event was quarantined"
+    assert "data:image/svg+xml;base64," in metadata["progress chart"].value
 
     feedback = assets / "feedback" / "P4" / "RP07.xlsx"
     book = load_workbook(feedback)

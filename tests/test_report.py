@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -12,32 +13,93 @@ import pandas as pd
 import pytest
 from test_indicators import RECORDS, REF, submissions
 
+from pipelines.core.completeness import submission_statuses
 from pipelines.core.facts import resolve_facts
 from pipelines.core.indicators import (
     compute_indicators,
     indicator_progress,
     indicator_scorecard,
     stakeholder_meeting_floor,
-    submission_completeness,
 )
 from pipelines.core.report import data_uri, indicator_chart_svg, write_report
+from pipelines.core.validation import issues_frame
 
 GENERATED_AT = "2026-11-24 12:00 UTC"
+AS_OF = dt.date(2023, 2, 1)  # RP11 not yet due
+
+# P3 RP01: accepted, then a corrected upload that was refused
+LATER_REFUSED = pd.DataFrame(
+    [
+        {
+            "partner_id": "P3",
+            "period_id": "RP01",
+            "file": "P3/RP01.xlsx",
+            "sha256": sha,
+            "status": status,
+            "current": status == "accepted",
+            "submitted_on": dt.date(2016, 12, 1) if status == "accepted" else None,
+            "on_time": True if status == "accepted" else None,
+            "n_errors": int(status == "rejected"),
+            "n_warnings": 0,
+            "n_rows": 3,
+            "first_seen_at": seen,
+        }
+        for sha, status, seen in [
+            ("P3RP01a", "accepted", "2016-12-01T00:00:00Z"),
+            ("P3RP01b", "rejected", "2017-01-20T00:00:00Z"),
+        ]
+    ]
+)
 
 
-def report_inputs(records: dict[str, pd.DataFrame], seen: pd.DataFrame) -> dict:
+def issue(partner, period, sha, sheet, row, column, value, severity, rule, message) -> dict:
+    return {
+        "partner_id": partner,
+        "period_id": period,
+        "file": f"{partner}/{period}.xlsx",
+        "sha256": sha,
+        "sheet": sheet,
+        "row": row,
+        "column": column,
+        "value": value,
+        "severity": severity,
+        "rule": rule,
+        "message": message,
+    }
+
+
+ISSUES = issues_frame(
+    [
+        issue("P1", "RP03", "P1RP03a", None, None, None, None, "error", "not_a_spreadsheet",
+              "this file is not an .xlsx or .ods workbook"),
+        issue("P3", "RP01", "P3RP01b", None, None, None, None, "error", "missing_sheet",
+              "the sheet Events is missing"),
+        issue("P2", "RP01", "P2RP01b", "Events", 7, "participants", "many", "error",
+              "wrong_type", "participants must be a whole number >= 0, got 'many'"),
+        issue("P2", "RP01", "P2RP01b", "Events", 9, "start_date", "2016-01-02", "warning",
+              "event_outside_period", "start_date is outside the reporting period RP01"),
+    ]
+)  # fmt: skip
+
+
+def report_inputs(
+    records: dict[str, pd.DataFrame], seen: pd.DataFrame, issues: pd.DataFrame
+) -> dict:
     facts = resolve_facts(records, REF)
     return {
         "scorecard": indicator_scorecard(compute_indicators(facts.tables, REF)),
         "progress": indicator_progress(records, REF),
-        "completeness": submission_completeness(seen, REF),
+        "statuses": submission_statuses(seen, REF, AS_OF, issues),
         "floor": stakeholder_meeting_floor(facts.tables["events"], REF),
+        "issues": issues,
+        "ref": REF,
     }
 
 
 @pytest.fixture(scope="module")
 def inputs() -> dict:
-    return report_inputs(RECORDS, submissions())
+    seen = pd.concat([submissions(), LATER_REFUSED], ignore_index=True)
+    return report_inputs(RECORDS, seen, ISSUES)
 
 
 @pytest.fixture(scope="module")
@@ -70,19 +132,72 @@ def test_report_scorecard_has_colour_cues_and_exact_money(page: str) -> None:
     assert "251,000.60" in page  # R3
 
 
-def test_report_shows_completeness_grid_and_floor_gaps(page: str) -> None:
-    assert "3 of 118 expected workbooks received (2.5 %)" in page
-    assert "title='P1 RP02: received after the deadline'>late<" in page
+def test_report_tells_each_status_apart(page: str) -> None:
+    assert (
+        "Of 118 expected workbooks: 3 received on time, 1 received after the deadline,"
+        " 1 workbook refused, none accepted, 103 missing, 10 not yet due."
+        " 1 received with a later upload refused (marked *)." in page
+    )
+    assert "title='P1 RP01: received on time, P1/RP01.xlsx in use'>✓<" in page
+    assert "title='P1 RP02: received after the deadline" in page
+    assert (
+        "class='rejected' title='P1 RP03: workbook refused, none accepted; the workbook"
+        " P1/RP03.xlsx was refused: this file is not an .xlsx or .ods workbook'>refused<"
+    ) in page
+    assert "class='missing' title='P4 RP01: missing: nothing received by the deadline'>✗<" in page
+    assert "class='not_yet_due' title='P4 RP11: not yet due (deadline 2023-06-30)'>due<" in page
     assert "class='not_expected' title='P11 RP09: not expected" in page
+
+
+def test_a_refused_later_upload_is_not_a_plain_tick(page: str) -> None:
+    assert (
+        "class='on_time latest_refused' title='P3 RP01: received on time, P3/RP01.xlsx in use;"
+        " the latest upload P3/RP01.xlsx was refused: the sheet Events is missing'>✓*<"
+    ) in page
+    refused = re.findall(r"<tr class='refused'>(.*?)</tr>", page)
+    assert len(refused) == 2
+    assert "earlier version P3/RP01.xlsx still in use" in refused[1]
+    assert "nothing accepted: counts as not received" in refused[0]
+
+
+def test_report_names_partners_and_dates_periods(page: str) -> None:
+    assert "P7 <small>Region of Southern Denmark</small>" in page
+    assert "P2 <small>NOI Techpark</small>" in page  # the current name
+    assert "<th title='RP07 (2019-04-01 – 2020-03-31, due 2020-06-30)'>RP07" in page
+    assert "<td>RP03 (2017-04-01 – 2017-09-30, due 2017-12-31)</td>" in page
+
+
+def test_what_to_fix_per_partner(page: str) -> None:
+    fix = page[page.index("id='what-to-fix'") :]
+    sections = dict(
+        re.findall(r"<section class='partner-fix' id='fix-(P\d+)'>(.*?)</section>", fix)
+    )
+    assert set(sections) == set(REF.partner_ids)  # every partner has missing workbooks here
+    assert "refused" not in sections["P5"] and "<table" not in sections["P5"]
+    assert (
+        "RP03 (2017-04-01 – 2017-09-30, due 2017-12-31): P1/RP03.xlsx was refused: this file"
+        " is not an .xlsx or .ods workbook. Send a corrected workbook." in sections["P1"]
+    )
+    assert "no workbook received" in sections["P4"]
+    assert "1 error(s) (rows left out until corrected) and 1 warning(s)" in sections["P2"]
+    assert (
+        "<tr class='error'><td>P2/RP01.xlsx</td><td>Events</td><td class='num'>7</td>"
+        "<td>participants</td><td>many</td><td>error</td>"
+        "<td>participants must be a whole number &gt;= 0, got &#x27;many&#x27;</td></tr>"
+    ) in sections["P2"]
+
+
+def test_report_shows_floor_gaps(page: str) -> None:
     assert "56 of 60 partner-semesters without a regional stakeholder meeting" in page
     assert "title='P3 RP01: 0 meeting(s)'>0<" in page
 
 
 def test_report_before_any_submission(tmp_path: Path) -> None:
-    inputs = report_inputs({}, pd.DataFrame())
+    inputs = report_inputs({}, pd.DataFrame(), issues_frame([]))
     assert inputs["progress"].empty
     page = write_report(tmp_path / "r.html", generated_at=GENERATED_AT, **inputs).read_text()
-    assert "0 of 118 expected workbooks received (0.0 %)" in page
+    assert "Of 118 expected workbooks: 0 received on time" in page
+    assert "No workbook is refused at present." in page
     assert page.count("data:image/svg+xml") == len(REF.indicators)
 
 

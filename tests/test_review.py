@@ -97,7 +97,7 @@ def test_approve_locks_reopen_unlocks_and_the_approved_column_follows(dirs, inst
     assert completeness.loc[("P4", "RP07"), "review_status"] == "approved"
     assert completeness.loc[("P1", "RP07"), "review_status"] is None
     report = (assets / "report" / "progress_report.html").read_text()
-    assert "P4 RP07: received on time, approved" in report
+    assert "review: approved" in report and "✓ 🔒" in report
 
     # A later file for the locked partner-period: archived, refused, nothing published changes.
     corrected = _drop(raw, "2000.00", participants=45)
@@ -112,10 +112,8 @@ def test_approve_locks_reopen_unlocks_and_the_approved_column_follows(dirs, inst
     assert _scorecard(assets) == (Decimal("1000.50"), Decimal("1000.50"))
     archived = {p.stem for p in (_state(assets) / "archive").rglob("*.xlsx")}
     assert subs["sha256"].iloc[1] in archived
-    metadata = instance.get_latest_materialization_event(
-        dg.AssetKey("submission")
-    ).asset_materialization
-    assert "🔒" in metadata.metadata["submissions"].value
+    grid = instance.get_latest_materialization_event(dg.AssetKey("submission_states"))
+    assert "🔒" in grid.asset_materialization.metadata["submissions"].value
 
     # Reopen: the file the lock refused is read at the next run and its figure published.
     assert main(["review", "reopen", "P4", "RP07", "--by", "Anna"]) == 0
@@ -186,7 +184,7 @@ def test_the_launchpad_job_records_and_the_sensor_republishes(dirs, instance):
     assert launch(decision="approve", partner="P4", period="RP07", note="ok", by="Anna").success
     tick = review_decisions_sensor(dg.build_sensor_context(instance=instance))
     (request,) = tick.run_requests
-    assert request.tags["dagster/asset_partition_range_start"] == "P1|RP01"
+    assert request.run_key.startswith("reviews:")
     again = review_decisions_sensor(dg.build_sensor_context(instance=instance, cursor=tick.cursor))
     assert again.run_requests == [], "the same ledger is published once"
 

@@ -14,13 +14,9 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
+from pipelines.core.guard import WorkbookRejected, column_letter
 from pipelines.core.tables import RECORD_SHEETS
-from pipelines.core.workbook import (
-    CoverValue,
-    WorkbookRejected,
-    column_letter,
-    read_workbook,
-)
+from pipelines.core.workbook import CoverValue, read_workbook
 
 Rows = list[list[object]]
 
@@ -127,10 +123,10 @@ def test_whitespace_only_cells_become_none(tmp_path: Path) -> None:
 
 
 def test_extra_columns_are_reported_with_their_letters(tmp_path: Path) -> None:
-    header = [*EVENTS[0], "Notes", "TITLE"]  # an unknown column and a repeated one
-    events = [[*header, None], [*EVENTS[1], "call Ana", "again", "stray value"]]
+    header = [*EVENTS[0], "Notes"]  # an unknown column, and a value without a header
+    events = [[*header, None], [*EVENTS[1], "call Ana", "stray value"]]
     book = read_workbook(write_xlsx(tmp_path / "RP07.xlsx", content(Events=events)))
-    assert book.extra_columns["Events"] == [("Notes", "H"), ("TITLE", "I"), ("", "J")]
+    assert book.extra_columns["Events"] == [("Notes", "H"), ("", "I")]
     assert "Notes" not in book.sheets["Events"].columns
     assert book.sheets["Events"].loc[2, "title"] == "Kick-off"
 

@@ -79,16 +79,20 @@ def _one_workbook_each(candidates: list[Candidate]) -> list[Candidate]:
     return result
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, max_bytes: int | None = None) -> str:
     """SHA-256 of a file's bytes, read in chunks.
 
     Raises OSError for a symbolic link or anything but a regular file (a pipe would
-    otherwise block the run forever).
+    otherwise block the run forever), and for a file larger than ``max_bytes``, which
+    is refused on its size alone without reading it.
     """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     with os.fdopen(os.open(path, flags), "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if max_bytes is not None and status.st_size > max_bytes:
+            raise OSError(errno.EFBIG, "larger than a workbook may be", str(path))
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 

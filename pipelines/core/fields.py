@@ -152,6 +152,10 @@ class Field:
         """The same field with a table-specific meaning."""
         return replace(self, description=description)
 
+    def with_enum(self, enum: tuple[str, ...], description: str) -> Field:
+        """The same name for another enumeration (``status`` of a measure, of a workbook)."""
+        return replace(self, enum=enum, description=description)
+
 
 def empty_series(field: Field) -> pd.Series:
     return pd.Series([], dtype=field.pandas_dtype, name=field.name)

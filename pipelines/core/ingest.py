@@ -12,7 +12,7 @@ accepted version.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
+from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
 from pipelines.core.parsing import as_text, parse_column
 from pipelines.core.reference import Reference
 from pipelines.core.rules import make_issue
@@ -32,13 +34,11 @@ from pipelines.core.tables import (
     Sheet,
 )
 from pipelines.core.validation import validate_sheet
-from pipelines.core.workbook import (
-    DEFAULT_LIMITS,
-    Limits,
-    RawWorkbook,
-    WorkbookRejected,
-    read_workbook,
-)
+from pipelines.core.workbook import RawWorkbook, parse_workbook
+
+# The status of a file that vanished or changed while it was read: it is left out of
+# its partner-period's history and read again on the next run.
+RETRY = "retry"
 
 _COVER = {f.name: f for f in COVER_FIELDS}
 _LINEAGE = {
@@ -134,17 +134,6 @@ def _issue(
         "rule": rule,
         "message": message,
     }
-
-
-def archive(path: Path, sha256: str, archive_dir: Path) -> Path:
-    """Keep the exact bytes of a file version once, named by its SHA-256."""
-    target = archive_dir / sha256[:2] / f"{sha256}{path.suffix.lower()}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(path, tmp)
-        tmp.replace(target)
-    return target
 
 
 def _cover_value(workbook: RawWorkbook, name: str) -> tuple[object, int | None]:
@@ -275,27 +264,61 @@ def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFr
     return body
 
 
-def _open(
-    candidate: Candidate, outcome: Outcome, ref: Reference, limits: Limits
-) -> RawWorkbook | None:
-    """Read and check one workbook; a workbook-level failure rejects the outcome."""
-    try:
-        if candidate.rejection is not None:
-            raise _Rejection(candidate.rejection.rule, candidate.rejection.message)
-        workbook = read_workbook(candidate.path, limits)
-        _check_cover(workbook, outcome, ref)
-    except WorkbookRejected as exc:
-        outcome.status = "rejected"
-        outcome.issues.append(
-            _issue(outcome, exc.rule, exc.message, sheet=exc.sheet, column=exc.column)
-        )
-        return None
-    except _Rejection as exc:
-        outcome.status = "rejected"
+def _reject(outcome: Outcome, exc: WorkbookRejected | _Rejection) -> None:
+    outcome.status = "rejected"
+    if isinstance(exc, WorkbookRejected):
+        issue = _issue(outcome, exc.rule, exc.message, sheet=exc.sheet, column=exc.column)
+    else:
         sheet = COVER_SHEET if exc.column else None
-        outcome.issues.append(
-            _issue(outcome, exc.rule, exc.message, sheet=sheet, row=exc.row, column=exc.column)
-        )
+        issue = _issue(outcome, exc.rule, exc.message, sheet=sheet, row=exc.row, column=exc.column)
+    outcome.issues.append(issue)
+
+
+# Discovery rejections for what must never be opened; other refused files are still
+# read (within the size limit) so that their bytes are archived like every version.
+_NOT_OPENED = frozenset({"symlink", "not_a_regular_file"})
+
+
+def _open(
+    candidate: Candidate,
+    outcome: Outcome,
+    ref: Reference,
+    limits: Limits,
+    archive_dir: Path,
+    locked: str | None = None,
+) -> RawWorkbook | None:
+    """Read the file's bytes once; hash, archive and parse those same bytes.
+
+    A workbook-level failure rejects the outcome; a file that vanished or changed while
+    read makes it a :data:`RETRY`. When the partner-period is locked to the approved
+    SHA-256 ``locked``, other bytes are archived and refused unparsed.
+    """
+    rejection = candidate.rejection
+    try:
+        if rejection is not None and rejection.rule in _NOT_OPENED:
+            raise _Rejection(rejection.rule, rejection.message)
+        try:
+            data = read_bytes(candidate.path, limits)
+        except WorkbookRejected:
+            if rejection is not None:
+                raise _Rejection(rejection.rule, rejection.message) from None
+            raise
+        outcome.sha256 = hashlib.sha256(data).hexdigest()
+        archive_bytes(data, outcome.sha256, candidate.path.suffix, archive_dir)
+        if locked not in (None, outcome.sha256):
+            outcome.status = "rejected"
+            outcome.issues.append(make_issue("period_locked", outcome.source, ref=ref))
+            return None
+        if rejection is not None:
+            raise _Rejection(rejection.rule, rejection.message)
+        workbook = parse_workbook(data, limits)
+        _check_cover(workbook, outcome, ref)
+    except FileGone as exc:
+        outcome.status = RETRY
+        outcome.issues.append(make_issue("file_changed_while_read", outcome.source, cause=exc))
+        return None
+    except (WorkbookRejected, _Rejection) as exc:
+        _reject(outcome, exc)
         return None
     _extra_column_issues(workbook, outcome)
     return workbook
@@ -313,42 +336,31 @@ def ingest(
     ref: Reference,
     archive_dir: Path,
     *,
-    fingerprints: Mapping[Candidate, str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     now: str | None = None,
     locks: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Outcome]:
-    """Process file versions: archive, read, check, and validate all rows in one pass.
-
-    ``fingerprints`` are SHA-256s the caller already computed (see :func:`fingerprint`).
-    ``locks`` maps each partner-period the coordinator approved to the approved SHA-256
+    """Process file versions: read each once, archive it, check it, and validate all rows
+    in one pass. Each outcome's ``sha256`` is that of the bytes actually parsed (empty
+    for a file never read: a link, a pipe, one too large). ``locks`` maps each
+    partner-period the coordinator approved to the approved SHA-256
     (:meth:`pipelines.core.review.Ledger.locks`): any other version is archived and
-    refused unread.
-    """
+    refused unparsed."""
     seen_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    known = fingerprints or {}
     outcomes: list[Outcome] = []
     parts: dict[str, list[tuple[pd.DataFrame, Outcome]]] = {s.name: [] for s in RECORD_SHEETS}
     for candidate in candidates:
-        sha = known[candidate] if candidate in known else fingerprint(candidate)
-        readable = bool(sha)
         outcome = Outcome(
             file=candidate.file,
-            sha256=sha,
+            sha256="",
             partner_id=candidate.partner_id,
             period_id=candidate.period_id,
             status="accepted",
             seen_at=seen_at,
         )
         outcomes.append(outcome)
-        if readable and candidate.path.stat().st_size <= limits.max_file_bytes:
-            archive(candidate.path, sha, archive_dir)
         locked = (locks or {}).get((candidate.partner_id, candidate.period_id))
-        if readable and locked not in (None, sha):
-            outcome.status = "rejected"
-            outcome.issues.append(make_issue("period_locked", outcome.source, ref=ref))
-            continue
-        workbook = _open(candidate, outcome, ref, limits)
+        workbook = _open(candidate, outcome, ref, limits, archive_dir, locked)
         if workbook is None:
             continue
         for sheet in RECORD_SHEETS:
@@ -401,6 +413,8 @@ class SubmissionState:
     issues: list[dict] = field(default_factory=list)
     records: dict[str, pd.DataFrame] = field(default_factory=empty_records)
     last_seen: dict[str, str] = field(default_factory=dict)
+    # The version seen last; None in states stored before it was kept (then the last row).
+    latest_sha256: str | None = None
 
     @property
     def current_sha256(self) -> str | None:
@@ -408,8 +422,11 @@ class SubmissionState:
 
     @property
     def latest(self) -> dict | None:
-        """The version seen last (may be a rejected one)."""
-        return self.versions[-1] if self.versions else None
+        """The version seen last (may be a rejected one, or an older one seen again)."""
+        if not self.versions:
+            return None
+        found = (v for v in self.versions if v["sha256"] == self.latest_sha256)
+        return next(found, self.versions[-1])
 
     def issues_of(self, *sha256: str | None) -> list[dict]:
         return [i for i in self.issues if i["sha256"] in sha256]
@@ -419,14 +436,26 @@ class SubmissionState:
         return [c for c, sha in fingerprints.items() if self.last_seen.get(c.file) != sha]
 
     def apply(self, outcome: Outcome) -> SubmissionState:
-        """Fold one new outcome in: an accepted version becomes current, a rejected one not."""
+        """Fold one new outcome in: an accepted version becomes current, a rejected one not.
+
+        A version seen before (the same bytes submitted again) keeps its place and its
+        ``first_seen_at``: its history is not rewritten, only its status brought up to
+        date. A file that could not be read whole (:data:`RETRY`) changes nothing, so
+        it is read again next run.
+        """
+        if outcome.status == RETRY:
+            return self
         accepted = outcome.status == "accepted"
-        versions = [
-            {**v, "current": v["current"] and not accepted}
-            for v in self.versions
-            if v["sha256"] != outcome.sha256
-        ]
-        versions.append(outcome.submission_row(current=accepted))
+        row = outcome.submission_row(current=accepted)
+        versions = []
+        for version in self.versions:
+            if version["sha256"] == outcome.sha256:
+                version = {**row, "first_seen_at": version["first_seen_at"]}
+            else:
+                version = {**version, "current": version["current"] and not accepted}
+            versions.append(version)
+        if not any(v["sha256"] == outcome.sha256 for v in self.versions):
+            versions.append(row)
         issues = [i for i in self.issues if i["sha256"] != outcome.sha256] + outcome.issues
         return replace(
             self,
@@ -434,12 +463,17 @@ class SubmissionState:
             issues=issues,
             records={**empty_records(), **outcome.records} if accepted else self.records,
             last_seen={**self.last_seen, outcome.file: outcome.sha256},
+            latest_sha256=outcome.sha256,
         )
 
 
-def fingerprint(candidate: Candidate) -> str:
-    """SHA-256 of the candidate's bytes; empty for what must not be opened (a link, a pipe)."""
+def fingerprint(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str:
+    """SHA-256 of the candidate's bytes, to see whether it changed since it was ingested.
+
+    Empty for what must not be opened (a link, a pipe) and for a file over the size
+    limit, whose bytes are never read (an 8 GB sparse file would take minutes to hash).
+    """
     try:
-        return sha256_of(candidate.path)
+        return sha256_of(candidate.path, limits.max_file_bytes)
     except OSError:
         return ""

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.core.archive import temp_prefix
 from pipelines.core.parsing import is_missing
 from pipelines.core.tables import Table
 
@@ -38,7 +39,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it into place on success."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise PublishError(f"could not write {target}: {_cause(exc)}") from exc
     os.close(fd)

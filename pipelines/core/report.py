@@ -12,36 +12,24 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.core.indicators import (
-    LATE,
-    MISSING,
-    NOT_EXPECTED,
-    ON_TIME,
-    completeness_grid,
-    floor_gaps,
-    overall_reporting_rate,
-)
+from pipelines.core.indicators import floor_gaps
 from pipelines.core.publish import write_atomic
+from pipelines.core.reference import Reference
+from pipelines.core.report_submissions import (
+    grid_html,
+    refused_html,
+    status_grid_html,
+    what_to_fix_html,
+)
 
 _ACHIEVED_COLOUR = "#1f5f8b"
 _TARGET_COLOUR = "#c0392b"
-
-_CELL_TEXT = {ON_TIME: "✓", LATE: "late", MISSING: "✗", NOT_EXPECTED: ""}
-_CELL_TITLE = {
-    ON_TIME: "received on time",
-    LATE: "received after the deadline",
-    MISSING: "not received",
-    NOT_EXPECTED: "not expected (no part in this phase)",
-}
-
-# The coordinator's review, shown in a received cell when there is a decision to show.
-_REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;
@@ -59,8 +47,14 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 0; width: 21rem; } figure img { width: 100%; }
 figcaption { font-size: .85rem; color: #444; }
 table.grid td { text-align: center; min-width: 2.4rem; }
+table.grid th small { font-weight: normal; color: #666; }
+th.partner { white-space: nowrap; max-width: 16rem; overflow: hidden; text-overflow: ellipsis; }
 td.on_time { background: #d9f2d9; } td.late { background: #fff0c2; }
-td.missing { background: #f9d6d2; } td.not_expected { background: #eee; }
+td.rejected { background: #f4b6ae; font-weight: bold; } td.missing { background: #f9d6d2; }
+td.not_yet_due { background: #e8f0fb; color: #555; } td.not_expected { background: #eee; }
+td.latest_refused { outline: 2px solid #c0392b; outline-offset: -2px; }
+table.issues tr.error td { background: #fdf0ee; }
+section.partner-fix h3 { margin-bottom: .3rem; }
 """
 
 
@@ -228,52 +222,7 @@ def _charts_html(scorecard: pd.DataFrame, progress: pd.DataFrame, periods: Seque
     return f"<div class='charts'>{''.join(figures)}</div>"
 
 
-Cell = Callable[[str, str], tuple[str, str, str]]
-
-
-def _grid_html(grid: pd.DataFrame, cell: Cell) -> str:
-    """A partner x period table; ``cell(partner, period)`` gives (css class, text, title)."""
-    head = "<tr><th>Partner</th>" + "".join(f"<th>{html.escape(p)}</th>" for p in grid.columns)
-    rows = []
-    for partner in grid.index:
-        cells = []
-        for period in grid.columns:
-            css, text, title = cell(partner, period)
-            cells.append(f"<td class='{css}' title='{html.escape(title)}'>{html.escape(text)}</td>")
-        rows.append(f"<tr><th>{html.escape(partner)}</th>{''.join(cells)}</tr>")
-    return f"<table class='grid'>{head}</tr>{''.join(rows)}</table>"
-
-
-def _completeness_html(completeness: pd.DataFrame) -> str:
-    grid = completeness_grid(completeness)
-    rate = overall_reporting_rate(completeness)
-    received = int(completeness["received"].sum())
-    summary = (
-        f"<p>{received} of {len(completeness)} expected workbooks received "
-        f"({'–' if rate is None else f'{rate:.1f} %'}). "
-        "✓ on time, <em>late</em> after the deadline, ✗ missing, grey: not expected;"
-        " review: 🔒 approved (locked), ↩ sent back, 🔓 reopened.</p>"
-    )
-    review = dict(
-        zip(
-            zip(completeness["partner_id"], completeness["period_id"], strict=True),
-            completeness["review_status"],
-            strict=True,
-        )
-    )
-
-    def cell(partner: str, period: str) -> tuple[str, str, str]:
-        state = grid.loc[partner, period]
-        status = review.get((partner, period))
-        mark = _REVIEW_MARK.get(status, "")
-        title = f"{partner} {period}: {_CELL_TITLE[state]}"
-        title += f", {status.replace('_', ' ')}" if mark else ""
-        return state, _CELL_TEXT[state] + mark, title
-
-    return summary + _grid_html(grid, cell)
-
-
-def _floor_html(floor: pd.DataFrame) -> str:
+def _floor_html(floor: pd.DataFrame, ref: Reference) -> str:
     gaps = floor_gaps(floor)
     if floor.empty:
         return "<p>No phase-1 semester to check.</p>"
@@ -294,35 +243,48 @@ def _floor_html(floor: pd.DataFrame) -> str:
         css = "on_time" if meetings else "missing"
         return css, str(meetings), f"{partner} {period}: {meetings} meeting(s)"
 
-    return summary + _grid_html(grid, cell)
+    return summary + grid_html(list(grid.index), list(grid.columns), cell, ref, "floor-grid")
 
 
-def _periods(progress: pd.DataFrame, completeness: pd.DataFrame) -> list[str]:
-    """Every period of the project: those expected, then any other progress mentions."""
-    return list(dict.fromkeys([*completeness["period_id"], *progress["period_id"]]))
+def _periods(progress: pd.DataFrame, ref: Reference) -> list[str]:
+    """Every period of the project, then any other that progress mentions."""
+    return list(dict.fromkeys([*ref.period_ids, *progress["period_id"]]))
 
 
 def report_html(
     scorecard: pd.DataFrame,
     progress: pd.DataFrame,
-    completeness: pd.DataFrame,
+    statuses: pd.DataFrame,
     floor: pd.DataFrame,
+    issues: pd.DataFrame,
+    ref: Reference,
     generated_at: str,
 ) -> str:
-    """The whole report as one HTML document."""
+    """The whole report as one HTML document.
+
+    ``statuses`` comes from ``completeness.submission_statuses`` and ``issues`` is the
+    ``validation_issues`` table.
+    """
     sections = [
         "<h2>Indicators against their targets</h2>",
         _scorecard_html(scorecard),
         "<h2>Progress per indicator</h2>",
         "<p>Each chart shows the indicator as it stood once the workbooks of a period and"
         " all earlier ones were in; the dashed line is the target.</p>",
-        _charts_html(scorecard, progress, _periods(progress, completeness)),
-        "<h2>Workbooks received</h2>",
-        _completeness_html(completeness),
+        _charts_html(scorecard, progress, _periods(progress, ref)),
+        "<h2 id='workbooks'>Workbooks received</h2>",
+        status_grid_html(statuses, ref),
+        "<h3 id='refused'>Refused workbooks</h3>",
+        refused_html(statuses, ref),
+        "<h2 id='what-to-fix'>What to fix, per partner</h2>",
+        "<p>Refused and missing workbooks, and the open issues of each partner's workbooks"
+        " (the latest one and the one in use): file, sheet, row and column as in the"
+        " spreadsheet. Each partner also gets these issues in a feedback workbook.</p>",
+        what_to_fix_html(statuses, issues, ref),
         "<h2>Regional stakeholder meetings: phase-1 floor</h2>",
         "<p>Every partner with a policy instrument holds at least one regional stakeholder"
         " meeting in every phase-1 semester (10 × 6 = 60).</p>",
-        _floor_html(floor),
+        _floor_html(floor, ref),
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -343,10 +305,12 @@ def write_report(
     path: Path,
     scorecard: pd.DataFrame,
     progress: pd.DataFrame,
-    completeness: pd.DataFrame,
+    statuses: pd.DataFrame,
     floor: pd.DataFrame,
+    issues: pd.DataFrame,
+    ref: Reference,
     generated_at: str,
 ) -> Path:
     """Write the report to ``path`` atomically, so a reader never sees half a page."""
-    page = report_html(scorecard, progress, completeness, floor, generated_at)
+    page = report_html(scorecard, progress, statuses, floor, issues, ref, generated_at)
     return write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))

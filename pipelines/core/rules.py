@@ -119,6 +119,12 @@ _RULE_LIST: tuple[Rule, ...] = (
         "{partner_id} has {count} workbooks for {period_id} ({files}); keep only one in your"
         " folder. The last accepted version is used meanwhile",
     ),
+    _r(
+        "file_changed_while_read",
+        "warning",
+        "file",
+        "{file} disappeared or changed while it was being read; it is read again on the next run",
+    ),
     # --- file: a partner-period the coordinator approved (pipelines.core.review) ---------
     _r(
         "period_locked",
@@ -156,6 +162,21 @@ _RULE_LIST: tuple[Rule, ...] = (
     _r("sheet_too_large", "error", "workbook", "{problem}"),
     _r("missing_sheet", "error", "workbook", "{problem}"),
     _r("missing_column", "error", "workbook", "{problem}"),
+    _r(
+        "duplicate_sheet",
+        "error",
+        "workbook",
+        "the workbook has {count} sheets that read as '{sheet}': {sheets}; it is not clear"
+        " which one holds your report, so delete or rename the others (hidden sheets too:"
+        " right-click a sheet tab, Unhide)",
+    ),
+    _r(
+        "duplicate_column",
+        "error",
+        "workbook",
+        "sheet '{sheet}' has a duplicate column '{column}' (columns {letters}); it is not clear"
+        " which one holds the values, so delete or rename the others",
+    ),
     # --- workbook: the Cover ----------------------------------------------------------
     _r(
         "unknown_cover_partner",
@@ -236,6 +257,13 @@ _RULE_LIST: tuple[Rule, ...] = (
         "row",
         "{column} is part of the merged cells {value}, so its own value is lost; unmerge the"
         " cells and type the value in each row and column",
+    ),
+    _r(
+        "computed_hyperlink",
+        "error",
+        "row",
+        "{column} is a HYPERLINK formula whose address is computed, and '{value}' is only its"
+        " text; type or paste the address itself (https://...)",
     ),
     _r("negative_value", "error", "row", _WRONG),
     _r("out_of_range", "error", "row", _WRONG),

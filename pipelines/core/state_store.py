@@ -9,6 +9,7 @@ types (dates, Decimals) round-trip, and each file is replaced atomically.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipelines.core.ingest import SubmissionState
@@ -18,8 +19,8 @@ from pipelines.core.publish import write_atomic
 # ignored and the files in raw/ ingested afresh, rather than misread.
 STATE_FORMAT = "submissions-v2"
 ARCHIVE_DIR = "archive"
-# Pickled outputs of the unpartitioned internal assets, format versioned like the states.
-ASSET_STATE_FORMAT = "assets-v1"
+# Other pickled state (the files no partner-period owns), format versioned like the states.
+ASSET_STATE_FORMAT = "assets-v2"
 
 
 _CACHE: dict[Path, tuple[tuple[int, int], SubmissionState]] = {}
@@ -65,3 +66,26 @@ def load_state(state_dir: Path, partner_id: str, period_id: str) -> SubmissionSt
         state = pickle.load(handle)
     _CACHE[path] = (stamp, state)
     return state
+
+
+def load_states(state_dir: Path, pairs: Iterable[tuple[str, str]]) -> dict[str, SubmissionState]:
+    """The state of every (partner, period) pair, keyed ``partner|period``."""
+    return {f"{p}|{q}": load_state(state_dir, p, q) for p, q in pairs}
+
+
+def _pickle_path(state_dir: Path, name: str) -> Path:
+    return state_dir / ASSET_STATE_FORMAT / f"{name}.pickle"
+
+
+def save_pickle(state_dir: Path, name: str, obj: object) -> Path:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return write_atomic(_pickle_path(state_dir, name), lambda tmp: tmp.write_bytes(payload))
+
+
+def load_pickle(state_dir: Path, name: str, default: object = None) -> object:
+    """A pickled object saved by :func:`save_pickle`, or ``default`` when there is none."""
+    try:
+        with _pickle_path(state_dir, name).open("rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return default

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from pipelines.core.fields import Field, field
+from pipelines.core.fields import SUBMISSION_STATUSES, Field, field
 
 
 @dataclass(frozen=True)
@@ -310,30 +310,37 @@ REFERENCE_TABLES: tuple[Table, ...] = (
 )
 FACT_TABLES: tuple[Table, ...] = (EVENTS, GOOD_PRACTICES, POLICY_MEASURES, COLLABORATIONS)
 
+# A workbook's status is not a measure's status: same column name, its own values.
+_WORKBOOK_STATUS = field("status").with_enum(
+    SUBMISSION_STATUSES,
+    "accepted: its valid rows are used; rejected: the whole workbook was refused.",
+)
 SUBMISSIONS = Table(
     name="submissions",
     description="Every workbook version seen, one row per file and SHA-256.",
-    columns=_fields(
-        "partner_id",
-        "period_id",
-        "file",
-        "sha256",
-        "status",
-        "current",
-        "submitted_on",
-        "on_time",
-        "n_errors",
-        "n_warnings",
-        "n_rows",
-        "first_seen_at",
-        "review_status",
-        status="accepted: its valid rows are used; rejected: the whole workbook was refused.",
-        submitted_on="Submission date given on the Cover sheet.",
-        partner_id="Partner the file belongs to (empty if it cannot be attributed).",
-        period_id="Period the file reports on (empty if it cannot be attributed).",
-        review_status="The coordinator's review of the file's partner-period, the same on each"
-        " of its versions (empty for a file of no partner-period): pending, approved (locked),"
-        " sent_back or reopened.",
+    columns=tuple(
+        _WORKBOOK_STATUS if f.name == "status" else f
+        for f in _fields(
+            "partner_id",
+            "period_id",
+            "file",
+            "sha256",
+            "status",
+            "current",
+            "submitted_on",
+            "on_time",
+            "n_errors",
+            "n_warnings",
+            "n_rows",
+            "first_seen_at",
+            "review_status",
+            submitted_on="Submission date given on the Cover sheet.",
+            partner_id="Partner the file belongs to (empty if it cannot be attributed).",
+            period_id="Period the file reports on (empty if it cannot be attributed).",
+            review_status="The coordinator's review of the file's partner-period, the same on"
+            " each of its versions (empty for a file of no partner-period): pending, approved"
+            " (locked), sent_back or reopened.",
+        )
     ),
     primary_key=("file", "sha256"),
     required=frozenset({"file", "sha256", "status", "current", "n_errors", "n_warnings"}),

@@ -1,11 +1,14 @@
-"""One asset per indicator, and the indicator and completeness tables built on them.
+"""The indicators and the tables built on them: ONE step, the indicators computed once.
 
-Indicators are data (``reference_data/indicators.csv``); :func:`indicator_asset`
-turns each into an asset whose metadata shows its value against the target, its
-breakdown and its progress chart.
+``indicators`` is a multi-asset: one asset per indicator of
+``reference_data/indicators.csv`` (achieved, target and % of target as numbers, so the
+asset's Plots tab charts them run over run; its breakdown; its progress chart) and the
+tables derived from the same results. Every table is checked against its generated
+schema before it is written; a failed check withholds the table (blocking).
 """
 
 import re
+from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
@@ -34,149 +37,129 @@ from pipelines.core.tables import (
     SUBMISSION_COMPLETENESS,
     Table,
 )
-from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
+from pipelines.defs.checks import checked_outputs, schema_check_specs, table_out
+from pipelines.defs.ingest_assets import REFERENCE_KEYS, all_states
+from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import ClusterixPaths
 
 FACT_INPUTS = ("events", "good_practices", "policy_measures", "collaborations")
+TABLES: dict[str, tuple[Table, str]] = {
+    t.name: (t, group)
+    for t, group in (
+        (INDICATOR_SCORECARD, "indicators"),
+        (INDICATOR_BREAKDOWN, "indicators"),
+        (INDICATOR_PROGRESS, "indicators"),
+        (STAKEHOLDER_MEETING_FLOOR, "indicators"),
+        (SUBMISSION_COMPLETENESS, "published"),
+        (REPORTING_RATES, "published"),
+    )
+}
 
 
 def indicator_asset_name(indicator_id: str) -> str:
     return "indicator_" + re.sub(r"[^0-9a-z]+", "_", indicator_id.lower())
 
 
-def _value(value: object) -> str:
-    return "n/a" if value is None else f"{value:,}"
+def number(value: Decimal | None, unit: str) -> str:
+    """One format per unit: money and percentages to 0.01, counts as whole numbers."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.2f}" if unit in ("EUR", "%") else f"{value:,.0f}"
 
 
-BREAKDOWN_SCHEMA = dg.TableSchema(
-    columns=[c for c in column_schema(INDICATOR_BREAKDOWN).columns if c.name != "indicator_id"]
-)
-
-
-def indicator_asset(definition: pd.Series) -> dg.AssetsDefinition:
-    """The asset of one indicator: its value, breakdown and chart against the target."""
-    indicator_id = definition["indicator_id"]
-
-    @dg.asset(
-        name=indicator_asset_name(indicator_id),
-        group_name="indicators",
-        io_manager_key="state_io",
-        description=f"{indicator_id} {definition['name']}: {definition['computation']}",
-        ins={name: dg.AssetIn(name) for name in (*FACT_INPUTS, "indicator_progress")},
-        metadata={"indicator_id": indicator_id, "target": str(definition["target"])},
-    )
-    def _asset(context: dg.AssetExecutionContext, **inputs: pd.DataFrame) -> IndicatorResult:
-        facts = {name: inputs[name] for name in FACT_INPUTS}
-        result = compute_indicators(facts, reference())[indicator_id]
-        progress = inputs["indicator_progress"]
-        progress = progress[progress["indicator_id"] == indicator_id]
-        metadata: dict[str, object] = {
-            "achieved": _value(result.achieved),
-            "target": _value(result.target),
-            "unit": result.unit,
-            "% of target": _value(result.pct_of_target),
-            "breakdown": dg.MetadataValue.md(markdown_table(result.breakdown, limit=60)),
-            "dagster/row_count": dg.MetadataValue.int(len(result.breakdown)),
-            "dagster/column_schema": BREAKDOWN_SCHEMA,
-        }
-        # Over every period of the project, like the report: the line ends where reporting does.
-        svg = indicator_chart_svg(indicator_id, progress, result.target, reference().period_ids)
-        metadata["chart"] = dg.MetadataValue.md(
-            f"![{indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
+def breakdown_markdown(result: IndicatorResult) -> str:
+    """The breakdown, every partner listed (with 0 where it has nothing), one format."""
+    rows = result.breakdown
+    if result.unit != "%":
+        by_partner = rows[rows["dimension"] == "partner"]
+        absent = [p for p in reference().partner_ids if p not in set(by_partner["category"])]
+        zeros = pd.DataFrame({"dimension": "partner", "category": absent, "achieved": Decimal(0)})
+        order = {p: i for i, p in enumerate(reference().partner_ids)}
+        partners = pd.concat([by_partner, zeros], ignore_index=True).sort_values(
+            "category", key=lambda s: s.map(order)
         )
-        context.add_output_metadata(metadata)
-        return result
-
-    return _asset
-
-
-indicator_assets = [indicator_asset(row) for _, row in reference().indicators.iterrows()]
-_INDICATOR_INS = {
-    indicator_asset_name(i): dg.AssetIn(indicator_asset_name(i))
-    for i in reference().indicators["indicator_id"]
-}
+        rows = pd.concat([partners, rows[rows["dimension"] != "partner"]], ignore_index=True)
+    shown = rows.assign(achieved=[number(v, result.unit) for v in rows["achieved"]])
+    return markdown_table(shown, limit=200)
 
 
-def _in_reference_order(results: dict[str, IndicatorResult]) -> dict[str, IndicatorResult]:
-    """Indicator results keyed by id, in the order of the indicators reference table."""
-    by_id = {r.indicator_id: r for r in results.values()}
-    return {i: by_id[i] for i in reference().indicators["indicator_id"]}
+def _indicator_out(definition: pd.Series) -> dg.AssetOut:
+    return dg.AssetOut(
+        key=indicator_asset_name(definition["indicator_id"]),
+        dagster_type=dg.Nothing,
+        group_name="indicators",
+        description=f"{definition['indicator_id']} {definition['name']}: "
+        f"{definition['computation']}",
+        metadata={"indicator_id": definition["indicator_id"], "unit": definition["unit"]},
+    )
 
 
-def _table_asset_kwargs(table: Table, group: str) -> dict:
-    return {
-        "name": table.name,
-        "group_name": group,
-        "io_manager_key": "table_io",
-        "description": table.description,
-        "metadata": {"table": table.name, "dagster/column_schema": column_schema(table)},
-        "kinds": {"parquet"},
+def _indicator_metadata(result: IndicatorResult, progress: pd.DataFrame) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "target": dg.MetadataValue.float(float(result.target)),
+        "unit": result.unit,
+        "breakdown": dg.MetadataValue.md(breakdown_markdown(result)),
+        "dagster/row_count": dg.MetadataValue.int(len(result.breakdown)),
     }
+    # Numbers, not text, so that the Plots tab charts them run over run. C1 has no
+    # value until a region reports 2015 and a later year: the point is then left out.
+    if result.achieved is not None:
+        metadata["achieved"] = dg.MetadataValue.float(float(result.achieved))
+    if result.pct_of_target is not None:
+        metadata["% of target"] = dg.MetadataValue.float(float(result.pct_of_target))
+    mine = progress[progress["indicator_id"] == result.indicator_id]
+    svg = indicator_chart_svg(result.indicator_id, mine, result.target, reference().period_ids)
+    metadata["progress chart"] = dg.MetadataValue.md(
+        f"![{result.indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
+    )
+    return metadata
 
 
-@dg.asset(
-    **_table_asset_kwargs(INDICATOR_SCORECARD, "indicators"),
-    ins={**_INDICATOR_INS, "submission": dg.AssetIn("submission")},
+_DEFINITIONS = [row for _, row in reference().indicators.iterrows()]
+
+
+@dg.multi_asset(
+    outs={
+        **{indicator_asset_name(d["indicator_id"]): _indicator_out(d) for d in _DEFINITIONS},
+        **{name: table_out(table, group) for name, (table, group) in TABLES.items()},
+    },
+    ins={name: dg.AssetIn(name) for name in (*FACT_INPUTS, "submissions")},
+    deps=["submission_states", *REFERENCE_KEYS],
+    check_specs=schema_check_specs(t for t, _ in TABLES.values()),
 )
-def indicator_scorecard_asset(
-    context: dg.AssetExecutionContext,
-    paths: ClusterixPaths,
-    submission: dict,
-    **results: IndicatorResult,
-) -> pd.DataFrame:
-    approved = approved_indicators(Ledger.read(paths.state), submission.values(), reference())
-    frame = indicator_scorecard(_in_reference_order(results), approved)
-    context.add_output_metadata(table_metadata(frame, INDICATOR_SCORECARD))
-    return frame
-
-
-@dg.asset(**_table_asset_kwargs(INDICATOR_BREAKDOWN, "indicators"), ins=_INDICATOR_INS)
-def indicator_breakdown_asset(
-    context: dg.AssetExecutionContext, **results: IndicatorResult
-) -> pd.DataFrame:
-    frame = indicator_breakdown(_in_reference_order(results))
-    context.add_output_metadata(table_metadata(frame, INDICATOR_BREAKDOWN))
-    return frame
-
-
-@dg.asset(
-    **_table_asset_kwargs(INDICATOR_PROGRESS, "indicators"),
-    ins={"submission": dg.AssetIn("submission")},
-)
-def indicator_progress_asset(context: dg.AssetExecutionContext, submission: dict) -> pd.DataFrame:
-    frame = indicator_progress(current_records(submission.values()), reference())
-    context.add_output_metadata(table_metadata(frame, INDICATOR_PROGRESS))
-    return frame
-
-
-@dg.asset(**_table_asset_kwargs(SUBMISSION_COMPLETENESS, "published"))
-def submission_completeness_asset(
-    context: dg.AssetExecutionContext, submissions: pd.DataFrame
-) -> pd.DataFrame:
-    frame = submission_completeness(submissions, reference())
-    metadata = dict(table_metadata(frame, SUBMISSION_COMPLETENESS))
-    metadata["reporting rate %"] = _value(overall_reporting_rate(frame))
-    context.add_output_metadata(metadata)
-    return frame
-
-
-@dg.asset(**_table_asset_kwargs(REPORTING_RATES, "published"))
-def reporting_rates_asset(
-    context: dg.AssetExecutionContext, submission_completeness: pd.DataFrame
-) -> pd.DataFrame:
-    frame = reporting_rates(submission_completeness)
-    context.add_output_metadata(table_metadata(frame, REPORTING_RATES))
-    return frame
-
-
-@dg.asset(**_table_asset_kwargs(STAKEHOLDER_MEETING_FLOOR, "indicators"))
-def stakeholder_meeting_floor_asset(
-    context: dg.AssetExecutionContext, events: pd.DataFrame
-) -> pd.DataFrame:
-    frame = stakeholder_meeting_floor(events, reference())
-    gaps = frame[~frame["floor_met"].astype(bool)]
-    metadata = dict(table_metadata(frame, STAKEHOLDER_MEETING_FLOOR))
-    metadata["gaps"] = dg.MetadataValue.int(len(gaps))
-    metadata["gap list"] = dg.MetadataValue.md(markdown_table(gaps, limit=60))
-    context.add_output_metadata(metadata)
-    return frame
+def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.DataFrame):
+    ref = reference()
+    results = compute_indicators(facts, ref)
+    states = all_states(paths).values()
+    progress = indicator_progress(current_records(states), ref)
+    approved = approved_indicators(Ledger.read(paths.state), states, ref)
+    for result in results.values():
+        yield dg.Output(
+            None,
+            output_name=indicator_asset_name(result.indicator_id),
+            metadata=_indicator_metadata(result, progress),
+        )
+    completeness = submission_completeness(submissions, ref)
+    floor = stakeholder_meeting_floor(facts["events"], ref)
+    gaps = floor[~floor["floor_met"].astype(bool)]
+    rate = overall_reporting_rate(completeness)
+    frames = {
+        INDICATOR_SCORECARD.name: (indicator_scorecard(results, approved), {}),
+        INDICATOR_BREAKDOWN.name: (indicator_breakdown(results), {}),
+        INDICATOR_PROGRESS.name: (progress, {}),
+        STAKEHOLDER_MEETING_FLOOR.name: (
+            floor,
+            {
+                "gaps": dg.MetadataValue.int(len(gaps)),
+                "gap list": dg.MetadataValue.md(markdown_table(gaps, limit=60)),
+            },
+        ),
+        SUBMISSION_COMPLETENESS.name: (
+            completeness,
+            {"reporting rate %": dg.MetadataValue.float(float(rate))} if rate is not None else {},
+        ),
+        REPORTING_RATES.name: (reporting_rates(completeness), {}),
+    }
+    yield from checked_outputs(
+        (TABLES[name][0], frame, extra) for name, (frame, extra) in frames.items()
+    )

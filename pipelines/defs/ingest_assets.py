@@ -1,166 +1,224 @@
-"""Ingest: one partition per partner x period, any number of partitions per run.
+"""Ingest: one step reads the drop folder and reports each partner-period's truth.
 
-``submission`` discovers the files of the partitions it is asked for, ingests those
-whose bytes changed since the last run (all of them validated in one pass), and folds
-each outcome into the partition's state. ``unattributed_files`` keeps a record of the
-files that belong to no partner-period, so nothing dropped in ``raw/`` goes unseen.
+``submission`` is the partners' workbook for one expected partner-period, one partition
+each. Partners produce it, outside the pipeline, so it is declared as an external
+asset: Dagster never "runs" a partition. The ``ingest`` step (unpartitioned, one per
+run) discovers every file, ingests only those whose bytes changed, keeps each
+partner-period's state, and then reports on ``submission`` only what changed:
+
+- a materialization of the partition when it has an accepted version in use, with
+  that version's metadata (status, file, SHA-256, errors, warnings, days late, rows
+  quarantined); the last materialization's metadata is what the partition shows, so
+  it stays current whatever later runs do;
+- its ``workbook_accepted`` check, failed when the latest upload was rejected (an
+  error when nothing of the partner-period is in use), and passed again once a good
+  workbook arrives.
+
+A partition with no file stays Missing. This replaces a single-run backfill over the
+partition range, which marks every partition of the range materialised whatever
+happened to it (dagster-io/dagster#17836).
 """
 
 from collections import defaultdict
 
 import dagster as dg
 
+from pipelines.core.archive import remove_stale_temp_files
 from pipelines.core.discovery import Candidate, discover
-from pipelines.core.ingest import Outcome, SubmissionState, fingerprint, ingest
-from pipelines.core.reference import reference
-from pipelines.core.review import Ledger, refused_while_locked
-from pipelines.core.state_store import ARCHIVE_DIR, load_state
+from pipelines.core.ingest import RETRY, Outcome, SubmissionState, fingerprint, ingest
+from pipelines.core.reference import Reference, reference
+from pipelines.core.review import REPORTED_STATUSES, Ledger, refused_while_locked
+from pipelines.core.state_store import (
+    ARCHIVE_DIR,
+    load_pickle,
+    load_states,
+    save_pickle,
+    save_state,
+)
+from pipelines.core.tables import REFERENCE_TABLES
 from pipelines.defs.partitions import split_key, submission_partitions
 from pipelines.defs.resources import ClusterixPaths
+from pipelines.defs.submission_status import (
+    ACCEPTED_CHECK,
+    ACCEPTED_CHECK_DESCRIPTION,
+    acceptance_evaluation,
+    acceptance_failed,
+    partition_metadata,
+    programme_grid,
+)
 
-MAX_PARTITION_METADATA = 500
-GRID_ROWS = 60
+SUBMISSION = dg.AssetKey("submission")
+STRAYS = "unattributed_files"
+REFERENCE_KEYS = [dg.AssetKey(t.name) for t in REFERENCE_TABLES]
+
+submission = dg.AssetSpec(
+    SUBMISSION,
+    partitions_def=submission_partitions,
+    group_name="ingest",
+    kinds={"excel"},
+    description=(
+        "The workbook a partner sends for one reporting period (raw/<partner>/<period>.xlsx),"
+        " one partition per expected partner-period. Materialized when an accepted version"
+        " is in use; its metadata describes that version. Reported by the ingest step."
+    ),
+)
 
 
-def _attributable(candidate: Candidate) -> bool:
-    ref = reference()
+def _attributable(candidate: Candidate, ref: Reference) -> bool:
     return candidate.partner_id in ref.partner_ids and candidate.period_id in ref.period_ids
 
 
-def _partition_metadata(state: SubmissionState, ledger: Ledger) -> dict[str, object]:
-    latest = state.latest
-    if latest is None:
-        return {"status": "not submitted", "dagster/row_count": 0}
-    rows = sum(len(frame) for frame in state.records.values())
-    return {
-        "status": latest["status"],
-        "review status": ledger.state_status(state),
-        "file": str(latest["file"]),
-        "sha256": str(latest["sha256"]),
-        "errors": int(latest["n_errors"]),
-        "warnings": int(latest["n_warnings"]),
-        "versions seen": len(state.versions),
-        "current sha256": state.current_sha256 or "none accepted",
-        "dagster/row_count": rows,
-    }
-
-
-def _status_symbol(state: SubmissionState) -> str:
-    latest = state.latest
-    if latest is None:
-        return "·"
-    if state.current_sha256 is None:
-        return "✗"
-    return "✓" if latest["status"] == "accepted" else "✓!"
-
-
-_REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
-
-
-def _summary_metadata(
-    states: dict[str, SubmissionState], ingested: int, ledger: Ledger
-) -> dict[str, object]:
-    """What every partition of the run looks like, as a partner x period grid."""
+def all_states(paths: ClusterixPaths) -> dict[str, SubmissionState]:
+    """Every partner x period's state (expected or not), keyed ``partner|period``."""
     ref = reference()
-    by_pair = {(s.partner_id, s.period_id): s for s in states.values()}
-    periods = [p for p in ref.period_ids if any(k[1] == p for k in by_pair)]
-    lines = ["| partner | " + " | ".join(periods) + " |", "|---" * (len(periods) + 1) + "|"]
-    partners = [p for p in ref.partner_ids if any(k[0] == p for k in by_pair)]
-    for partner in partners[:GRID_ROWS]:
-        cells = [
-            _status_symbol(by_pair[(partner, p)])
-            + _REVIEW_MARK.get(ledger.state_status(by_pair[(partner, p)]), "")
-            if (partner, p) in by_pair
-            else ""
-            for p in periods
-        ]
-        lines.append(f"| {partner} | " + " | ".join(cells) + " |")
-    lines.append(
-        "\n✓ accepted · ✓! latest version rejected, an earlier one in use ·"
-        " ✗ rejected, nothing in use · · not submitted;"
-        " review: 🔒 approved (locked) · ↩ sent back · 🔓 reopened"
-    )
-    statuses = [_status_symbol(s) for s in states.values()]
-    return {
-        "ingested this run": dg.MetadataValue.int(ingested),
-        "in use": dg.MetadataValue.int(sum(s.startswith("✓") for s in statuses)),
-        "rejected": dg.MetadataValue.int(statuses.count("✗") + statuses.count("✓!")),
-        "not submitted": dg.MetadataValue.int(statuses.count("·")),
-        "submissions": dg.MetadataValue.md("\n".join(lines)),
-    }
+    pairs = [(p, q) for p in ref.partner_ids for q in ref.period_ids]
+    return load_states(paths.state, pairs)
 
 
-@dg.asset(
-    partitions_def=submission_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    io_manager_key="state_io",
-    group_name="ingest",
-    kinds={"excel", "pandera"},
-    description=(
-        "The workbook of one partner for one reporting period: every version seen, its"
-        " validation issues, and the valid rows of the version in use."
-    ),
+def stray_outcomes(paths: ClusterixPaths) -> list[Outcome]:
+    """The files of the drop folder that belong to no partner-period, as last ingested."""
+    return load_pickle(paths.state, STRAYS, [])
+
+
+def _report_partitions(
+    context: dg.AssetExecutionContext,
+    before: dict[str, SubmissionState],
+    after: dict[str, SubmissionState],
+    changed: set[str],
+    ledger: Ledger,
+) -> None:
+    """Partition events for what changed, and for what the instance has not heard of.
+
+    The second part makes a new Dagster instance (or one whose history was wiped) show
+    the truth after its first run, even when no file changed.
+    """
+    ref = reference()
+    known = context.instance.get_materialized_partitions(SUBMISSION)
+    for key in submission_partitions.get_partition_keys():
+        state = after[key]
+        in_use = state.current_sha256 is not None
+        if key in changed or (in_use and key not in known) or (not known and state.latest):
+            if in_use:
+                metadata = {
+                    **partition_metadata(state, ref),
+                    "review status": ledger.state_status(state),
+                }
+                context.log_event(
+                    dg.AssetMaterialization(SUBMISSION, partition=key, metadata=metadata)
+                )
+            if acceptance_failed(state) or acceptance_failed(before[key]):
+                context.log_event(acceptance_evaluation(state, key))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "submission_states",
+            deps=[SUBMISSION, *REFERENCE_KEYS],
+            group_name="ingest",
+            kinds={"pandera"},
+            description=(
+                "Every partner-period's validated state: each file version seen, its issues"
+                " and the valid rows of the version in use (internal, under the state"
+                " directory). Its metadata is the programme-wide grid of submissions."
+            ),
+        ),
+        dg.AssetSpec(
+            STRAYS,
+            deps=REFERENCE_KEYS,
+            group_name="ingest",
+            description="Files in the drop folder that belong to no partner-period, with why.",
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "every_file_attributed",
+            asset=STRAYS,
+            description=(
+                "Every file in the drop folder is a partner-period's workbook. A failure"
+                " lists files that were ignored (wrong folder, name or type): a partner"
+                " may believe they have reported."
+            ),
+        )
+    ],
 )
-def submission(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dict:
+def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths):
+    """Ingest the new and changed files of the drop folder in one pass."""
     ref = reference()
-    candidates: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
+    remove_stale_temp_files(paths.state)  # left by a run that was killed half-way
+    candidates: dict[str, list[Candidate]] = defaultdict(list)
+    strays = []
     for candidate in discover(paths.raw):
-        if _attributable(candidate):
-            candidates[(candidate.partner_id, candidate.period_id)].append(candidate)
+        if _attributable(candidate, ref):
+            candidates[f"{candidate.partner_id}|{candidate.period_id}"].append(candidate)
+        else:
+            strays.append(candidate)
 
+    before = all_states(paths)
     ledger = Ledger.read(paths.state)
     locks = ledger.locks()
-    states: dict[str, SubmissionState] = {}
     todo: list[tuple[str, Candidate, str]] = []
-    reviewed: list[str] = []
-    for key in context.partition_keys:
-        partner_id, period_id = split_key(key)
-        state = load_state(paths.state, partner_id, period_id)
-        states[key] = state
-        files = {c: fingerprint(c) for c in candidates[(partner_id, period_id)]}
-        new = set(state.changed(files))
-        retry = refused_while_locked(state, locks)  # reopened: read what the lock refused
+    for key, found in candidates.items():
+        files = {c: fingerprint(c) for c in found}
+        new = set(before[key].changed(files))
+        retry = refused_while_locked(before[key], locks)  # reopened: read what the lock refused
         todo += [(key, c, sha) for c, sha in files.items() if c in new or c.file in retry]
-        if ledger.last(partner_id, period_id) is not None:
-            reviewed.append(key)
-
-    outcomes = ingest(
-        [c for _, c, _ in todo],
-        ref,
-        paths.state / ARCHIVE_DIR,
-        fingerprints={c: sha for _, c, sha in todo},
-        locks=locks,
-    )
+    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR, locks=locks)
+    after = dict(before)
+    changed = set()
     for (key, _, _), outcome in zip(todo, outcomes, strict=True):
-        states[key] = states[key].apply(outcome)
-    context.log.info(
-        f"{len(todo)} new or changed file(s) ingested across {len(states)} partition(s)"
+        if outcome.status == RETRY:
+            context.log.warning(outcome.issues[0]["message"])
+            continue
+        after[key] = after[key].apply(outcome)
+        save_state(paths.state, after[key])
+        changed.add(key)
+    context.log.info(f"{len(todo)} new or changed file(s) ingested")
+    # A review decision changes a partition's metadata without a new file.
+    reported = load_pickle(paths.state, REPORTED_STATUSES, {})
+    reviewed = ledger.status_changes(after, reported)
+    _report_partitions(context, before, after, changed | set(reviewed), ledger)
+    save_pickle(paths.state, REPORTED_STATUSES, {**reported, **reviewed})
+    yield dg.MaterializeResult(
+        asset_key="submission_states",
+        metadata={
+            "ingested this run": dg.MetadataValue.int(len(todo)),
+            **programme_grid(after, ref, ledger),
+        },
     )
-    # Reviewed partitions too: a decision changes their metadata without a new file.
-    changed = list(dict.fromkeys([*(key for key, _, _ in todo), *reviewed]))
-    if len(changed) <= MAX_PARTITION_METADATA:
-        # Dagster checks each call against the whole partition range, so this is
-        # quadratic in partitions: fine for 121, not for a synthetic programme of 12,000.
-        for key in changed:
-            context.add_asset_metadata(_partition_metadata(states[key], ledger), partition_key=key)
-    context.add_output_metadata(_summary_metadata(states, len(todo), ledger))
-    return states
+
+    stray_results = ingest(strays, ref, paths.state / ARCHIVE_DIR)
+    save_pickle(paths.state, STRAYS, stray_results)
+    listing = "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in stray_results)
+    yield dg.MaterializeResult(
+        asset_key=STRAYS,
+        metadata={
+            "dagster/row_count": len(stray_results),
+            "files": dg.MetadataValue.md(listing or "_none_"),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key=STRAYS,
+        check_name="every_file_attributed",
+        passed=not stray_results,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"files": dg.MetadataValue.md(listing or "_none_")},
+    )
 
 
-@dg.asset(
-    io_manager_key="state_io",
-    group_name="ingest",
-    description="Files in the drop folder that belong to no partner-period, with the reason.",
+@dg.asset_check(
+    asset="submission",
+    name=ACCEPTED_CHECK,
+    partitions_def=submission_partitions,
+    description=ACCEPTED_CHECK_DESCRIPTION,
 )
-def unattributed_files(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> list[Outcome]:
-    strays = [c for c in discover(paths.raw) if not _attributable(c)]
-    outcomes = ingest(strays, reference(), paths.state / ARCHIVE_DIR)
-    context.add_output_metadata(
-        {
-            "dagster/row_count": len(outcomes),
-            "files": dg.MetadataValue.md(
-                "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in outcomes) or "_none_"
-            ),
-        }
+def workbook_accepted(
+    context: dg.AssetCheckExecutionContext, paths: ClusterixPaths
+) -> dg.AssetCheckResult:
+    """Re-evaluate one partition from its stored state (ingest reports it as it goes)."""
+    partner_id, period_id = split_key(context.partition_key)
+    state = load_states(paths.state, [(partner_id, period_id)])[context.partition_key]
+    evaluation = acceptance_evaluation(state, context.partition_key)
+    return dg.AssetCheckResult(
+        passed=evaluation.passed, severity=evaluation.severity, metadata=evaluation.metadata
     )
-    return outcomes

@@ -6,12 +6,15 @@ import json
 import dagster as dg
 import pandas as pd
 
+from pipelines.core.completeness import STATUSES, submission_statuses
 from pipelines.core.dictionary import data_dictionary as render_dictionary
 from pipelines.core.feedback import write_feedback
 from pipelines.core.publish import write_atomic
+from pipelines.core.reference import reference
 from pipelines.core.report import write_report
 from pipelines.core.review import Ledger
 from pipelines.core.validation import issues_frame
+from pipelines.defs.ingest_assets import all_states
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -34,19 +37,31 @@ def progress_report(
     paths: ClusterixPaths,
     indicator_scorecard: pd.DataFrame,
     indicator_progress: pd.DataFrame,
-    submission_completeness: pd.DataFrame,
+    submissions: pd.DataFrame,
+    validation_issues: pd.DataFrame,
     stakeholder_meeting_floor: pd.DataFrame,
 ) -> dg.MaterializeResult:
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC)
+    ref = reference()
+    # "not yet due" and "missing" are relative to the day of the run
+    statuses = submission_statuses(submissions, ref, now.date(), validation_issues)
     path = write_report(
         paths.assets / REPORT_FILE,
         indicator_scorecard,
         indicator_progress,
-        submission_completeness,
+        statuses,
         stakeholder_meeting_floor,
-        generated,
+        validation_issues,
+        ref,
+        now.strftime("%Y-%m-%d %H:%M UTC"),
     )
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+    counts = statuses["status"].value_counts()
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            **{status: dg.MetadataValue.int(int(counts.get(status, 0))) for status in STATUSES},
+        }
+    )
 
 
 @dg.asset(
@@ -54,17 +69,17 @@ def progress_report(
     kinds={"excel"},
     description="A feedback workbook per partner-period whose latest workbook has issues or"
     " was sent back by the coordinator.",
-    ins={"submission": dg.AssetIn("submission")},
+    deps=["submission_states"],
 )
 def partner_feedback(
-    context: dg.AssetExecutionContext, paths: ClusterixPaths, submission: dict
+    context: dg.AssetExecutionContext, paths: ClusterixPaths
 ) -> dg.MaterializeResult:
     folder = paths.assets / FEEDBACK_DIR
     manifest_path = folder / ".written.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     listed, rewritten = [], 0
     ledger = Ledger.read(paths.state)
-    for state in submission.values():
+    for state in all_states(paths).values():
         latest = state.latest
         target = folder / state.partner_id / f"{state.period_id}.xlsx"
         issues = state.issues_of(latest["sha256"]) if latest is not None else []

@@ -1,37 +1,28 @@
-"""A submission is one partner x period: the two dimensions of the ingest partitions."""
+"""One partition per partner-period the programme EXPECTS a workbook for.
+
+11 partners x RP01-RP08 and 10 x RP09-RP11 (P11 takes no part in the extended
+phase): 118 keys such as ``P4|RP07``. A static list rather than a partner x period
+grid, because a grid would count P11's three extended-phase periods as expected
+and Dagster offers no way to leave cells out of a multi-dimensional definition.
+"""
 
 import dagster as dg
 
 from pipelines.core.reference import reference
 
-PARTNER_DIM = "partner"
-PERIOD_DIM = "period"
+SEPARATOR = "|"
 
-submission_partitions = dg.MultiPartitionsDefinition(
-    {
-        PARTNER_DIM: dg.StaticPartitionsDefinition(reference().partner_ids),
-        PERIOD_DIM: dg.StaticPartitionsDefinition(reference().period_ids),
-    }
+
+def partition_key(partner_id: str, period_id: str) -> str:
+    return f"{partner_id}{SEPARATOR}{period_id}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(partner_id, period_id) of a partition key."""
+    partner_id, period_id = key.split(SEPARATOR)
+    return partner_id, period_id
+
+
+submission_partitions = dg.StaticPartitionsDefinition(
+    [partition_key(partner, period) for partner, period in reference().expected_submissions()]
 )
-
-
-def partition_key(partner_id: str, period_id: str) -> dg.MultiPartitionKey:
-    return dg.MultiPartitionKey({PARTNER_DIM: partner_id, PERIOD_DIM: period_id})
-
-
-def split_key(key: str | dg.MultiPartitionKey) -> tuple[str, str]:
-    """(partner_id, period_id) of a partition key, whatever form Dagster hands it in."""
-    if isinstance(key, dg.MultiPartitionKey):
-        dims = key.keys_by_dimension
-    else:
-        dims = submission_partitions.get_partition_key_from_str(key).keys_by_dimension
-    return dims[PARTNER_DIM], dims[PERIOD_DIM]
-
-
-def all_partitions_tags() -> dict[str, str]:
-    """Run tags that make one run cover every partner x period (a single-run backfill)."""
-    keys = submission_partitions.get_partition_keys()
-    return {
-        "dagster/asset_partition_range_start": keys[0],
-        "dagster/asset_partition_range_end": keys[-1],
-    }

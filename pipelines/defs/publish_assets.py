@@ -13,11 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
 
 from pipelines.core.config import keep_snapshots
 from pipelines.core.facts import resolve_facts
-from pipelines.core.ingest import Outcome
 from pipelines.core.manifest import (
     MANIFEST,
     SourceFile,
@@ -28,7 +26,6 @@ from pipelines.core.manifest import (
 from pipelines.core.publish import read_parquet_file
 from pipelines.core.reference import reference
 from pipelines.core.review import Ledger
-from pipelines.core.schemas import table_schema
 from pipelines.core.submissions import current_records, issues_table, submissions_table
 from pipelines.core.tables import (
     FACT_TABLES,
@@ -38,7 +35,9 @@ from pipelines.core.tables import (
     Table,
     published_tables,
 )
-from pipelines.defs.metadata import column_schema, markdown_table, table_metadata
+from pipelines.defs.checks import checked_outputs, schema_check_specs, table_out
+from pipelines.defs.ingest_assets import REFERENCE_KEYS, all_states, stray_outcomes
+from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import ClusterixPaths
 
 SHEET_OF_TABLE = {s.table: s.name for s in RECORD_SHEETS}
@@ -55,53 +54,22 @@ SAMPLE_COLUMNS = [
 ]
 
 
-def _out(table: Table) -> dg.AssetOut:
-    return dg.AssetOut(
-        key=table.name,
-        io_manager_key="table_io",
-        description=table.description,
-        metadata={"table": table.name, "dagster/column_schema": column_schema(table)},
-        group_name="published",
-        kinds={"parquet"},
-    )
-
-
 def _check_specs() -> list[dg.AssetCheckSpec]:
-    specs = [
-        dg.AssetCheckSpec(
-            "conforms_to_schema", asset=t.name, description="Generated Pandera schema"
-        )
-        for t in PUBLISHED
-    ]
+    specs = schema_check_specs(PUBLISHED)
     specs += [
         dg.AssetCheckSpec(
             "sheet_rules",
             asset=t.name,
-            description=f"Rows of the {SHEET_OF_TABLE[t.name]} sheets that broke a rule",
+            description=(
+                f"No row of the {SHEET_OF_TABLE[t.name]} sheets broke a rule of severity"
+                " error. A failure (a warning: publication goes on) means rows were"
+                " quarantined: they are left out of the table until the partner sends a"
+                " corrected workbook. The metadata counts them by rule, with a sample."
+            ),
         )
         for t in FACT_TABLES
     ]
     return specs
-
-
-def schema_check(frame: pd.DataFrame, table: Table) -> dg.AssetCheckResult:
-    """The published frame against the Pandera schema generated from its definition."""
-    try:
-        table_schema(table).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        return dg.AssetCheckResult(
-            asset_key=table.name,
-            check_name="conforms_to_schema",
-            passed=False,
-            metadata={
-                "failures": len(cases),
-                "sample": dg.MetadataValue.md(
-                    markdown_table(cases[["column", "check", "failure_case", "index"]])
-                ),
-            },
-        )
-    return dg.AssetCheckResult(asset_key=table.name, check_name="conforms_to_schema", passed=True)
 
 
 def sheet_check(table: Table, issues: pd.DataFrame) -> dg.AssetCheckResult:
@@ -131,28 +99,21 @@ def sheet_check(table: Table, issues: pd.DataFrame) -> dg.AssetCheckResult:
 
 
 @dg.multi_asset(
-    outs={t.name: _out(t) for t in PUBLISHED},
-    ins={
-        "submission": dg.AssetIn("submission"),
-        "unattributed_files": dg.AssetIn("unattributed_files"),
-    },
+    outs={t.name: table_out(t, "published") for t in PUBLISHED},
+    deps=["submission_states", "unattributed_files", *REFERENCE_KEYS],
     check_specs=_check_specs(),
 )
-def published_submissions(
-    paths: ClusterixPaths, submission: dict, unattributed_files: list[Outcome]
-):
-    states = list(submission.values())
+def published_submissions(paths: ClusterixPaths):
+    states = list(all_states(paths).values())
+    strays = stray_outcomes(paths)
     facts = resolve_facts(current_records(states), reference())
     ledger = Ledger.read(paths.state)
     frames = {
-        SUBMISSIONS.name: ledger.with_review_status(submissions_table(states, unattributed_files)),
-        VALIDATION_ISSUES.name: issues_table(states, unattributed_files, [facts.issues]),
+        SUBMISSIONS.name: ledger.with_review_status(submissions_table(states, strays)),
+        VALIDATION_ISSUES.name: issues_table(states, strays, [facts.issues]),
         **facts.tables,
     }
-    for table in PUBLISHED:
-        frame = frames[table.name]
-        yield dg.Output(frame, output_name=table.name, metadata=table_metadata(frame, table))
-        yield schema_check(frame, table)
+    yield from checked_outputs((t, frames[t.name], {}) for t in PUBLISHED)
     for table in FACT_TABLES:
         yield sheet_check(table, frames[VALIDATION_ISSUES.name])
 

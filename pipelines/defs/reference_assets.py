@@ -1,30 +1,22 @@
-"""Reference tables published from the versioned files in ``pipelines/core/reference_data``."""
+"""Reference tables published from the versioned files in ``pipelines/core/reference_data``.
+
+One step publishes them all, each checked against its schema first. They are the
+upstream of everything that validates or counts (see the ``deps`` of the ingest,
+publication and indicator steps), so the lineage shows what the figures rest on.
+"""
 
 import dagster as dg
-import pandas as pd
 
 from pipelines.core.reference import reference
-from pipelines.core.tables import REFERENCE_TABLES, Table
-from pipelines.defs.metadata import column_schema, table_metadata
+from pipelines.core.tables import REFERENCE_TABLES
+from pipelines.defs.checks import checked_outputs, schema_check_specs, table_out
 
 
-def reference_asset(table: Table) -> dg.AssetsDefinition:
-    """One asset per reference table; the file is validated by its Pandera schema at load."""
-
-    @dg.asset(
-        name=table.name,
-        group_name="reference",
-        io_manager_key="table_io",
-        description=table.description,
-        metadata={"table": table.name, "dagster/column_schema": column_schema(table)},
-        kinds={"parquet"},
-    )
-    def _asset(context: dg.AssetExecutionContext) -> pd.DataFrame:
-        frame = reference().tables()[table.name]
-        context.add_output_metadata(table_metadata(frame, table))
-        return frame
-
-    return _asset
-
-
-reference_assets = [reference_asset(t) for t in REFERENCE_TABLES]
+@dg.multi_asset(
+    outs={t.name: table_out(t, "reference") for t in REFERENCE_TABLES},
+    check_specs=schema_check_specs(REFERENCE_TABLES),
+    description="The reference data (validated when loaded) as published tables.",
+)
+def reference_tables():
+    frames = reference().tables()
+    yield from checked_outputs((t, frames[t.name], {}) for t in REFERENCE_TABLES)

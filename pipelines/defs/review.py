@@ -2,7 +2,7 @@
 
 ``review_submission`` records one decision (the same as ``clusterix review``), so a
 coordinator can act from the UI. Both write the ledger only; ``review_decisions_sensor``
-notices the ledger changed and starts one run over every partition, which applies the
+notices the ledger changed and starts one ingest run, which applies the
 lock, republishes ``reviews``, ``submissions.review_status``, the approved-only
 scorecard, the report and the feedback workbooks. One way in for both front ends, and
 no run of the pipeline inside a CLI call that may meet a daemon's run.
@@ -12,7 +12,6 @@ import enum
 import hashlib
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from pipelines.core import config
@@ -20,8 +19,7 @@ from pipelines.core.reference import reference
 from pipelines.core.review import Ledger, ReviewError, ledger_path, record
 from pipelines.core.tables import REVIEWS
 from pipelines.defs.automation import ingest_everything
-from pipelines.defs.metadata import column_schema, table_metadata
-from pipelines.defs.partitions import all_partitions_tags
+from pipelines.defs.checks import checked_outputs, schema_check_specs, table_out
 from pipelines.defs.resources import ClusterixPaths
 
 REVIEW_JOB = "review_submission"
@@ -76,18 +74,13 @@ def review_submission() -> None:
     record_review_decision()
 
 
-@dg.asset(
-    name=REVIEWS.name,
-    group_name="published",
-    io_manager_key="table_io",
-    description=REVIEWS.description,
-    metadata={"table": REVIEWS.name, "dagster/column_schema": column_schema(REVIEWS)},
-    kinds={"parquet"},
+@dg.multi_asset(
+    outs={REVIEWS.name: table_out(REVIEWS, "published")},
+    check_specs=schema_check_specs([REVIEWS]),
 )
-def reviews(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> pd.DataFrame:
-    frame = Ledger.read(paths.state).table()
-    context.add_output_metadata(table_metadata(frame, REVIEWS))
-    return frame
+def reviews(paths: ClusterixPaths):
+    """Every decision of the ledger, as the table BI tools read."""
+    yield from checked_outputs([(REVIEWS, Ledger.read(paths.state).table(), {})])
 
 
 @dg.sensor(
@@ -97,7 +90,7 @@ def reviews(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> pd.Data
     description="Republishes everything when a review decision was recorded (CLI or job).",
 )
 def review_decisions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """A run over every partition when the ledger's bytes changed; the run key is their
+    """An ingest run when the ledger's bytes changed; the run key is their
     SHA-256, so one set of decisions is published once even if the cursor is lost."""
     path = ledger_path(config.state_dir())
     if not path.exists():
@@ -105,7 +98,5 @@ def review_decisions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRes
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest == context.cursor:
         return dg.SensorResult(run_requests=[], cursor=digest)
-    request = dg.RunRequest(
-        run_key=f"reviews:{digest}", tags={**all_partitions_tags(), "clusterix/reviews": digest}
-    )
+    request = dg.RunRequest(run_key=f"reviews:{digest}", tags={"clusterix/reviews": digest})
     return dg.SensorResult(run_requests=[request], cursor=digest)

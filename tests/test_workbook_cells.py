@@ -1,0 +1,212 @@
+"""Cells whose cached value hides what the partner sees, and sheets or columns that
+could be read two ways, in workbooks written as partners' tools write them
+(XlsxWriter stores formulas with their cached results, as Excel does; openpyxl for
+hidden sheets and merges; LibreOffice, where installed, for its own .ods).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from conftest import GOOD_ROWS, make_workbook
+from openpyxl import load_workbook
+
+from pipelines.core.discovery import discover
+from pipelines.core.ingest import Outcome, ingest
+from pipelines.core.reference import reference
+from pipelines.core.tables import RECORD_SHEETS
+
+Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int], None]
+COVER = {
+    "partner_id": "P4",
+    "period_id": "RP07",
+    "template_version": 1,
+    "submitted_on": dt.date(2020, 4, 15),
+    "contact_name": "Test",
+}
+
+
+def write_events(path: Path, events: list[dict[str, object]]) -> Path:
+    """A complete workbook with these Events rows; a callable value writes its own cell."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with xlsxwriter.Workbook(str(path)) as book:
+        date = book.add_format({"num_format": "yyyy-mm-dd"})
+
+        def put(sheet, row: int, column: int, value: object) -> None:
+            if callable(value):
+                value(sheet, row, column)
+            elif isinstance(value, dt.date):
+                sheet.write_datetime(row, column, dt.datetime.combine(value, dt.time()), date)
+            elif value is not None:
+                sheet.write(row, column, value)
+
+        cover = book.add_worksheet("Cover")
+        cover.write_row(0, 0, ["field", "value"])
+        for row, (name, value) in enumerate(COVER.items(), start=1):
+            cover.write(row, 0, name)
+            put(cover, row, 1, value)
+        for record in RECORD_SHEETS:
+            sheet = book.add_worksheet(record.name)
+            sheet.write_row(0, 0, record.column_names)
+            for row, values in enumerate(events if record.name == "Events" else [], start=1):
+                for column, name in enumerate(record.column_names):
+                    put(sheet, row, column, values.get(name))
+    return path
+
+
+def formula(text: str, cached: object) -> Writer:
+    return lambda sheet, row, column: sheet.write_formula(row, column, text, None, cached)
+
+
+def _ingest(raw: Path, tmp_path: Path) -> Outcome:
+    (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
+    return outcome
+
+
+def _issues(outcome: Outcome) -> list[tuple[str, int | None, str | None, str | None]]:
+    return sorted((i["rule"], i["row"], i["column"], i["value"]) for i in outcome.issues)
+
+
+def _to_ods(xlsx: Path, folder: Path) -> Path:
+    """The workbook opened and saved as .ods by LibreOffice, the way a partner would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{folder}/profile",
+         "--convert-to", "ods", "--outdir", str(folder), str(xlsx)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    return folder / f"{xlsx.stem}.ods"
+
+
+needs_libreoffice = pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui",
+)
+
+ERROR_EVENTS = [
+    {**GOOD_ROWS["Events"], "participants": formula("=1/0", "#DIV/0!")},
+    {**GOOD_ROWS["Events"], "event_ref": "EV-2", "city": formula("=NA()", "#N/A")},
+]
+ERROR_ISSUES = [
+    ("error_cell", 2, "participants", "#DIV/0!"),
+    ("error_cell", 3, "city", "#N/A"),
+]
+
+
+def test_error_cells_are_named_in_required_and_optional_columns(tmp_path, dirs):
+    raw, _ = dirs
+    write_events(raw / "P4" / "RP07.xlsx", ERROR_EVENTS)
+    outcome = _ingest(raw, tmp_path)
+    assert _issues(outcome) == ERROR_ISSUES
+    messages = {i["column"]: i["message"] for i in outcome.issues}
+    assert "holds the spreadsheet error #DIV/0!" in messages["participants"]
+    assert outcome.records.get("events") is None
+
+
+@needs_libreoffice
+def test_error_cells_saved_by_libreoffice_are_named_too(tmp_path, dirs):
+    raw, _ = dirs
+    xlsx = write_events(tmp_path / "excel" / "RP07.xlsx", ERROR_EVENTS)
+    (raw / "P4").mkdir()
+    shutil.copy(_to_ods(xlsx, tmp_path / "lo"), raw / "P4" / "RP07.ods")
+    assert _issues(_ingest(raw, tmp_path)) == ERROR_ISSUES
+
+
+def _merged_countries(path: Path) -> None:
+    book = load_workbook(path)
+    book["Events"].merge_cells("H2:H3")  # one country typed for two events
+    book.save(path)
+
+
+def test_a_merged_cell_is_reported_as_merged_not_as_missing(tmp_path, dirs):
+    raw, _ = dirs
+    second = {**GOOD_ROWS["Events"], "event_ref": "EV-2"}
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"], second]})
+    _merged_countries(path)
+    outcome = _ingest(raw, tmp_path)
+    assert _issues(outcome) == [("merged_cell", 3, "country", "H2:H3")]
+    assert list(outcome.records["events"]["event_ref"]) == ["EV-1"]
+
+
+@needs_libreoffice
+def test_a_merged_cell_saved_by_libreoffice_is_reported_as_merged(tmp_path, dirs):
+    raw, _ = dirs
+    second = {**GOOD_ROWS["Events"], "event_ref": "EV-2"}
+    path = make_workbook(
+        tmp_path / "excel", "P4", "RP07", {"Events": [GOOD_ROWS["Events"], second]}
+    )
+    _merged_countries(path)
+    (raw / "P4").mkdir()
+    shutil.copy(_to_ods(path, tmp_path / "lo"), raw / "P4" / "RP07.ods")
+    assert _issues(_ingest(raw, tmp_path)) == [("merged_cell", 3, "country", "H2:H3")]
+
+
+def test_a_hyperlink_stores_its_address_not_its_text(tmp_path, dirs):
+    raw, _ = dirs
+    url = "https://example.org/agenda?id=1"
+
+    def cell_link(sheet, row: int, column: int) -> None:
+        sheet.write_url(row, column, url + "&by=menu", string="minutes")
+
+    evidence = formula(f'=HYPERLINK("{url}","evidence")', "evidence")
+    title = formula(f'=HYPERLINK("{url}","T")', "T")
+    events = [
+        {**GOOD_ROWS["Events"], "evidence_url": evidence},
+        {**GOOD_ROWS["Events"], "event_ref": "EV-2", "evidence_url": cell_link},
+        {**GOOD_ROWS["Events"], "event_ref": "EV-3", "title": title},
+    ]
+    write_events(raw / "P4" / "RP07.xlsx", events)
+    outcome = _ingest(raw, tmp_path)
+    assert outcome.issues == []
+    frame = outcome.records["events"]
+    assert list(frame["evidence_url"].fillna("")) == [url, url + "&by=menu", ""]
+    assert list(frame["title"])[2] == "T"  # only link columns take the address
+
+
+def test_a_hyperlink_with_a_computed_address_is_refused(tmp_path, dirs):
+    raw, _ = dirs
+    link = formula('=HYPERLINK("https://example.org/"&B2,"evidence")', "evidence")
+    write_events(raw / "P4" / "RP07.xlsx", [{**GOOD_ROWS["Events"], "evidence_url": link}])
+    outcome = _ingest(raw, tmp_path)
+    assert _issues(outcome) == [("computed_hyperlink", 2, "evidence_url", "evidence")]
+
+
+def test_a_duplicate_header_is_named_a_duplicate_column(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    book = load_workbook(path)
+    book["Events"]["M1"] = "Participants "
+    book["Events"]["M2"] = 999
+    book.save(path)
+    outcome = _ingest(raw, tmp_path)
+    assert outcome.status == "rejected"
+    (issue,) = outcome.issues
+    assert (issue["rule"], issue["sheet"], issue["column"]) == (
+        "duplicate_column",
+        "Events",
+        "participants",
+    )
+    assert "columns I and M" in issue["message"]
+
+
+@pytest.mark.parametrize("name", ["Events ", " events", "Events\u00a0"])
+def test_two_sheets_that_read_as_one_record_sheet_reject_the_workbook(tmp_path, dirs, name):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    book = load_workbook(path)
+    decoy = book.create_sheet(name, index=0)
+    decoy.append(list(RECORD_SHEETS[0].column_names))
+    decoy.append(["EV-1", "decoy", "regional_stakeholder_meeting", dt.date(2019, 5, 20)])
+    decoy.sheet_state = "hidden"
+    book.save(path)
+    outcome = _ingest(raw, tmp_path)
+    assert outcome.status == "rejected"
+    (issue,) = outcome.issues
+    assert (issue["rule"], issue["sheet"]) == ("duplicate_sheet", "Events")
+    assert f"'{name}' (hidden) and 'Events'" in issue["message"]
