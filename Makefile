@@ -10,7 +10,8 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # The dev/demo Dagster instance: deploy/dev/dagster.yaml (telemetry off) goes into a
 # DAGSTER_HOME that has no dagster.yaml. DAGSTER_DISABLE_TELEMETRY also stops Dagster
 # uploading a telemetry log that an older, telemetry-on instance left there.
-DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} DAGSTER_DISABLE_TELEMETRY=1
+DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}
+export DAGSTER_DISABLE_TELEMETRY := 1
 
 .PHONY: install demo test ui lint format bench sample clean
 

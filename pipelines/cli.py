@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import warnings
 from pathlib import Path
 
 from pipelines.core import config
@@ -26,7 +25,7 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from pipelines.core.sample import write_samples
+    from pipelines.demo.sample import write_samples
 
     target = Path(args.raw_dir) if args.raw_dir else config.raw_dir()
     written = write_samples(target)
@@ -35,11 +34,6 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    # The single-run backfill policy is a beta API we rely on knowingly; say it once
-    # here (README) rather than on every run.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from pipelines.run import run_pipeline
 
     return run_pipeline()

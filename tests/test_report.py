@@ -21,7 +21,7 @@ from pipelines.core.indicators import (
     indicator_scorecard,
     stakeholder_meeting_floor,
 )
-from pipelines.core.report import data_uri, indicator_chart_svg, write_report
+from pipelines.core.report import data_uri, indicator_chart_svg, report_html, write_report
 from pipelines.core.validation import issues_frame
 
 GENERATED_AT = "2026-11-24 12:00 UTC"
@@ -283,3 +283,12 @@ def test_charts_are_reproducible_and_fast(inputs) -> None:
     for _ in range(20):
         indicator_chart_svg(*args)
     assert (time.perf_counter() - start) / 20 < 0.05  # about 1 ms; matplotlib took ~120
+
+
+def test_what_to_fix_leaves_out_closed_issues(inputs) -> None:
+    closed = ISSUES.assign(is_open=[True, True, False, True])  # P2's wrong_type is closed
+    page = report_html(**{**inputs, "issues": closed}, generated_at=GENERATED_AT)
+    fix = page[page.index("id='fix-P2'") :]
+    fix = fix[: fix.index("</section>")]
+    assert "0 error(s) (rows left out until corrected) and 1 warning(s)" in fix
+    assert "many" not in fix

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 
 from pipelines.core.reference import reference
-from pipelines.core.sample import (
+from pipelines.demo.plan import (
     FLAWS,
     FORMULA_LIKE_FILE,
     FORMULA_LIKE_TITLE,
     LATE_SUBMISSIONS,
     NOT_A_SPREADSHEET,
     ODS_SUBMISSIONS,
-    write_samples,
 )
+from pipelines.demo.sample import write_samples
 
 
 def _sample_files(raw: Path) -> dict[str, bytes]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -210,3 +212,54 @@ def test_two_sheets_that_read_as_one_record_sheet_reject_the_workbook(tmp_path, 
     (issue,) = outcome.issues
     assert (issue["rule"], issue["sheet"]) == ("duplicate_sheet", "Events")
     assert f"'{name}' (hidden) and 'Events'" in issue["message"]
+
+
+def _date_cells_without_a_date_style(ods: Path) -> list[str]:
+    """The date cells of an .ods whose style does not show them as dates."""
+    with zipfile.ZipFile(ods) as archive:
+        root = ET.fromstring(archive.read("content.xml"))
+    ns = {
+        "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+        "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+        "number": "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0",
+    }
+    date_styles = {
+        e.get(f"{{{ns['style']}}}name") for e in root.iter(f"{{{ns['number']}}}date-style")
+    }
+    shows_dates = {
+        e.get(f"{{{ns['style']}}}name")
+        for e in root.iter(f"{{{ns['style']}}}style")
+        if e.get(f"{{{ns['style']}}}data-style-name") in date_styles
+    }
+    return [
+        cell.get(f"{{{ns['office']}}}date-value")
+        for cell in root.iter(f"{{{ns['table']}}}table-cell")
+        if cell.get(f"{{{ns['office']}}}value-type") == "date"
+        and cell.get(f"{{{ns['table']}}}style-name") not in shows_dates
+    ]
+
+
+def test_ods_date_cells_carry_a_date_style(tmp_path):
+    ods = make_workbook(tmp_path, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]}, suffix=".ods")
+    assert _date_cells_without_a_date_style(ods) == []
+
+
+@needs_libreoffice
+def test_an_ods_opened_and_saved_by_libreoffice_keeps_its_dates(tmp_path, dirs):
+    raw, _ = dirs
+    event = {**GOOD_ROWS["Events"], "end_date": dt.date(2019, 5, 21)}
+    ods = make_workbook(tmp_path / "sent", "P4", "RP07", {"Events": [event]}, suffix=".ods")
+    saved = tmp_path / "lo" / "RP07.xlsx"
+    saved.parent.mkdir()
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+         "--convert-to", "xlsx", "--outdir", str(saved.parent), str(ods)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    (raw / "P4").mkdir()
+    shutil.copy(saved, raw / "P4" / "RP07.xlsx")
+    outcome = _ingest(raw, tmp_path)
+    assert outcome.issues == []
+    (row,) = outcome.records["events"].to_dict("records")
+    assert (row["start_date"], row["end_date"]) == (dt.date(2019, 5, 20), dt.date(2019, 5, 21))

@@ -76,6 +76,8 @@ def review_submission() -> None:
 
 @dg.multi_asset(
     outs={REVIEWS.name: table_out(REVIEWS, "published")},
+    # Published with the set the ingest step builds, and skipped when it has nothing to do.
+    deps=["submission_states"],
     check_specs=schema_check_specs([REVIEWS]),
 )
 def reviews(paths: ClusterixPaths):
