@@ -102,6 +102,16 @@ _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = b"0123456789"
 _DIMENSION = re.compile(rb'<(?:[^\s<>/:]+:)?dimension\s[^<>]*?\bref\s*=\s*"([^"<>]*)"')
 _MAX_TAIL = 1 * MiB
+# Error cells, formulas, merged ranges and links (xlsx and ods): a part without any of
+# them needs no second look by pipelines.core.cell_notes. Plain substrings: searching
+# for each is far faster than one regular expression with alternatives.
+_XLSX_MARKS = (b't="e"', b"<f>", b"<f ", b":f>", b":f ", b"mergeCell", b"hyperlink")
+_ODS_MARKS = (b'value-type="error"', b"HYPERLINK", b"-spanned", b"xlink:href")
+
+
+def has_note_marks(content: bytes, marks: tuple[bytes, ...] = _XLSX_MARKS) -> bool:
+    """Whether XML content may hold what a cell's value hides."""
+    return any(mark in content for mark in marks)
 
 
 class _Pieces:
@@ -139,6 +149,7 @@ class SheetScan:
     columns: int = 0
     values: int = 0  # <v> elements: each may copy one shared string
     dimension: str | None = None
+    marked: bool = False  # holds what a cell's value may hide (see has_note_marks)
 
 
 def fast_sheet_scan(name: str, chunks: Iterable[bytes]) -> SheetScan | None:
@@ -160,6 +171,7 @@ def fast_sheet_scan(name: str, chunks: Iterable[bytes]) -> SheetScan | None:
         row_refs += piece.count(b'<row r="')
         scan.values += piece.count(b"<v")
         odd = bool(_LOOSE_R.search(piece) or _PREFIXED_CELL.search(piece))
+        scan.marked = scan.marked or has_note_marks(piece)
         if scan.dimension is None and (match := _DIMENSION.search(piece)):
             scan.dimension = match.group(1).decode("ascii", "replace")
         if found:
@@ -199,6 +211,8 @@ class ExactSheetScan:
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2]
+        if local in ("f", "mergeCell", "hyperlink") or attrs.get("t") == "e":
+            self.scan.marked = True
         if local == "c":
             self._cell(attrs)
         elif local == "row" and "r" in attrs:
@@ -480,15 +494,21 @@ def _table_name(content: bytes, start: int) -> str:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
-def scan_ods(data: bytes, info: zipfile.ZipInfo, limits: Limits, budget: Budget) -> None:
-    """Bound what an ods content.xml expands to: from byte patterns if plain, else exactly."""
+def scan_ods(data: bytes, info: zipfile.ZipInfo, limits: Limits, budget: Budget) -> bool:
+    """Bound what an ods content.xml expands to: from byte patterns if plain, else exactly.
+
+    Returns whether the content may hold what a cell's value hides.
+    """
     chunks: list[bytes] = []
     size = 0
     for chunk in inflate(data, info, limits, budget):
         size += len(chunk)
         if size <= _ODS_FAST_MAX_BYTES:
             chunks.append(chunk)
-    if size <= _ODS_FAST_MAX_BYTES and _fast_ods_scan(b"".join(chunks), limits):
-        return
-    whole = chunks if size <= _ODS_FAST_MAX_BYTES else inflate(data, info, limits, None)
+    content = b"".join(chunks) if size <= _ODS_FAST_MAX_BYTES else None
+    marked = content is None or has_note_marks(content, _ODS_MARKS)
+    if content is not None and _fast_ods_scan(content, limits):
+        return marked
+    whole = chunks if content is not None else inflate(data, info, limits, None)
     _OdsScan(info.filename, limits).run(whole)
+    return marked
