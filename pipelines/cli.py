@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 from pipelines.core import config
@@ -33,11 +32,6 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    # The single-run backfill policy is a beta API we rely on knowingly; say it once
-    # here (README) rather than on every run.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from pipelines.run import run_pipeline
 
     return run_pipeline()

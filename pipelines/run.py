@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
 
 REPORT = Path("report") / "progress_report.html"
+FEEDBACK = "feedback"
 
 
 def _instance() -> dg.DagsterInstance:
@@ -130,21 +131,25 @@ def run_pipeline() -> int:
     if not raw.is_dir():
         print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
         return 1
-    print(f"Ingesting {raw} into {assets} (one Dagster run over every partner x period)...")
+    print(f"Ingesting {raw} into {assets} (one Dagster run; only new or changed files are read)")
     result = run_everything(run_config=QUIET)
     if not result.success:
         print(f"error: {failure_line(result)}", file=sys.stderr)
         return 1
     print(format_scorecard(read_parquet(INDICATOR_SCORECARD, assets)))
     print()
-    print(
-        submissions_summary(
-            read_parquet(SUBMISSIONS, assets), read_parquet(VALIDATION_ISSUES, assets)
-        )
-    )
+    submissions = read_parquet(SUBMISSIONS, assets)
+    issues = read_parquet(VALIDATION_ISSUES, assets)
+    print(submissions_summary(submissions, issues))
+    rejected = rejected_summary(submissions, issues)
+    if rejected:
+        print(rejected)
     print(floor_summary(read_parquet(STAKEHOLDER_MEETING_FLOOR, assets)))
+    print()
+    feedback = sorted((assets / FEEDBACK).rglob("*.xlsx")) if (assets / FEEDBACK).is_dir() else []
     print(f"Tables:    {assets}")
-    print(f"Feedback:  {assets / 'feedback'}")
+    print(f"Issues:    {assets / 'validation_issues.parquet'} (what each partner must fix)")
+    print(f"Feedback:  {assets / FEEDBACK} ({len(feedback)} workbooks for partners)")
     print(f"Report:    {assets / REPORT}")
     return 0
 
@@ -167,3 +172,12 @@ def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
         f"Workbook versions: {counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)}"
         f" rejected; open issues: {errors} errors, {warnings} warnings"
     )
+
+
+def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
+    """Each rejected workbook whose issues are still open, with the reason, one a line."""
+    rejected = submissions[submissions["status"] == "rejected"]
+    errors = issues[issues["severity"] == "error"].drop_duplicates(["file", "sha256"])
+    named = rejected.merge(errors[["file", "sha256", "message"]], on=["file", "sha256"])
+    lines = [f"  {row.file}: {row.message}" for row in named.itertuples(index=False)]
+    return "Rejected workbooks (nothing of them is used):\n" + "\n".join(lines) if lines else ""

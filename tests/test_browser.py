@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import GOOD_ROWS, dagster_instance, make_workbook
-from playwright.sync_api import BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, Route, expect, sync_playwright
 
 from pipelines.instance import NO_TELEMETRY_ENV
 from pipelines.run import run_everything
@@ -42,6 +42,7 @@ CHROMIUM_FLAGS = [
 ]
 STARTUP_TIMEOUT = 180  # seconds; the webserver imports the code location in a subprocess
 UI_TIMEOUT = 60_000  # ms for a page element; generous, since the machine may be busy
+expect.set_options(timeout=UI_TIMEOUT)
 
 
 def chromium() -> str | None:
@@ -208,3 +209,86 @@ def test_report_in_the_browser(finished_run, page: Page) -> None:
     expect(charts.first).to_be_visible()
     widths = charts.evaluate_all("images => images.map(i => i.complete && i.naturalWidth)")
     assert len(widths) == 17 and all(widths), widths  # every SVG chart decoded and drawn
+
+
+def _visible(page: Page, text: str) -> Locator:
+    """The on-screen element with exactly ``text`` (Dagster also renders hidden copies)."""
+    return page.get_by_text(text, exact=True).filter(visible=True)
+
+
+def _metadata(page: Page, key: str) -> Locator:
+    """The row of a metadata table whose key cell is exactly ``key``."""
+    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=key, exact=True))
+
+
+def test_partition_view_of_a_rejected_and_a_missing_partner_period(finished_run, page: Page):
+    url = finished_run["url"]
+    page.goto(f"{url}/assets/submission?view=partitions&partition=P4%7CRP07")
+    # one partition per EXPECTED partner-period: P11's extended-phase periods are not there
+    expect(page.get_by_text("118 Partitions Selected")).to_be_visible()
+    expect(page.get_by_text("Materialized (1)")).to_be_visible()
+    expect(page.get_by_text("Missing (117)")).to_be_visible()
+    expect(_visible(page, "P11|RP08")).to_have_count(0)  # the list is virtual: filter it
+    page.get_by_placeholder("Filter by name").fill("P11|RP09")
+    expect(_visible(page, "P11|RP08")).to_have_count(0)
+    expect(_visible(page, "P11|RP09")).to_have_count(0)
+    # the accepted one is materialised, with its status
+    expect(_visible(page, "Materialized").first).to_be_visible()
+    expect(_metadata(page, "status")).to_contain_text("accepted")
+    expect(_metadata(page, "file")).to_contain_text("P4/RP07.xlsx")
+
+    # the refused one is not materialised; its workbook_accepted check failed, naming why
+    page.goto(f"{url}/assets/submission?view=partitions&partition=P7%7CRP03")
+    expect(_visible(page, "P7|RP03").first).to_be_visible()
+    expect(page.get_by_text("No metadata entries")).to_be_visible()
+    page.goto(f"{url}/assets/submission?view=checks")
+    expect(page.get_by_text("Latest execution")).to_be_visible()  # the check's own tabs are up
+    page.get_by_role("tab", name="Partitions").last.click()
+    expect(page.get_by_text("Failed (1)")).to_be_visible()
+    page.get_by_placeholder("Filter by partition").fill("P7|RP03")
+    _visible(page, "P7|RP03").last.click()
+    expect(page.get_by_text("View all historical executions (1)")).to_be_visible()
+    expect(_metadata(page, "reason")).to_contain_text(
+        "not_a_spreadsheet: this file is not an .xlsx or .ods workbook"
+    )
+    expect(_metadata(page, "in use")).to_contain_text("nothing")
+
+    # the missing one: nothing materialised, no check evaluated
+    page.get_by_placeholder("Filter by partition").fill("P1|RP01")
+    _visible(page, "P1|RP01").last.click()
+    expect(page.get_by_text("No execution attempted")).to_be_visible()
+    page.goto(f"{url}/assets/submission?view=partitions&partition=P1%7CRP01")
+    expect(_visible(page, "P1|RP01").first).to_be_visible()
+    expect(page.get_by_text("No metadata entries")).to_be_visible()
+
+
+INDICATOR_METADATA = """
+query ($path: [String!]!) { assetOrError(assetKey: {path: $path}) { ... on Asset {
+  assetMaterializations(limit: 1) { metadataEntries { label __typename
+    ... on FloatMetadataEntry { floatValue } ... on IntMetadataEntry { intValue } } } } } }
+"""
+
+
+def test_indicator_metadata_is_numeric_and_plotted(finished_run, page: Page) -> None:
+    url = finished_run["url"]
+    page.goto(f"{url}/assets/indicator_o1")
+    expect(page.get_by_text("Metadata", exact=True)).to_be_visible()
+    expect(_metadata(page, "target")).to_contain_text("81")
+    page.get_by_role("button", name="Plots").click()
+    for label in ("achieved", "target", "% of target"):
+        expect(_visible(page, label)).to_be_visible()
+
+    # what the UI plots is what its GraphQL API serves: numbers, not text
+    answer = page.request.post(
+        f"{url}/graphql",
+        data={"query": INDICATOR_METADATA, "variables": {"path": ["indicator_o1"]}},
+    ).json()
+    entries = answer["data"]["assetOrError"]["assetMaterializations"][0]["metadataEntries"]
+    numbers = {
+        e["label"]: e.get("floatValue", e.get("intValue"))
+        for e in entries
+        if e["__typename"] in ("FloatMetadataEntry", "IntMetadataEntry")
+    }
+    assert numbers["target"] == 81
+    assert numbers["achieved"] == 1  # P4's one regional stakeholder meeting in RP07
+    assert numbers["% of target"] == pytest.approx(1.2)

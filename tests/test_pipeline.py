@@ -92,8 +92,11 @@ def test_unchanged_file_is_not_ingested_again(dirs, instance):
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     assert run_everything(instance).success
     before = _submissions(assets)
-    assert run_everything(instance).success
+    again = run_everything(instance)
+    assert again.success
     pd.testing.assert_frame_equal(before, _submissions(assets))
+    rebuilt = {e.asset_key.to_user_string() for e in again.get_asset_materialization_events()}
+    assert "submissions" not in rebuilt, "nothing changed: no table is rewritten"
 
 
 def test_sensor_starts_one_run_per_change_with_a_compact_cursor(dirs, instance):
@@ -125,6 +128,22 @@ def test_sensor_names_a_file_it_cannot_attribute(dirs, instance, capsys):
     (request,) = result.run_requests
     assert request.tags["clusterix/unattributed"] == "P4/notes.xlsx"
     assert "'notes' is not a reporting period id" in capsys.readouterr().err
+
+
+def test_the_template_commands_default_name_is_accepted(dirs, instance):
+    from pipelines.core.template import write_template
+
+    raw, assets = dirs
+    (raw / "P4").mkdir()
+    write_template("P4", "RP11", raw / "P4" / "P4_RP11.xlsx", cover={"contact_name": "Test"})
+    (request,) = raw_files_sensor(dg.build_sensor_context(instance=instance)).run_requests
+    assert "clusterix/unattributed" not in request.tags
+    assert run_everything(instance).success
+    submissions = _submissions(assets)
+    assert submissions[["file", "period_id", "status"]].values.tolist() == [
+        ["P4/P4_RP11.xlsx", "RP11", "accepted"]
+    ]
+    assert instance.get_materialized_partitions(dg.AssetKey("submission")) == {"P4|RP11"}
 
 
 def _check_records(instance, check, partition):

@@ -130,7 +130,7 @@ def _candidate(root: Path, entry: os.DirEntry[str], ids: _Ids) -> Candidate:
     parts = relative.parts
     stem = relative.name[: -len(relative.suffix)] if relative.suffix else relative.name
     partner = parts[0] if len(parts) > 1 and parts[0] in ids.partners else None
-    period = stem if stem in ids.periods else None
+    period = _period_in_name(stem, partner, ids)
     return Candidate(
         path=path,
         file=str(relative),
@@ -184,13 +184,27 @@ def _rejection(
             " only .xlsx and .ods workbooks are read. Open the file in your spreadsheet"
             " program and save it as Excel Workbook (.xlsx)",
         )
-    if stem not in ids.periods:
+    if _period_in_name(stem, folder, ids) is None:
         return Rejection(
             "unknown_period",
             f"{file}: {stem!r} is not a reporting period id ({ids.period_range()})"
             f"{_did_you_mean(stem, ids.periods)}; name the workbook after the period it"
             " reports on, e.g. RP07.xlsx",
         )
+    return None
+
+
+def _period_in_name(stem: str, partner: str | None, ids: _Ids) -> str | None:
+    """The period a file name gives: ``RP07``, or ``P4_RP07`` in the folder of P4.
+
+    ``clusterix template P4 RP07`` suggests ``P4_RP07.xlsx``; a partner saving it under
+    that name in their own folder has said unambiguously what it is.
+    """
+    if stem in ids.periods:
+        return stem
+    prefix = f"{partner}_"
+    if partner and stem.startswith(prefix) and stem[len(prefix) :] in ids.periods:
+        return stem[len(prefix) :]
     return None
 
 

@@ -19,6 +19,7 @@ partition range, which marks every partition of the range materialised whatever
 happened to it (dagster-io/dagster#17836).
 """
 
+import warnings
 from collections import defaultdict
 
 import dagster as dg
@@ -45,6 +46,7 @@ from pipelines.defs.submission_status import (
     partition_metadata,
     programme_grid,
 )
+from pipelines.defs.up_to_date import published_and_current, record_build
 
 SUBMISSION = dg.AssetKey("submission")
 STRAYS = "unattributed_files"
@@ -113,6 +115,7 @@ def _report_partitions(
             deps=[SUBMISSION, *REFERENCE_KEYS],
             group_name="ingest",
             kinds={"pandera"},
+            skippable=True,
             description=(
                 "Every partner-period's validated state: each file version seen, its issues"
                 " and the valid rows of the version in use (internal, under the state"
@@ -122,10 +125,14 @@ def _report_partitions(
         dg.AssetSpec(
             STRAYS,
             deps=REFERENCE_KEYS,
+            skippable=True,
             group_name="ingest",
             description="Files in the drop folder that belong to no partner-period, with why.",
         ),
     ],
+    # Subsettable so that its outputs and check are optional: a run with nothing to do
+    # withholds them, and everything downstream is skipped.
+    can_subset=True,
     check_specs=[
         dg.AssetCheckSpec(
             "every_file_attributed",
@@ -167,40 +174,44 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         changed.add(key)
     context.log.info(f"{len(todo)} new or changed file(s) ingested")
     _report_partitions(context, before, after, changed)
-    yield dg.MaterializeResult(
-        asset_key="submission_states",
-        metadata={
-            "ingested this run": dg.MetadataValue.int(len(todo)),
-            **programme_grid(after, ref),
-        },
-    )
-
     stray_results = ingest(strays, ref, paths.state / ARCHIVE_DIR)
+    listed = [(o.file, o.sha256) for o in stray_results]
+    if (
+        not changed
+        and listed == [(o.file, o.sha256) for o in stray_outcomes(paths)]
+        and published_and_current(context, paths.state, paths.assets)
+    ):
+        context.log.info("Nothing changed since the published set: nothing to rebuild.")
+        return
+    record_build(context, paths.state)
     save_pickle(paths.state, STRAYS, stray_results)
-    listing = "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in stray_results)
-    yield dg.MaterializeResult(
-        asset_key=STRAYS,
-        metadata={
-            "dagster/row_count": len(stray_results),
-            "files": dg.MetadataValue.md(listing or "_none_"),
-        },
-    )
-    yield dg.AssetCheckResult(
-        asset_key=STRAYS,
-        check_name="every_file_attributed",
-        passed=not stray_results,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"files": dg.MetadataValue.md(listing or "_none_")},
-    )
+    if dg.AssetKey("submission_states") in context.selected_asset_keys:
+        yield dg.MaterializeResult(
+            asset_key="submission_states",
+            metadata={
+                "ingested this run": dg.MetadataValue.int(len(todo)),
+                **programme_grid(after, ref),
+            },
+        )
+    if dg.AssetKey(STRAYS) in context.selected_asset_keys:
+        listing = "\n".join(f"- `{o.file}`: {o.issues[0]['message']}" for o in stray_results)
+        yield dg.MaterializeResult(
+            asset_key=STRAYS,
+            metadata={
+                "dagster/row_count": len(stray_results),
+                "files": dg.MetadataValue.md(listing or "_none_"),
+            },
+        )
+        yield dg.AssetCheckResult(
+            asset_key=STRAYS,
+            check_name="every_file_attributed",
+            passed=not stray_results,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"files": dg.MetadataValue.md(listing or "_none_")},
+        )
 
 
-@dg.asset_check(
-    asset="submission",
-    name=ACCEPTED_CHECK,
-    partitions_def=submission_partitions,
-    description=ACCEPTED_CHECK_DESCRIPTION,
-)
-def workbook_accepted(
+def _workbook_accepted(
     context: dg.AssetCheckExecutionContext, paths: ClusterixPaths
 ) -> dg.AssetCheckResult:
     """Re-evaluate one partition from its stored state (ingest reports it as it goes)."""
@@ -210,3 +221,15 @@ def workbook_accepted(
     return dg.AssetCheckResult(
         passed=evaluation.passed, severity=evaluation.severity, metadata=evaluation.metadata
     )
+
+
+# Partition-scoped checks are a preview feature of Dagster 1.13, relied on knowingly
+# (README, "Running it"): its warning is said there once, not on every run.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.PreviewWarning)
+    workbook_accepted = dg.asset_check(
+        asset="submission",
+        name=ACCEPTED_CHECK,
+        partitions_def=submission_partitions,
+        description=ACCEPTED_CHECK_DESCRIPTION,
+    )(_workbook_accepted)
