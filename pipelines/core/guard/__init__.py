@@ -6,8 +6,9 @@ slip past it, in two stages:
 
 1. :mod:`.container`: size, kind, number of parts, and how far every part *really*
    inflates (headers can lie, so the bytes are counted as they are decompressed).
-2. :mod:`.xml_parts`: what the parser would build in memory: the cell grid of every
-   sheet and the text that shared strings (xlsx) or repeated cells (ods) expand to.
+2. :mod:`.xml_parts` (xlsx) and :mod:`.ods_parts` (ods): what the parser would build
+   in memory: the cell grid of every sheet and the text that shared strings (xlsx) or
+   repeated cells (ods) expand to.
 
 Anything wrong raises :class:`WorkbookRejected`, whose ``rule`` and ``message`` go to
 the partner unchanged. The bounds mirror python-calamine 0.9's internals, which is why
@@ -41,6 +42,7 @@ from pipelines.core.guard.container import (
     too_much_text,
     workbook_kind,
 )
+from pipelines.core.guard.ods_parts import scan_ods
 from pipelines.core.guard.xml_parts import (
     ExactSheetScan,
     SharedStrings,
@@ -48,7 +50,6 @@ from pipelines.core.guard.xml_parts import (
     check_dimension,
     check_extent,
     fast_sheet_scan,
-    scan_ods,
     xlsx_sheet_names,
 )
 
