@@ -110,9 +110,10 @@ def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
     if missing:
         raise WorkbookRejected(
             "missing_sheet",
-            f"the workbook has no sheet {', '.join(map(repr, missing))}; it needs the sheets"
-            f" {', '.join(wanted)} (sheets found: {', '.join(found) or 'none'})",
             sheet=missing[0],
+            missing=", ".join(map(repr, missing)),
+            wanted=", ".join(wanted),
+            found=", ".join(found) or "none",
         )
     return {name: by_key[_key(name)][0] for name in wanted}
 
@@ -121,10 +122,10 @@ def _missing_columns(sheet: str, missing: list[str], header: list[Any]) -> Workb
     found = ", ".join(str(value).strip() for value in header if not _is_blank(value))
     return WorkbookRejected(
         "missing_column",
-        f"sheet {sheet!r} has no column {', '.join(map(repr, missing))} in its header row"
-        f" (row 1), and it is required (columns found: {found or 'none'})",
         sheet=sheet,
         column=missing[0],
+        missing=", ".join(map(repr, missing)),
+        found=found or "none",
     )
 
 
