@@ -69,7 +69,18 @@ def make_workbook(
 
 
 # Modules about the whole pipeline, some with a module fixture that runs it once.
-_PIPELINE_MODULES = frozenset({"test_pipeline", "test_known_answers", "test_bundled_raw"})
+# The ops modules start `clusterix run`, a daemon or a database server as processes.
+_PIPELINE_MODULES = frozenset(
+    {
+        "test_pipeline",
+        "test_known_answers",
+        "test_bundled_raw",
+        "test_writer_lock",
+        "test_bad_operations",
+        "test_postgres",
+        "test_serve",
+    }
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
