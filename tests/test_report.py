@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
@@ -134,8 +133,8 @@ def test_report_scorecard_has_colour_cues_and_exact_money(page: str) -> None:
 
 def test_report_tells_each_status_apart(page: str) -> None:
     assert (
-        "Of 118 expected workbooks: 3 received on time, 1 received after the deadline,"
-        " 1 workbook refused, none accepted, 103 missing, 10 not yet due."
+        "Of 118 expected workbooks: 3 received on time, 1 received late,"
+        " 1 refused with nothing accepted, 103 missing, 10 not yet due."
         " 1 received with a later upload refused (marked *)." in page
     )
     assert "title='P1 RP01: received on time, P1/RP01.xlsx in use'>✓<" in page
@@ -275,14 +274,9 @@ def test_chart_without_progress_has_axes_and_target(inputs) -> None:
     assert not root.findall(f".//{SVG}circle") and not root.findall(f".//{SVG}polyline")
 
 
-def test_charts_are_reproducible_and_fast(inputs) -> None:
+def test_charts_are_reproducible(inputs) -> None:
     args = ("C1", inputs["progress"], Decimal(5), REF.period_ids)
-    first = indicator_chart_svg(*args)
-    assert first == indicator_chart_svg(*args)
-    start = time.perf_counter()
-    for _ in range(20):
-        indicator_chart_svg(*args)
-    assert (time.perf_counter() - start) / 20 < 0.05  # about 1 ms; matplotlib took ~120
+    assert indicator_chart_svg(*args) == indicator_chart_svg(*args)
 
 
 def test_what_to_fix_leaves_out_closed_issues(inputs) -> None:

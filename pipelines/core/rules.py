@@ -25,8 +25,6 @@ from pipelines.core.reference import Reference, reference
 Severity = Literal["error", "warning"]
 Level = Literal["file", "workbook", "row", "fact"]
 
-_SAVE_AGAIN = "save your workbook again and replace the file"
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -136,13 +134,15 @@ _RULE_LIST: tuple[Rule, ...] = (
         " folder again",
     ),
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
+    # Where a rule covers many different defects (a damaged part, a password, an old
+    # .xls), the reader describes the defect and its remedy as ``problem``.
     _r("unreadable_file", "error", "workbook", "{problem}"),
     _r("not_a_spreadsheet", "error", "workbook", "{problem}"),
     _r(
         "empty_file",
         "error",
         "workbook",
-        "the file is empty (0 bytes); " + _SAVE_AGAIN,
+        "the file is empty (0 bytes); save your workbook again and replace the file",
     ),
     _r(
         "file_too_large",
@@ -155,13 +155,31 @@ _RULE_LIST: tuple[Rule, ...] = (
         "zip_bomb",
         "error",
         "workbook",
-        "{problem}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
+        "{what}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
         " again from your spreadsheet program, or contact the coordinator if it really is"
         " this large",
     ),
-    _r("sheet_too_large", "error", "workbook", "{problem}"),
-    _r("missing_sheet", "error", "workbook", "{problem}"),
-    _r("missing_column", "error", "workbook", "{problem}"),
+    _r(
+        "sheet_too_large",
+        "error",
+        "workbook",
+        "sheet '{sheet}' uses the range {used}, beyond the {rows} rows and {columns} columns"
+        " ({allowed}) a sheet may have; delete the rows and columns after your data (select"
+        " them, Delete, then save) and save the workbook again",
+    ),
+    _r(
+        "missing_sheet",
+        "error",
+        "workbook",
+        "the workbook has no sheet {missing}; it needs the sheets {wanted} (sheets found: {found})",
+    ),
+    _r(
+        "missing_column",
+        "error",
+        "workbook",
+        "sheet '{sheet}' has no column {missing} in its header row (row 1), and it is"
+        " required (columns found: {found})",
+    ),
     _r(
         "duplicate_sheet",
         "error",
@@ -415,6 +433,8 @@ _RULE_LIST: tuple[Rule, ...] = (
 )
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in _RULE_LIST}
+if len(RULES) != len(_RULE_LIST):  # a second declaration would silently win
+    raise ValueError("a rule is declared twice in the rule registry")
 
 # Pandera's built-in check names, for the generated field checks that use them.
 PANDERA_CHECK_RULES = {"not_nullable": "required_value_missing"}
@@ -423,6 +443,27 @@ _FIXED_TERMS = {
     "example_file": "P4/RP07.xlsx",
     "activities": ", ".join(BACK_TO_BACK_ACTIVITIES),
 }
+
+
+def _terms(
+    column: str | None, value: object, ref: Reference | None, facts: Mapping[str, object]
+) -> dict[str, object]:
+    return {
+        **_FIXED_TERMS,
+        **(ref or reference()).terms,
+        "hint": FIELDS[column].hint if column in FIELDS else "a valid value",
+        **facts,
+        "column": column,
+        "value": value,
+    }
+
+
+def message_for(
+    name: str, /, *, column: str | None = None, value: object = None, **facts: object
+) -> str:
+    """The message of a rule alone, for a finding reported before its file is known."""
+    rule = RULES[name]
+    return rule.message(_terms(column or rule.column, value, None, facts))
 
 
 def make_issue(
@@ -445,15 +486,7 @@ def make_issue(
     """
     rule = RULES[name]
     column = column or rule.column
-    terms = {
-        **_FIXED_TERMS,
-        **(ref or reference()).terms,
-        "hint": FIELDS[column].hint if column in FIELDS else "a valid value",
-        **source,
-        **facts,
-        "column": column,
-        "value": value,
-    }
+    terms = _terms(column, value, ref, {**source, "sheet": sheet, **facts})
     return {
         "partner_id": source.get("partner_id"),
         "period_id": source.get("period_id"),

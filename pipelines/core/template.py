@@ -23,7 +23,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from pipelines.core.fields import Field
+from pipelines.core.fields import KINDS, Field
 from pipelines.core.publish import write_atomic
 from pipelines.core.tables import (
     COVER_FIELDS,
@@ -49,13 +49,9 @@ Records = Mapping[str, Sequence[Mapping[str, object]]]
 # when more records are written.
 VALIDATED_ROWS = 1000
 
-DATE_FORMAT = "yyyy-mm-dd"
-MONEY_FORMAT = "#,##0.00"
-INTEGER_FORMAT = "0"
 
 _WIDE_TEXT = frozenset({"title", "description", "organisation", "theme", "source"})
 _LINKS = frozenset({"evidence_url", "url", "contact_email"})
-_KIND_WIDTHS = {"date": 12, "decimal": 16, "integer": 12, "boolean": 8, "float": 12}
 
 
 # --- inputs ----------------------------------------------------------------------
@@ -200,7 +196,7 @@ def _width(field: Field) -> int:
     elif field.name in _LINKS:
         base = 34
     else:
-        base = _KIND_WIDTHS.get(field.kind, 16)
+        base = field.spec.width
     return max(base, len(field.name) + 3)
 
 
@@ -217,15 +213,14 @@ class _Formats:
         self.title = book.add_format({"bold": True, "font_size": 14})
         self.heading = book.add_format({"bold": True, "font_size": 12})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        self.text = book.add_format({"num_format": "@"})
         self.by_kind = {
-            "date": book.add_format({"num_format": DATE_FORMAT}),
-            "decimal": book.add_format({"num_format": MONEY_FORMAT}),
-            "integer": book.add_format({"num_format": INTEGER_FORMAT}),
+            kind: book.add_format({"num_format": spec.number_format})
+            for kind, spec in KINDS.items()
+            if spec.number_format
         }
 
     def column(self, field: Field):
-        return self.by_kind.get(field.kind, self.text if field.kind == "string" else None)
+        return self.by_kind.get(field.kind)
 
     def number(self, field: Field):
         return self.by_kind.get(field.kind) if field.kind in ("decimal", "integer") else None
