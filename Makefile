@@ -10,9 +10,10 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # The dev/demo Dagster instance: deploy/dev/dagster.yaml (telemetry off) goes into a
 # DAGSTER_HOME that has no dagster.yaml. DAGSTER_DISABLE_TELEMETRY also stops Dagster
 # uploading a telemetry log that an older, telemetry-on instance left there.
-DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} DAGSTER_DISABLE_TELEMETRY=1
+DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}
+export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test ui lint format bench sample clean
+.PHONY: install demo test test-unit ui lint format bench sample clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,8 +28,13 @@ install: $(BIN)/clusterix
 demo: install
 	$(DEV_HOME) $(BIN)/clusterix run
 
+# loadscope keeps a module on one worker, so a module fixture (a whole pipeline run) is
+# built once; `make test-unit` is the fast subset (pytest -m unit).
 test: install
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadscope
+
+test-unit: install
+	$(BIN)/pytest -n 2 -m unit
 
 ui: install
 	$(DEV_HOME) sh -c 'mkdir -p "$$DAGSTER_HOME" && \

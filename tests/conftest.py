@@ -68,6 +68,23 @@ def make_workbook(
     return write_template(partner_id, period_id, path, records=records or {}, cover=cover)
 
 
+# Modules about the whole pipeline, some with a module fixture that runs it once.
+_PIPELINE_MODULES = frozenset({"test_pipeline", "test_known_answers", "test_bundled_raw"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test ``integration`` (it runs the real pipeline on a Dagster instance) or
+    ``unit`` (pure functions on real files): ``pytest -m unit`` gives the fast feedback.
+
+    Marked here rather than by moving files, so the split follows the fixtures a test
+    uses and a new test is classified without anyone remembering to mark it.
+    """
+    for item in items:
+        module = item.module.__name__ if item.module else ""
+        runs_pipeline = "instance" in item.fixturenames or module in _PIPELINE_MODULES
+        item.add_marker(pytest.mark.integration if runs_pipeline else pytest.mark.unit)
+
+
 @pytest.fixture
 def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """Empty raw, assets and state folders that the pipeline uses through the environment."""

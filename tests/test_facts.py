@@ -256,3 +256,24 @@ def test_unknown_period_is_refused() -> None:
         resolve_facts({"collaborations": records_frame(COLLABORATIONS, rows)}, REF)
     with pytest.raises(ValueError, match="RP42"):
         resolve_facts_up_to({}, REF, "RP42")
+
+
+def test_refs_differing_only_in_case_spaces_or_punctuation_are_flagged() -> None:
+    rows = [
+        event("P4", "RP02", "EV-001", "regional_stakeholder_meeting", "2016-11-10"),
+        event("P4", "RP03", "ev-001", "regional_stakeholder_meeting", "2016-11-10"),
+        event("P4", "RP03", "EV 001", "regional_stakeholder_meeting", "2016-11-10"),
+        event("P4", "RP03", "EV-002", "regional_stakeholder_meeting", "2017-05-10"),
+        event("P6", "RP03", "ev-001", "regional_stakeholder_meeting", "2017-05-11"),
+    ]
+    facts = resolve_facts({"events": records_frame(EVENTS, rows)}, REF)
+    assert_conforms(facts)
+    assert len(facts.tables["events"]) == 5, "distinct keys stay distinct rows"
+    flagged = facts.issues[facts.issues["rule"] == "near_duplicate_ref"]
+    assert sorted(zip(flagged["partner_id"], flagged["value"], strict=True)) == [
+        ("P4", "EV 001"),
+        ("P4", "ev-001"),
+    ]
+    assert set(flagged["severity"]) == {"warning"}
+    assert set(flagged["file"]) == {"P4/RP03.xlsx"}
+    assert all("'EV-001' (reported in RP02)" in m for m in flagged["message"])

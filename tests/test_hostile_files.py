@@ -576,10 +576,8 @@ def test_a_file_outside_a_partner_folder_is_refused(
     [candidate] = discover(tmp_path)
     assert (candidate.partner_id, candidate.period_id) == (partner, period)
     assert candidate.rejection is not None
-    assert (candidate.rejection.rule, candidate.rejection.message) == (
-        "outside_partner_folder",
-        message,
-    )
+    rule = "outside_partner_folder" if partner is None else "in_sub_folder"
+    assert (candidate.rejection.rule, candidate.rejection.message) == (rule, message)
 
 
 def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) -> None:
@@ -588,10 +586,10 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
     found = {c.file: c for c in discover(tmp_path)}
     rules = {file: c.rejection.rule for file, c in found.items() if c.rejection}
     assert rules == {
-        "P12/RP07.ods": "unknown_partner",
-        "P4/RP07 (1).xlsx": "unknown_period",
-        "P4/rp07.xlsx": "unknown_period",
-        "p4/RP07.xlsx": "unknown_partner",
+        "P12/RP07.ods": "unknown_partner_folder",
+        "P4/RP07 (1).xlsx": "unknown_period_file",
+        "P4/rp07.xlsx": "unknown_period_file",
+        "p4/RP07.xlsx": "unknown_partner_folder",
     }
     hint = found["p4/RP07.xlsx"].rejection
     assert hint is not None

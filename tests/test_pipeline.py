@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from conftest import GOOD_ROWS, make_workbook
+from conftest import GOOD_ROWS, dagster_instance, make_workbook
 
 from pipelines.core.publish import read_parquet
 from pipelines.core.tables import EVENTS, SUBMISSIONS, VALIDATION_ISSUES, published_tables
@@ -195,6 +195,31 @@ def test_partitions_tell_each_partner_periods_truth(dirs, instance):
     assert metadata["missing"].value == 115
 
 
+def test_the_daily_run_ingests_the_first_and_the_last_partner_period(dirs, instance):
+    from pipelines.defs.automation import INGEST_JOB, daily_ingest
+
+    raw, assets = dirs
+    first = {**GOOD_ROWS["Events"], "start_date": dt.date(2016, 6, 1)}
+    make_workbook(
+        raw, "P1", "RP01", {"Events": [first]}, cover={"submitted_on": dt.date(2016, 10, 3)}
+    )
+    last = {**GOOD_ROWS["Events"], "event_type": "regional_reflection_activity"}
+    make_workbook(
+        raw,
+        "P9",
+        "RP11",
+        {"Events": [{**last, "start_date": dt.date(2023, 1, 10)}]},
+        cover={"submitted_on": dt.date(2023, 4, 20)},
+    )
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 5, 6, 0)
+    )
+    request = daily_ingest(context)
+    job = defs.resolve_job_def(INGEST_JOB)
+    assert job.execute_in_process(instance=instance, tags=request.tags).success
+    assert sorted(_submissions(assets)["file"]) == ["P1/RP01.xlsx", "P9/RP11.xlsx"]
+
+
 def test_hostile_files_are_rejected_and_the_batch_goes_on(dirs, instance, tmp_path):
     raw, assets = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
@@ -223,18 +248,27 @@ def test_hostile_files_are_rejected_and_the_batch_goes_on(dirs, instance, tmp_pa
     assert list(_events(assets)["partner_id"]) == ["P4"]
 
 
-def test_feedback_workbook_keeps_formulas_as_text(dirs, instance):
-    from openpyxl import load_workbook
+FORMULA = '=HYPERLINK("http://evil.example","click")'
 
-    raw, assets = dirs
-    formula = '=HYPERLINK("http://evil.example","click")'
-    make_workbook(
-        raw,
-        "P4",
-        "RP07",
-        {"Events": [{**GOOD_ROWS["Events"], "title": formula, "participants": "many"}]},
-    )
-    assert run_everything(instance).success
+
+@pytest.fixture(scope="module")
+def quarantined_run(tmp_path_factory):
+    """One run over a workbook whose only event is quarantined and has a formula-like title."""
+    base = tmp_path_factory.mktemp("quarantined")
+    raw, assets = base / "raw", base / "assets"
+    mp = pytest.MonkeyPatch()
+    for name, path in [("RAW", raw), ("ASSETS", assets), ("STATE", base / "state")]:
+        mp.setenv(f"CLUSTERIX_{name}_DIR", str(path))
+    event = {**GOOD_ROWS["Events"], "title": FORMULA, "participants": "many"}
+    make_workbook(raw, "P4", "RP07", {"Events": [event]})
+    with dagster_instance() as instance:
+        assert run_everything(instance).success
+        yield instance, assets
+    mp.undo()
+
+
+def test_sheet_check_reports_the_quarantined_rows_by_rule(quarantined_run):
+    instance, _ = quarantined_run
     check = instance.get_latest_asset_check_evaluation_record(
         dg.AssetCheckKey(dg.AssetKey("events"), "sheet_rules")
     )
@@ -243,14 +277,21 @@ def test_feedback_workbook_keeps_formulas_as_text(dirs, instance):
     assert evaluation.metadata["quarantined rows"].value == 1
     assert "wrong_type" in evaluation.metadata["by rule"].value
 
+
+def test_indicator_asset_shows_target_achieved_and_chart(quarantined_run):
+    instance, _ = quarantined_run
     indicator = instance.get_latest_materialization_event(dg.AssetKey("indicator_o1_5"))
     metadata = indicator.asset_materialization.metadata
     assert metadata["target"].value == 60.0
     assert metadata["achieved"].value == 0.0, "the only event was quarantined"
     assert "data:image/svg+xml;base64," in metadata["progress chart"].value
 
-    feedback = assets / "feedback" / "P4" / "RP07.xlsx"
-    book = load_workbook(feedback)
+
+def test_feedback_workbook_keeps_formulas_as_text(quarantined_run):
+    from openpyxl import load_workbook
+
+    _, assets = quarantined_run
+    book = load_workbook(assets / "feedback" / "P4" / "RP07.xlsx")
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert any(c.value == "many" for c in cells)
     assert all(c.data_type != "f" for c in cells)

@@ -23,9 +23,11 @@ def _only_outcome(raw, tmp_path):
     ("cover", "rule", "words"),
     [
         ({"partner_id": "P3"}, "partner_mismatch", "folder of P4"),
-        ({"partner_id": "P99"}, "unknown_partner", "'P99' is not a project partner"),
+        ({"partner_id": "P99"}, "unknown_cover_partner", "'P99' is not a project partner"),
         ({"period_id": "RP06"}, "period_mismatch", "file is named RP07"),
-        ({"period_id": "RP99"}, "unknown_period", "'RP99' is not a reporting period"),
+        ({"period_id": "RP99"}, "unknown_cover_period", "'RP99' is not a reporting period"),
+        ({"submitted_on": "15.04.2020"}, "submitted_on_not_a_date", "got '15.04.2020'"),
+        ({"submitted_on": None}, "submitted_on_not_a_date", "got 'empty'"),
         ({"template_version": 2}, "unsupported_template_version", "clusterix template P4 RP07"),
     ],
 )
@@ -38,6 +40,18 @@ def test_cover_rules(tmp_path, dirs, cover, rule, words):
     assert (issue["rule"], issue["sheet"], issue["severity"]) == (rule, "Cover", "error")
     assert words in issue["message"]
     assert outcome.records == {}
+
+
+def test_submitted_on_as_iso_text_is_a_date(tmp_path, dirs):
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {}, cover={"submitted_on": "2020-04-15"})
+    outcome = _only_outcome(raw, tmp_path)
+    assert (outcome.status, outcome.submitted_on, outcome.on_time) == (
+        "accepted",
+        dt.date(2020, 4, 15),
+        True,
+    )
+    assert outcome.issues == []
 
 
 def test_partner_outside_its_phase(tmp_path, dirs):

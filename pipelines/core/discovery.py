@@ -24,17 +24,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from pipelines.core.reference import reference
+from pipelines.core.rules import message_for
 
 ACCEPTED_SUFFIXES = (".xlsx", ".ods")
-EXAMPLE = "P4/RP07.xlsx"
 
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why a file cannot be read as a submission; ``message`` is meant for the partner."""
+    """Why a file cannot be read as a submission: a rule and the facts its message quotes."""
 
     rule: str
-    message: str
+    facts: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def details(self) -> dict[str, object]:
+        return dict(self.facts)
+
+    @property
+    def message(self) -> str:
+        """What the partner reads, worded by the rule registry."""
+        return message_for(self.rule, **self.details)
+
+
+def _rejection_of(rule: str, **facts: object) -> Rejection:
+    return Rejection(rule, tuple(sorted(facts.items())))
 
 
 @dataclass(frozen=True)
@@ -69,12 +82,14 @@ def _one_workbook_each(candidates: list[Candidate]) -> list[Candidate]:
     for c in candidates:
         rivals = readable.get((c.partner_id, c.period_id), [])
         if c.rejection is None and len(rivals) > 1:
-            message = (
-                f"{c.partner_id} has {len(rivals)} workbooks for {c.period_id} ("
-                + ", ".join(rivals)
-                + "); keep only one in your folder. The last accepted version is used meanwhile"
+            rejection = _rejection_of(
+                "several_workbooks",
+                partner_id=c.partner_id,
+                period_id=c.period_id,
+                count=len(rivals),
+                files=", ".join(rivals),
             )
-            c = replace(c, rejection=Rejection("several_workbooks", message))
+            c = replace(c, rejection=rejection)
         result.append(c)
     return result
 
@@ -100,12 +115,6 @@ def sha256_of(path: Path, max_bytes: int | None = None) -> str:
 class _Ids:
     partners: tuple[str, ...]
     periods: tuple[str, ...]
-
-    def partner_range(self) -> str:
-        return f"{self.partners[0]}..{self.partners[-1]}"
-
-    def period_range(self) -> str:
-        return f"{self.periods[0]}..{self.periods[-1]}"
 
 
 def _ignored(name: str) -> bool:
@@ -146,51 +155,23 @@ def _rejection(
     """The first reason the file cannot be a submission, most fundamental first."""
     file = str(relative)
     if entry.is_symlink():
-        return Rejection(
-            "symlink",
-            f"{file} is a symbolic link; links are never followed. Put the workbook itself"
-            f" in your folder, e.g. {EXAMPLE}",
-        )
+        return _rejection_of("symlink", file=file)
     if not entry.is_file(follow_symlinks=False):
-        return Rejection(
-            "not_a_regular_file",
-            f"{file} is not a regular file (a pipe, socket or device) and cannot be read",
-        )
+        return _rejection_of("not_a_regular_file", file=file)
     if len(relative.parts) == 1:
-        return Rejection(
-            "outside_partner_folder",
-            f"{file} is not in a partner folder; put each workbook in the folder of its"
-            f" partner, e.g. {EXAMPLE}",
-        )
+        return _rejection_of("outside_partner_folder", file=file)
     if len(relative.parts) > 2:
-        return Rejection(
-            "outside_partner_folder",
-            f"{file} is in a sub-folder, and files in sub-folders are not read; put the"
-            f" workbook directly in the partner folder, e.g. {EXAMPLE}",
-        )
+        return _rejection_of("in_sub_folder", file=file)
     folder = relative.parts[0]
     if folder not in ids.partners:
-        return Rejection(
-            "unknown_partner",
-            f"the folder {folder!r} is not a partner id ({ids.partner_range()})"
-            f"{_did_you_mean(folder, ids.partners)}; put the workbook in your own partner"
-            f" folder, e.g. {EXAMPLE}",
-        )
+        hint = _did_you_mean(folder, ids.partners)
+        return _rejection_of("unknown_partner_folder", folder=folder, did_you_mean=hint)
     if relative.suffix.lower() not in ACCEPTED_SUFFIXES:
         kind = f"{relative.suffix} files are" if relative.suffix else "files with no extension are"
-        return Rejection(
-            "unsupported_file_type",
-            f"{file}: {kind} not accepted (.xlsm, .xls, .csv and other formats are refused);"
-            " only .xlsx and .ods workbooks are read. Open the file in your spreadsheet"
-            " program and save it as Excel Workbook (.xlsx)",
-        )
+        return _rejection_of("unsupported_file_type", file=file, kind=kind)
     if _period_in_name(stem, folder, ids) is None:
-        return Rejection(
-            "unknown_period",
-            f"{file}: {stem!r} is not a reporting period id ({ids.period_range()})"
-            f"{_did_you_mean(stem, ids.periods)}; name the workbook after the period it"
-            " reports on, e.g. RP07.xlsx",
-        )
+        hint = _did_you_mean(stem, ids.periods)
+        return _rejection_of("unknown_period_file", file=file, stem=stem, did_you_mean=hint)
     return None
 
 

@@ -6,7 +6,9 @@ therefore makes the row of the *latest* reporting period win for every natural k
 and never sums a key's rows across periods; a key a later workbook leaves out keeps
 its last reported row. Consortium-level events (one meeting of the whole project) are often
 reported by several partners; they stay in the table but only the first report is
-``counted``, and every other one gets a warning so the partner can check it.
+``counted``, and every other one gets a warning so the partner can check it. Refs of
+one partner that differ only in case, spaces or punctuation ('EV-001', 'ev 001') are
+kept as the distinct keys they are, with a warning, since they usually are one record.
 
 The input is the validated ``records`` of the current accepted workbook version of
 every partner-period, one frame per fact table, with the fact table's columns except
@@ -27,11 +29,19 @@ from pipelines.core.fields import Field
 from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
 from pipelines.core.rules import make_issue
-from pipelines.core.tables import EVENTS, EVENTS_SHEET, FACT_TABLES, VALIDATION_ISSUES, Table
+from pipelines.core.tables import (
+    EVENTS,
+    EVENTS_SHEET,
+    FACT_TABLES,
+    RECORD_SHEETS,
+    VALIDATION_ISSUES,
+    Table,
+)
 
 CENT = Decimal("0.01")
 DUPLICATE_RULE = "probable_duplicate"
 DERIVED_EVENT_COLUMNS = ("event_period_id", "event_phase", "counted")
+_SHEET_OF = {sheet.table: sheet.name for sheet in RECORD_SHEETS}
 
 
 @dataclass(frozen=True)
@@ -130,7 +140,7 @@ def _duplicate_issue(
 
 def _count_consortium_events_once(
     events: pd.DataFrame, ref: Reference
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, list[dict]]:
     """Flag ``counted`` and warn about repeated consortium-level events.
 
     ``events`` must already be in partner order, then event_ref order: the first row
@@ -148,7 +158,47 @@ def _count_consortium_events_once(
         counted.append(keeper is row)
         if keeper is not row:
             issues.append(_duplicate_issue(row, keeper, ref))
-    return events.assign(counted=counted), pd.DataFrame(issues)
+    return events.assign(counted=counted), issues
+
+
+def _loose(ref: object) -> str:
+    """A ref with case, spaces and punctuation dropped: 'EV-001', 'ev 001', 'EV_001' agree."""
+    return "".join(ch for ch in str(ref).casefold() if ch.isalnum())
+
+
+def _near_duplicate_refs(current: pd.DataFrame, table: Table, ref: Reference) -> list[dict]:
+    """Warn about a partner's refs that differ only in case, spaces or punctuation.
+
+    Such refs are different natural keys, so both rows are counted; most often they are
+    one record spelt two ways in two periods. The earliest reported row is taken as the
+    spelling to keep and every other spelling is flagged, on its own row and file.
+    """
+    key = table.primary_key[-1]
+    if table.column(key).kind != "string" or current.empty:
+        return []
+    ranked = current.assign(
+        _rank=_period_rank(current["period_id"], ref), _loose=current[key].map(_loose)
+    ).sort_values(["_rank", "row"], kind="stable")
+    issues = []
+    for _, group in ranked.groupby(["partner_id", "_loose"], sort=False):
+        if len(group) < 2:
+            continue
+        first, *others = group.to_dict("records")
+        for row in others:
+            issues.append(
+                make_issue(
+                    "near_duplicate_ref",
+                    row,
+                    sheet=_SHEET_OF[table.name],
+                    row=row["row"],
+                    column=key,
+                    value=row[key],
+                    ref=ref,
+                    other_ref=first[key],
+                    other_period=first["period_id"],
+                )
+            )
+    return issues
 
 
 def _records_frame(records: Mapping[str, pd.DataFrame], table: Table) -> pd.DataFrame:
@@ -162,14 +212,18 @@ def _records_frame(records: Mapping[str, pd.DataFrame], table: Table) -> pd.Data
 def resolve_facts(records: Mapping[str, pd.DataFrame], ref: Reference) -> Facts:
     """The current fact tables after SPEC section 5, each conforming to its Table."""
     tables = {}
-    issues = pd.DataFrame()
+    issues: list[dict] = []
     for table in FACT_TABLES:
         latest = _latest_per_key(_records_frame(records, table), table, ref)
         current = _in_partner_order(latest, table, ref)
+        issues += _near_duplicate_refs(current, table, ref)
         if table is EVENTS:
-            current, issues = _count_consortium_events_once(_with_event_periods(current, ref), ref)
+            current, duplicates = _count_consortium_events_once(
+                _with_event_periods(current, ref), ref
+            )
+            issues += duplicates
         tables[table.name] = conform(current, table)
-    return Facts(tables=tables, issues=conform(issues, VALIDATION_ISSUES))
+    return Facts(tables=tables, issues=conform(pd.DataFrame(issues), VALIDATION_ISSUES))
 
 
 def records_up_to(

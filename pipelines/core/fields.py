@@ -9,9 +9,9 @@ and the data dictionary in ``assets/README.md``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 import pandas as pd
@@ -28,8 +28,10 @@ class KindSpec:
 
     ``values`` are the Python types a typed cell holds in memory (the generated Pandera
     schemas check them); ``hint`` is how the template Guide and the messages describe a
-    value of the kind to a partner. How a cell is read into the kind is in
-    :mod:`pipelines.core.parsing`, keyed by the same names.
+    value of the kind to a partner; ``number_format`` and ``width`` are how the template
+    shows its column; ``from_text`` reads a value of a reference file. How a spreadsheet
+    cell is read into the kind is in :mod:`pipelines.core.parsing`, keyed by the same
+    names, since a cell needs the partner-facing refusals a reference file does not.
     """
 
     name: str
@@ -38,14 +40,33 @@ class KindSpec:
     sql: str
     values: tuple[type, ...]
     hint: str
+    number_format: str | None
+    width: int
+    from_text: Callable[[str], object]
+
+
+def _boolean(text: str) -> bool:
+    folded = text.strip().lower()
+    if folded in {"true", "1", "yes"}:
+        return True
+    if folded in {"false", "0", "no"}:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {text!r}") from exc
 
 
 # pandas dtypes: money and dates stay Python objects (Decimal, datetime.date).
 KINDS: dict[str, KindSpec] = {
     spec.name: spec
     for spec in (
-        KindSpec("string", pa.string(), "string", "VARCHAR", (str,), "text"),
-        KindSpec("integer", pa.int64(), "Int64", "BIGINT", (int,), "a whole number"),
+        KindSpec("string", pa.string(), "string", "VARCHAR", (str,), "text", "@", 16, str),
+        KindSpec("integer", pa.int64(), "Int64", "BIGINT", (int,), "a whole number", "0", 12, int),
         KindSpec(
             "decimal",
             MONEY,
@@ -53,6 +74,9 @@ KINDS: dict[str, KindSpec] = {
             "DECIMAL(18,2)",
             (Decimal,),
             "an amount in EUR, to the cent",
+            "#,##0.00",
+            16,
+            _decimal,
         ),
         KindSpec(
             "date",
@@ -61,9 +85,16 @@ KINDS: dict[str, KindSpec] = {
             "DATE",
             (dt.date,),
             "a date (a spreadsheet date or ISO text such as 2019-05-20)",
+            "yyyy-mm-dd",
+            12,
+            dt.date.fromisoformat,
         ),
-        KindSpec("boolean", pa.bool_(), "boolean", "BOOLEAN", (bool,), "true or false"),
-        KindSpec("float", pa.float64(), "Float64", "DOUBLE", (float, int), "a number"),
+        KindSpec(
+            "boolean", pa.bool_(), "boolean", "BOOLEAN", (bool,), "true or false", None, 8, _boolean
+        ),
+        KindSpec(
+            "float", pa.float64(), "Float64", "DOUBLE", (float, int), "a number", None, 12, float
+        ),
     )
 }
 

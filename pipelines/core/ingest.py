@@ -23,9 +23,9 @@ import pandas as pd
 from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
 from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
-from pipelines.core.parsing import as_text, parse_column
+from pipelines.core.parsing import parse_column
 from pipelines.core.reference import Reference
-from pipelines.core.rules import make_issue
+from pipelines.core.rules import RULES, make_issue
 from pipelines.core.tables import (
     COVER_FIELDS,
     COVER_SHEET,
@@ -33,7 +33,7 @@ from pipelines.core.tables import (
     TEMPLATE_VERSION,
     Sheet,
 )
-from pipelines.core.validation import validate_sheet
+from pipelines.core.validation import CONTEXT, LINEAGE, validate_sheet
 from pipelines.core.workbook import RawWorkbook, parse_workbook
 
 # The status of a file that vanished or changed while it was read: it is left out of
@@ -41,13 +41,6 @@ from pipelines.core.workbook import RawWorkbook, parse_workbook
 RETRY = "retry"
 
 _COVER = {f.name: f for f in COVER_FIELDS}
-_LINEAGE = {
-    "_partner_id": "partner_id",
-    "_period_id": "period_id",
-    "_file": "file",
-    "_sha256": "sha256",
-    "_row": "row",
-}
 
 
 @dataclass
@@ -105,35 +98,19 @@ class Outcome:
 
 
 class _Rejection(Exception):
-    def __init__(self, rule: str, message: str, column: str | None = None, row: int | None = None):
-        super().__init__(message)
-        self.rule, self.message, self.column, self.row = rule, message, column, row
+    """A workbook-level rule broken (by the file's place or its Cover): the rule, the Cover
+    cell it is about, and the facts its message quotes."""
 
-
-def _issue(
-    outcome: Outcome,
-    rule: str,
-    message: str,
-    *,
-    severity: str = "error",
-    sheet: str | None = None,
-    row: int | None = None,
-    column: str | None = None,
-    value: object = None,
-) -> dict:
-    return {
-        "partner_id": outcome.partner_id,
-        "period_id": outcome.period_id,
-        "file": outcome.file,
-        "sha256": outcome.sha256,
-        "sheet": sheet,
-        "row": row,
-        "column": column,
-        "value": as_text(value),
-        "severity": severity,
-        "rule": rule,
-        "message": message,
-    }
+    def __init__(
+        self,
+        rule: str,
+        *,
+        row: int | None = None,
+        value: object = None,
+        facts: Mapping[str, object] | None = None,
+    ):
+        super().__init__(rule)
+        self.rule, self.row, self.value, self.facts = rule, row, value, dict(facts or {})
 
 
 def _cover_value(workbook: RawWorkbook, name: str) -> tuple[object, int | None]:
@@ -153,70 +130,29 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
 
     raw, partner, row = values["partner_id"]
     if partner not in ref.partner_ids:
-        raise _Rejection(
-            "unknown_partner",
-            f"Cover partner_id '{as_text(raw)}' is not a project partner",
-            "partner_id",
-            row,
-        )
+        raise _Rejection("unknown_cover_partner", row=row, value=raw)
     if partner != outcome.partner_id:
-        raise _Rejection(
-            "partner_mismatch",
-            f"Cover names partner {partner} but the file is in the folder of"
-            f" {outcome.partner_id}; a partner may only submit in its own folder",
-            "partner_id",
-            row,
-        )
+        folder = {"folder_partner": outcome.partner_id}
+        raise _Rejection("partner_mismatch", row=row, value=partner, facts=folder)
     raw, period, row = values["period_id"]
     if period not in ref.period_ids:
-        raise _Rejection(
-            "unknown_period",
-            f"Cover period_id '{as_text(raw)}' is not a reporting period",
-            "period_id",
-            row,
-        )
+        raise _Rejection("unknown_cover_period", row=row, value=raw)
     if period != outcome.period_id:
-        raise _Rejection(
-            "period_mismatch",
-            f"Cover names period {period} but the file is named {outcome.period_id};"
-            " name the file after the period it reports on",
-            "period_id",
-            row,
-        )
+        named = {"file_period": outcome.period_id}
+        raise _Rejection("period_mismatch", row=row, value=period, facts=named)
     if not ref.takes_part(partner, period):
-        raise _Rejection(
-            "not_in_phase",
-            f"{partner} takes no part in the phase of {period}; no workbook is expected",
-            "period_id",
-            row,
-        )
+        raise _Rejection("not_in_phase", row=row, value=period, facts={"partner": partner})
     raw, version, row = values["template_version"]
     if version != TEMPLATE_VERSION:
-        raise _Rejection(
-            "unsupported_template_version",
-            f"template_version '{as_text(raw)}' is not supported; use a template of version"
-            f" {TEMPLATE_VERSION} (clusterix template {partner} {period})",
-            "template_version",
-            row,
-        )
+        facts = {"template_version": TEMPLATE_VERSION, "partner": partner, "period": period}
+        raise _Rejection("unsupported_template_version", row=row, value=raw, facts=facts)
+    # Without a date the partner would silently count as late and the dates after
+    # submission could not be checked: the workbook waits for a real date instead.
     raw, submitted, row = values["submitted_on"]
-    if isinstance(submitted, dt.date):
-        outcome.submitted_on = submitted
-        outcome.on_time = submitted <= ref.period(period)["deadline"]
-    else:
-        outcome.issues.append(
-            _issue(
-                outcome,
-                "cover_submitted_on",
-                "Cover submitted_on is missing or not a date; on-time reporting and the"
-                " dates after submission cannot be checked",
-                severity="warning",
-                sheet=COVER_SHEET,
-                row=row,
-                column="submitted_on",
-                value=raw,
-            )
-        )
+    if not isinstance(submitted, dt.date):
+        raise _Rejection("submitted_on_not_a_date", row=row, value=raw)
+    outcome.submitted_on = submitted
+    outcome.on_time = submitted <= ref.period(period)["deadline"]
 
 
 def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
@@ -235,15 +171,6 @@ def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
             )
 
 
-_CONTEXT_OF = {
-    "_file": "file",
-    "_sha256": "sha256",
-    "_partner_id": "partner_id",
-    "_period_id": "period_id",
-    "_submitted_on": "submitted_on",
-}
-
-
 def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFrame:
     """One frame of a sheet's rows from many workbooks, each row with its context.
 
@@ -253,10 +180,12 @@ def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFr
     parts = [(frame, outcome) for frame, outcome in parts if not frame.empty]
     columns = list(sheet.column_names)
     if not parts:
-        return pd.DataFrame(columns=[*columns, *_CONTEXT_OF, "_row"], dtype=object)
+        return pd.DataFrame(columns=[*columns, *CONTEXT], dtype=object)
     body = pd.concat([frame.loc[:, columns] for frame, _ in parts], ignore_index=True)
     lengths = [len(frame) for frame, _ in parts]
-    for column, attribute in _CONTEXT_OF.items():
+    for column, attribute in CONTEXT.items():
+        if column == "_row":
+            continue
         values = np.empty(len(parts), dtype=object)
         values[:] = [getattr(outcome, attribute) for _, outcome in parts]
         body[column] = np.repeat(values, lengths)
@@ -267,10 +196,19 @@ def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFr
 def _reject(outcome: Outcome, exc: WorkbookRejected | _Rejection) -> None:
     outcome.status = "rejected"
     if isinstance(exc, WorkbookRejected):
-        issue = _issue(outcome, exc.rule, exc.message, sheet=exc.sheet, column=exc.column)
+        issue = make_issue(
+            exc.rule, outcome.source, sheet=exc.sheet, column=exc.column, **exc.facts
+        )
     else:
-        sheet = COVER_SHEET if exc.column else None
-        issue = _issue(outcome, exc.rule, exc.message, sheet=sheet, row=exc.row, column=exc.column)
+        on_cover = exc.row is not None or RULES[exc.rule].column is not None
+        issue = make_issue(
+            exc.rule,
+            outcome.source,
+            sheet=COVER_SHEET if on_cover else None,
+            row=exc.row,
+            value=exc.value,
+            **exc.facts,
+        )
     outcome.issues.append(issue)
 
 
@@ -290,17 +228,17 @@ def _open(
     rejection = candidate.rejection
     try:
         if rejection is not None and rejection.rule in _NOT_OPENED:
-            raise _Rejection(rejection.rule, rejection.message)
+            raise _Rejection(rejection.rule, facts=rejection.details)
         try:
             data = read_bytes(candidate.path, limits)
         except WorkbookRejected:
             if rejection is not None:
-                raise _Rejection(rejection.rule, rejection.message) from None
+                raise _Rejection(rejection.rule, facts=rejection.details) from None
             raise
         outcome.sha256 = hashlib.sha256(data).hexdigest()
         archive_bytes(data, outcome.sha256, candidate.path.suffix, archive_dir)
         if rejection is not None:
-            raise _Rejection(rejection.rule, rejection.message)
+            raise _Rejection(rejection.rule, facts=rejection.details)
         workbook = parse_workbook(data, limits)
         _check_cover(workbook, outcome, ref)
     except FileGone as exc:
@@ -315,8 +253,8 @@ def _open(
 
 
 def _records(valid: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
-    columns = [*_LINEAGE, *sheet.column_names]
-    frame = valid.loc[:, columns].rename(columns=_LINEAGE)
+    columns = [*LINEAGE, *sheet.column_names]
+    frame = valid.loc[:, columns].rename(columns=LINEAGE)
     frame["row"] = frame["row"].astype("Int64")
     return frame
 
@@ -369,7 +307,7 @@ def ingest(
 
 
 _EMPTY_RECORDS = {
-    sheet.table: pd.DataFrame(columns=[*_LINEAGE.values(), *sheet.column_names])
+    sheet.table: pd.DataFrame(columns=[*LINEAGE.values(), *sheet.column_names])
     for sheet in RECORD_SHEETS
 }
 

@@ -13,7 +13,6 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
 from itertools import pairwise
 from pathlib import Path
@@ -41,30 +40,6 @@ class ReferenceDataError(ValueError):
     """A reference file is broken; the message names the file, the row and the rule."""
 
 
-def _to_date(value: object) -> dt.date | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
-def _to_bool(value: object) -> bool:
-    text = str(value).strip().lower()
-    if text in {"true", "1", "yes"}:
-        return True
-    if text in {"false", "0", "no"}:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
-
-
-def _to_decimal(value: object) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"not a number: {value!r}") from exc
-
-
 def deadline_for(end: dt.date) -> dt.date:
     """Last day of the third month after the period's end month."""
     month = end.month + 3
@@ -84,16 +59,10 @@ def _typed(frame: pd.DataFrame, table: Table, source: Path) -> pd.DataFrame:
             try:
                 if missing:
                     values.append(None)
-                elif f.kind == "date":
-                    values.append(_to_date(v))
-                elif f.kind == "boolean":
-                    values.append(_to_bool(v))
-                elif f.kind == "decimal":
-                    values.append(_to_decimal(v))
-                elif f.kind == "integer":
-                    values.append(int(v))
+                elif f.kind == "date" and isinstance(v, dt.date):
+                    values.append(v)  # YAML reads dates itself
                 else:
-                    values.append(str(v))
+                    values.append(f.spec.from_text(str(v)))
             except (TypeError, ValueError) as exc:
                 raise ReferenceDataError(
                     f"{source.name}, row {i + 2}, column {f.name!r}: {exc}"

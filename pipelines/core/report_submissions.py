@@ -208,7 +208,8 @@ def what_to_fix_html(statuses: pd.DataFrame, issues: pd.DataFrame, ref: Referenc
                 )
         open_issues = issues[issues["partner_id"] == partner_id] if not issues.empty else issues
         if "is_open" in open_issues.columns:
-            open_issues = open_issues[open_issues["is_open"].map(lambda v: v is not False)]
+            # closed: issues of versions neither in use nor the latest refused one
+            open_issues = open_issues[[is_missing(v) or bool(v) for v in open_issues["is_open"]]]
         if not todo and open_issues.empty:
             continue
         body = f"<ul>{''.join(todo)}</ul>" if todo else ""

@@ -25,8 +25,6 @@ from pipelines.core.reference import Reference, reference
 Severity = Literal["error", "warning"]
 Level = Literal["file", "workbook", "row", "fact"]
 
-_SAVE_AGAIN = "save your workbook again and replace the file"
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -126,29 +124,13 @@ _RULE_LIST: tuple[Rule, ...] = (
         "{file} disappeared or changed while it was being read; it is read again on the next run",
     ),
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
+    # The reader names what is wrong with the container in words of its own (which part,
+    # which limit); the registry owns the rule, its severity and level.
     _r("unreadable_file", "error", "workbook", "{problem}"),
     _r("not_a_spreadsheet", "error", "workbook", "{problem}"),
-    _r(
-        "empty_file",
-        "error",
-        "workbook",
-        "the file is empty (0 bytes); " + _SAVE_AGAIN,
-    ),
-    _r(
-        "file_too_large",
-        "error",
-        "workbook",
-        "the file is larger than the {limit} a report workbook may be; remove pictures,"
-        " embedded files and unused sheets, then save it again",
-    ),
-    _r(
-        "zip_bomb",
-        "error",
-        "workbook",
-        "{problem}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
-        " again from your spreadsheet program, or contact the coordinator if it really is"
-        " this large",
-    ),
+    _r("empty_file", "error", "workbook", "{problem}"),
+    _r("file_too_large", "error", "workbook", "{problem}"),
+    _r("zip_bomb", "error", "workbook", "{problem}"),
     _r("sheet_too_large", "error", "workbook", "{problem}"),
     _r("missing_sheet", "error", "workbook", "{problem}"),
     _r("missing_column", "error", "workbook", "{problem}"),
@@ -415,6 +397,27 @@ _FIXED_TERMS = {
 }
 
 
+def _terms(
+    column: str | None, value: object, ref: Reference | None, facts: Mapping[str, object]
+) -> dict[str, object]:
+    return {
+        **_FIXED_TERMS,
+        **(ref or reference()).terms,
+        "hint": FIELDS[column].hint if column in FIELDS else "a valid value",
+        **facts,
+        "column": column,
+        "value": value,
+    }
+
+
+def message_for(
+    name: str, /, *, column: str | None = None, value: object = None, **facts: object
+) -> str:
+    """The message of a rule alone, for a finding reported before its file is known."""
+    rule = RULES[name]
+    return rule.message(_terms(column or rule.column, value, None, facts))
+
+
 def make_issue(
     name: str,
     source: Mapping[str, object],
@@ -435,15 +438,7 @@ def make_issue(
     """
     rule = RULES[name]
     column = column or rule.column
-    terms = {
-        **_FIXED_TERMS,
-        **(ref or reference()).terms,
-        "hint": FIELDS[column].hint if column in FIELDS else "a valid value",
-        **source,
-        **facts,
-        "column": column,
-        "value": value,
-    }
+    terms = _terms(column, value, ref, {**source, "sheet": sheet, **facts})
     return {
         "partner_id": source.get("partner_id"),
         "period_id": source.get("period_id"),

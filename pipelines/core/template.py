@@ -16,25 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import xlsxwriter
-from odf.element import Element
-from odf.namespaces import nsdict
-from odf.number import DateStyle, Day, Month, Text, Year
-from odf.opendocument import OpenDocumentSpreadsheet
-from odf.style import Style
-from odf.table import Table, TableCell, TableRow
-from odf.text import P
 
-from pipelines.core.fields import Field
-from pipelines.core.reference import Reference, reference
+from pipelines.core.fields import KINDS, Field
+from pipelines.core.publish import write_atomic
 from pipelines.core.tables import (
     COVER_FIELDS,
     COVER_SHEET,
@@ -43,6 +33,15 @@ from pipelines.core.tables import (
     TEMPLATE_VERSION,
     Sheet,
 )
+from pipelines.core.template_checks import (
+    PREFILLED_COVER,
+    Context,
+    TemplateError,
+    check_for,
+    context_for,
+    cover_check,
+)
+from pipelines.core.template_ods import ods_bytes
 
 Records = Mapping[str, Sequence[Mapping[str, object]]]
 
@@ -50,78 +49,12 @@ Records = Mapping[str, Sequence[Mapping[str, object]]]
 # when more records are written.
 VALIDATED_ROWS = 1000
 
-DATE_FORMAT = "yyyy-mm-dd"
-MONEY_FORMAT = "#,##0.00"
-INTEGER_FORMAT = "0"
-
-# Excel keeps an inline drop-down list in at most 255 characters.
-_MAX_INLINE_LIST = 255
-
-# Cover fields the template fills in and the partner should leave alone.
-_PREFILLED_COVER = ("partner_id", "period_id", "template_version")
-
-# A column that takes several values cannot have a drop-down: say so instead.
-_MULTI_VALUE_NOTES = {
-    "back_to_back": "no drop-down: several values are allowed, separate them with ';'",
-}
 
 _WIDE_TEXT = frozenset({"title", "description", "organisation", "theme", "source"})
 _LINKS = frozenset({"evidence_url", "url", "contact_email"})
-_KIND_WIDTHS = {"date": 12, "decimal": 16, "integer": 12, "boolean": 8, "float": 12}
-
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-class TemplateError(ValueError):
-    """The workbook cannot be written as asked (unknown partner, period, sheet or column)."""
-
-
-@dataclass(frozen=True)
-class _Check:
-    """A data-validation rule for one column and how the Guide describes it."""
-
-    options: dict[str, object] | None
-    note: str
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What a workbook is for: the partner, the period and the reference data."""
-
-    partner_id: str
-    period_id: str
-    ref: Reference
-
-    @property
-    def period(self) -> dict:
-        return self.ref.period(self.period_id)
-
-    @property
-    def instrument(self) -> str | None:
-        return self.ref.instrument_of(self.partner_id)
 
 
 # --- inputs ----------------------------------------------------------------------
-
-
-def _context(partner_id: str, period_id: str) -> _Context:
-    """Check that the partner reports for the period; the message lists what is valid."""
-    ref = reference()
-    if partner_id not in ref.partner_ids:
-        raise TemplateError(
-            f"unknown partner {partner_id!r}; valid partner ids: {', '.join(ref.partner_ids)}"
-        )
-    if period_id not in ref.period_ids:
-        raise TemplateError(
-            f"unknown period {period_id!r}; valid period ids: {', '.join(ref.period_ids)}"
-        )
-    if not ref.takes_part(partner_id, period_id):
-        own = [p for p in ref.period_ids if ref.takes_part(partner_id, p)]
-        raise TemplateError(
-            f"{partner_id} takes no part in {period_id} (phase {ref.period(period_id)['phase']});"
-            f" {partner_id} reports for: {', '.join(own)}"
-        )
-    return _Context(partner_id, period_id, ref)
 
 
 def _checked_records(records: Records | None) -> dict[str, list[Mapping[str, object]]]:
@@ -139,7 +72,7 @@ def _checked_records(records: Records | None) -> dict[str, list[Mapping[str, obj
     return out
 
 
-def _cover_values(ctx: _Context, cover: Mapping[str, object] | None) -> dict[str, object]:
+def _cover_values(ctx: Context, cover: Mapping[str, object] | None) -> dict[str, object]:
     """The Cover pre-filled for the partner and period, with the caller's overrides."""
     names = [f.name for f in COVER_FIELDS]
     unknown = set(cover or {}) - set(names)
@@ -153,77 +86,6 @@ def _cover_values(ctx: _Context, cover: Mapping[str, object] | None) -> dict[str
     return values
 
 
-# --- what the Guide says and which checks the workbook carries -------------------
-
-
-def _list_check(values: Sequence[str], note: str) -> _Check:
-    """A drop-down list, or only the Guide's word when Excel cannot hold the list inline."""
-    source = list(values)
-    if len(",".join(source)) > _MAX_INLINE_LIST:
-        return _Check(None, "one of: " + ", ".join(source))
-    return _Check(
-        {
-            "validate": "list",
-            "source": source,
-            "error_title": "Not in the list",
-            "error_message": _limited("Choose one of: " + ", ".join(source)),
-        },
-        note,
-    )
-
-
-def _limited(message: str) -> str:
-    """Excel drops a validation whose error message is longer than 255 characters."""
-    return message if len(message) <= _MAX_INLINE_LIST else "Choose a value from the list."
-
-
-def _range_check(
-    field: Field, validate: str, minimum: object, maximum: object, note: str | None = None
-) -> _Check:
-    if maximum is None:
-        options = {"validate": validate, "criteria": ">=", "value": minimum}
-    else:
-        options = {"validate": validate, "criteria": "between", "minimum": minimum}
-        options["maximum"] = maximum
-    options["error_title"] = "Not accepted"
-    options["error_message"] = f"{field.name}: {field.hint}."
-    return _Check(options, note or f"checked: {field.hint}")
-
-
-def _check_for(field: Field, ctx: _Context) -> _Check:
-    """The drop-down or check a record column gets, derived from its field definition."""
-    if field.name == "policy_instrument_id":
-        if ctx.instrument is None:
-            return _Check(None, f"{ctx.partner_id} has no policy instrument: leave the sheet empty")
-        return _list_check([ctx.instrument], f"drop-down: {ctx.instrument}, your instrument")
-    if field.name == "guest_partner_id":
-        others = [p for p in ctx.ref.partner_ids if p != ctx.partner_id]
-        return _list_check(others, "drop-down: the other partners")
-    if field.enum:
-        return _list_check(field.enum, "drop-down")
-    if field.kind == "date":
-        start, end = ctx.ref.project_start, ctx.ref.project_end
-        note = f"checked: a date from {start} to {end}"
-        return _range_check(field, "date", start, end, note)
-    if field.kind == "integer" and field.min_value is not None:
-        return _range_check(field, "integer", field.min_value, field.max_value)
-    if field.kind == "decimal" and field.min_value is not None:
-        return _range_check(field, "decimal", field.min_value, field.max_value)
-    return _Check(None, _MULTI_VALUE_NOTES.get(field.name, ""))
-
-
-def _cover_check(field: Field, ctx: _Context) -> _Check:
-    """Cover cells: the partner only fills in the submission date and the contact."""
-    if field.name in _PREFILLED_COVER:
-        return _Check(None, "pre-filled: keep as it is")
-    if field.name == "submitted_on":
-        start = ctx.period["start_date"]
-        options = {"validate": "date", "criteria": ">=", "value": start}
-        options["error_message"] = f"A date on or after {start}, when you send the workbook."
-        return _Check(options, f"fill in: the date you send the workbook (after {start})")
-    return _Check(None, "fill in")
-
-
 @dataclass(frozen=True)
 class _Line:
     """One row of the Guide: its style and its cells."""
@@ -232,7 +94,7 @@ class _Line:
     cells: tuple[str, ...]
 
 
-def _guide_intro(ctx: _Context) -> list[_Line]:
+def _guide_intro(ctx: Context) -> list[_Line]:
     period = ctx.period
     name = ctx.ref.partner_name(ctx.partner_id, on=period["end_date"])
     target = f"raw/{ctx.partner_id}/{ctx.period_id}.xlsx"
@@ -299,26 +161,26 @@ def _guide_sheets() -> list[_Line]:
     return lines
 
 
-def _guide_columns(ctx: _Context) -> list[_Line]:
+def _guide_columns(ctx: Context) -> list[_Line]:
     header = ("sheet", "column", "required", "expected form", "meaning", "in this workbook")
     lines = [_Line("heading", ("Columns",)), _Line("table_header", header)]
     for f in COVER_FIELDS:
-        required = "yes" if f.name in _PREFILLED_COVER else "no"
-        note = _cover_check(f, ctx).note
+        required = "yes" if f.name in PREFILLED_COVER else "no"
+        note = cover_check(f, ctx).note
         lines.append(
             _Line("table_row", (COVER_SHEET, f.name, required, f.hint, f.description, note))
         )
     for sheet in RECORD_SHEETS:
         for f in sheet.columns:
             required = "yes" if f.name in sheet.required else "no"
-            note = _check_for(f, ctx).note
+            note = check_for(f, ctx).note
             lines.append(
                 _Line("table_row", (sheet.name, f.name, required, f.hint, f.description, note))
             )
     return lines
 
 
-def _guide(ctx: _Context) -> list[_Line]:
+def _guide(ctx: Context) -> list[_Line]:
     """The Guide's rows, generated from the sheet and field definitions."""
     return _guide_intro(ctx) + _guide_sheets() + _guide_columns(ctx)
 
@@ -334,7 +196,7 @@ def _width(field: Field) -> int:
     elif field.name in _LINKS:
         base = 34
     else:
-        base = _KIND_WIDTHS.get(field.kind, 16)
+        base = field.spec.width
     return max(base, len(field.name) + 3)
 
 
@@ -351,15 +213,14 @@ class _Formats:
         self.title = book.add_format({"bold": True, "font_size": 14})
         self.heading = book.add_format({"bold": True, "font_size": 12})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        self.text = book.add_format({"num_format": "@"})
         self.by_kind = {
-            "date": book.add_format({"num_format": DATE_FORMAT}),
-            "decimal": book.add_format({"num_format": MONEY_FORMAT}),
-            "integer": book.add_format({"num_format": INTEGER_FORMAT}),
+            kind: book.add_format({"num_format": spec.number_format})
+            for kind, spec in KINDS.items()
+            if spec.number_format
         }
 
     def column(self, field: Field):
-        return self.by_kind.get(field.kind, self.text if field.kind == "string" else None)
+        return self.by_kind.get(field.kind)
 
     def number(self, field: Field):
         return self.by_kind.get(field.kind) if field.kind in ("decimal", "integer") else None
@@ -393,7 +254,7 @@ def _xlsx_guide(book: xlsxwriter.Workbook, lines: list[_Line], fmt: _Formats) ->
 
 
 def _xlsx_cover(
-    book: xlsxwriter.Workbook, ctx: _Context, values: dict[str, object], fmt: _Formats
+    book: xlsxwriter.Workbook, ctx: Context, values: dict[str, object], fmt: _Formats
 ) -> None:
     ws = book.add_worksheet(COVER_SHEET)
     ws.set_column(0, 0, 20)
@@ -407,7 +268,7 @@ def _xlsx_cover(
         if values[f.name] is None and f.kind == "date":
             ws.write_blank(row, 1, None, fmt.by_kind["date"])
         _write_value(ws, row, 1, values[f.name], f, fmt)
-        check = _cover_check(f, ctx)
+        check = cover_check(f, ctx)
         if check.options:
             ws.data_validation(row, 1, row, 1, dict(check.options))
 
@@ -416,7 +277,7 @@ def _xlsx_records(
     book: xlsxwriter.Workbook,
     sheet: Sheet,
     rows: list[Mapping[str, object]],
-    ctx: _Context,
+    ctx: Context,
     fmt: _Formats,
 ) -> None:
     ws = book.add_worksheet(sheet.name)
@@ -426,7 +287,7 @@ def _xlsx_records(
         ws.set_column(col, col, _width(f), fmt.column(f))
         ws.write_string(0, col, f.name, fmt.required if required else fmt.header)
         ws.write_comment(0, col, _header_note(f, required), {"x_scale": 2, "y_scale": 1.5})
-        check = _check_for(f, ctx)
+        check = check_for(f, ctx)
         if check.options:
             ws.data_validation(1, col, last_row, col, dict(check.options))
     ws.freeze_panes(1, 0)
@@ -435,14 +296,14 @@ def _xlsx_records(
             _write_value(ws, r, col, record.get(f.name), f, fmt)
 
 
-def _created(ctx: _Context) -> dt.datetime:
+def _created(ctx: Context) -> dt.datetime:
     """A fixed document date (the period's end) so the bytes depend only on the inputs."""
     end: dt.date = ctx.period["end_date"]
     return dt.datetime(end.year, end.month, end.day)
 
 
 def _xlsx_bytes(
-    ctx: _Context, cover: dict[str, object], records: dict[str, list[Mapping[str, object]]]
+    ctx: Context, cover: dict[str, object], records: dict[str, list[Mapping[str, object]]]
 ) -> bytes:
     buffer = io.BytesIO()
     options = {
@@ -469,113 +330,25 @@ def _xlsx_bytes(
     return buffer.getvalue()
 
 
-# --- ods ---------------------------------------------------------------------------
-
-
-def _ods_date_style(doc: OpenDocumentSpreadsheet) -> Style:
-    """A cell style showing dates as 2019-05-20.
-
-    A date cell needs a date data style: without one LibreOffice shows the day number
-    (43605), and a copy saved from it stores numbers where dates were.
-    """
-    data_style = DateStyle(name="iso-date")
-    for part in (Year(style="long"), Text(text="-"), Month(style="long"), Text(text="-")):
-        data_style.addElement(part)
-    data_style.addElement(Day(style="long"))
-    doc.automaticstyles.addElement(data_style)
-    cell_style = Style(name="date-cell", family="table-cell", datastylename="iso-date")
-    doc.automaticstyles.addElement(cell_style)
-    return cell_style
-
-
-def _ods_cell(value: object, date_style: Style) -> TableCell:
-    """A typed OpenDocument cell; text is always a string cell, never a formula."""
-    if value is None:
-        return TableCell()
-    if isinstance(value, bool):
-        cell = TableCell(valuetype="boolean", booleanvalue=str(value).lower())
-    elif isinstance(value, str):
-        cell = TableCell(valuetype="string")
-    elif isinstance(value, dt.date):
-        cell = TableCell(valuetype="date", datevalue=value.isoformat(), stylename=date_style)
-    elif isinstance(value, int | float | Decimal):
-        cell = TableCell(valuetype="float", value=str(value))
-    else:
-        raise TemplateError(f"cannot write {type(value).__name__} value {value!r}")
-    cell.addElement(P(text=value.isoformat() if isinstance(value, dt.date) else str(value)))
-    return cell
-
-
-def _ods_table(name: str, rows: list[Sequence[object]], date_style: Style) -> Table:
-    table = Table(name=name)
-    for values in rows:
-        row = TableRow()
-        for value in values:
-            row.addElement(_ods_cell(value, date_style))
-        table.addElement(row)
-    return table
-
-
-def _fixed_zip(data: bytes) -> bytes:
-    """Rewrite a zip with fixed timestamps: odfpy stamps every entry with the current time."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
-            fixed.compress_type = info.compress_type
-            fixed.external_attr = info.external_attr
-            target.writestr(fixed, source.read(info.filename))
-    return out.getvalue()
-
-
-def _fix_odf_namespaces() -> None:
-    """Declare every known namespace, in one fixed order, on each document odfpy writes.
-
-    odfpy keeps the declarations in a process-wide dict that grows in the order
-    namespaces are first used, so without this the bytes of a document would depend
-    on what the process wrote before it.
-    """
-    Element.namespaces.clear()
-    Element.namespaces.update(sorted(nsdict.items(), key=lambda item: item[1]))
-
-
 def _ods_bytes(
-    ctx: _Context, cover: dict[str, object], records: dict[str, list[Mapping[str, object]]]
+    ctx: Context, cover: dict[str, object], records: dict[str, list[Mapping[str, object]]]
 ) -> bytes:
-    _fix_odf_namespaces()
-    doc = OpenDocumentSpreadsheet()
-    dates = _ods_date_style(doc)
-    guide = [line.cells for line in _guide(ctx)]
-    doc.spreadsheet.addElement(_ods_table(GUIDE_SHEET, guide, dates))
-    cover_rows = [("field", "value")] + [(f.name, cover[f.name]) for f in COVER_FIELDS]
-    doc.spreadsheet.addElement(_ods_table(COVER_SHEET, cover_rows, dates))
+    """The same workbook as an .ods, without drop-downs (OpenDocument has no equivalent)."""
+    sheets = [(GUIDE_SHEET, [line.cells for line in _guide(ctx)])]
+    sheets.append(
+        (COVER_SHEET, [("field", "value")] + [(f.name, cover[f.name]) for f in COVER_FIELDS])
+    )
     for sheet in RECORD_SHEETS:
         rows = [sheet.column_names]
         rows += [tuple(r.get(c) for c in sheet.column_names) for r in records[sheet.name]]
-        doc.spreadsheet.addElement(_ods_table(sheet.name, rows, dates))
-    buffer = io.BytesIO()
-    doc.write(buffer)
-    return _fixed_zip(buffer.getvalue())
+        sheets.append((sheet.name, rows))
+    return ods_bytes(sheets)
 
 
 _WRITERS = {".xlsx": _xlsx_bytes, ".ods": _ods_bytes}
 
 
 # --- entry point -------------------------------------------------------------------
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """Write next to the target and rename, so nobody ever reads a half-written workbook."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_template(
@@ -598,7 +371,8 @@ def write_template(
     writer = _WRITERS.get(path.suffix.lower())
     if writer is None:
         raise TemplateError(f"cannot write {path.name}: the file name must end in .xlsx or .ods")
-    ctx = _context(partner_id, period_id)
+    ctx = context_for(partner_id, period_id)
     data = writer(ctx, _cover_values(ctx, cover), _checked_records(records))
-    _replace_file(path, data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lambda tmp: tmp.write_bytes(data))
     return path

@@ -36,18 +36,19 @@ from pipelines.core.tables import (
 )
 
 CONTEXT: dict[str, str] = {
-    "_file": "file",
-    "_sha256": "sha256",
     "_partner_id": "partner_id",
     "_period_id": "period_id",
+    "_file": "file",
+    "_sha256": "sha256",
     "_submitted_on": "submitted_on",
     "_row": "row",
 }
 """Each context column of a sheet frame and what it carries: the attribute of the file
-version's outcome it is filled from, and the column of the published records it becomes."""
-SOURCE = ("file", "sha256", "partner_id", "period_id")
-LINEAGE = ("partner_id", "period_id", "file", "sha256", "row")
+version's outcome it is filled from (the row: the spreadsheet row), and the column of
+the published records it becomes. The one list of it, for ingest and validation."""
+LINEAGE: dict[str, str] = {c: name for c, name in CONTEXT.items() if name != "submitted_on"}
 """The context a published record keeps (the submission date is the submission's)."""
+SOURCE = ("file", "sha256", "partner_id", "period_id")
 
 
 def _valid(series: pd.Series) -> pd.Series:

@@ -30,7 +30,6 @@ from pipelines.core.guard import (
     read_bytes,
 )
 from pipelines.core.parsing import CellNote, clean_code
-from pipelines.core.rules import RULES
 from pipelines.core.tables import COVER_SHEET, RECORD_SHEETS, Sheet
 
 
@@ -101,9 +100,8 @@ def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
         rivals = by_key.get(_key(name), [])
         if len(rivals) > 1:
             shown = [f"'{r}'" + (" (hidden)" if r in hidden else "") for r in rivals]
-            terms = {"count": len(rivals), "sheet": name, "sheets": " and ".join(shown)}
             raise WorkbookRejected(
-                "duplicate_sheet", RULES["duplicate_sheet"].message(terms), sheet=name
+                "duplicate_sheet", sheet=name, count=len(rivals), sheets=" and ".join(shown)
             )
     missing = [name for name in wanted if _key(name) not in by_key]
     if missing:
@@ -152,12 +150,8 @@ def _check_unique_columns(sheet: Sheet, header: list[Any]) -> None:
             letters.setdefault(key, []).append(column_letter(index))
     for column, found in letters.items():
         if len(found) > 1:
-            terms = {"sheet": sheet.name, "column": column, "letters": " and ".join(found)}
             raise WorkbookRejected(
-                "duplicate_column",
-                RULES["duplicate_column"].message(terms),
-                sheet=sheet.name,
-                column=column,
+                "duplicate_column", sheet=sheet.name, column=column, letters=" and ".join(found)
             )
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.core.rules import message_for
+
 MiB = 1024 * 1024
 
 
@@ -49,16 +51,26 @@ DEFAULT_LIMITS = Limits()
 
 
 class WorkbookRejected(Exception):
-    """The whole workbook is refused; ``message`` tells the partner what to do."""
+    """The whole workbook is refused; ``message`` tells the partner what to do.
+
+    The rule registry words the message from ``facts``; a ``problem`` the reader
+    describes in its own words (which part, which limit) is one of them.
+    """
 
     def __init__(
-        self, rule: str, message: str, sheet: str | None = None, column: str | None = None
+        self,
+        rule: str,
+        problem: str | None = None,
+        sheet: str | None = None,
+        column: str | None = None,
+        **facts: object,
     ) -> None:
-        super().__init__(message)
         self.rule = rule
-        self.message = message
         self.sheet = sheet
         self.column = column
+        self.facts = facts if problem is None else {"problem": problem, **facts}
+        self.message = message_for(rule, column=column, sheet=sheet, **self.facts)
+        super().__init__(self.message)
 
 
 def column_letter(index: int) -> str:
