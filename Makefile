@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test test-unit ui lint format bench sample clean
+.PHONY: install demo test test-unit ui serve lint format bench sample clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,6 +40,15 @@ ui: install
 	$(DEV_HOME) sh -c 'mkdir -p "$$DAGSTER_HOME" && \
 	  { test -f "$$DAGSTER_HOME/dagster.yaml" || cp deploy/dev/dagster.yaml "$$DAGSTER_HOME/"; }'
 	$(DEV_HOME) $(BIN)/dagster dev -w workspace.yaml
+
+# Production: dagster-daemon + dagster-webserver with deploy/dagster.yaml (queue of one
+# run, run monitoring, retention, telemetry off) on HOST:PORT. Postgres when
+# CLUSTERIX_POSTGRES_URL is set, or with your own $$DAGSTER_HOME/dagster.yaml.
+HOST ?= 127.0.0.1
+PORT ?= 3000
+serve: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_serve} HOST=$(HOST) PORT=$(PORT) \
+		$(BIN)/python -m pipelines.serve
 
 lint: install
 	$(BIN)/ruff check pipelines tests scripts

@@ -34,7 +34,7 @@ def _sample(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipelines.run import run_pipeline
 
-    return run_pipeline()
+    return run_pipeline(wait=0 if args.no_wait else args.wait)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run", help="ingest every workbook in the raw directory and publish all tables"
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for another run writing the same state directory"
+        " (default: CLUSTERIX_LOCK_TIMEOUT, else 3600)",
+    )
+    run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="exit non-zero at once if another run is writing the state directory",
     )
     run.set_defaults(func=_run)
 

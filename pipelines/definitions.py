@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.automation import daily_ingest, ingest_everything, raw_files_sensor
+from pipelines.defs.executor import one_writer_executor
 from pipelines.defs.indicator_assets import indicators
 from pipelines.defs.ingest_assets import ingest_submissions, submission, workbook_accepted
 from pipelines.defs.io_managers import TableIOManager
@@ -34,6 +35,7 @@ defs = dg.Definitions(
     sensors=[raw_files_sensor],
     schedules=[daily_ingest],
     resources={"paths": paths, "table_io": TableIOManager(paths=paths)},
-    # One process for the whole run: a step per process would cost seconds each.
-    executor=dg.in_process_executor,
+    # One process for the whole run by default (a step per process would cost seconds
+    # each), under the state directory's writer lock whoever launches the run.
+    executor=one_writer_executor,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.core import config
+from pipelines.core.failures import operational_error
 from pipelines.core.publish import read_parquet
 from pipelines.core.tables import (
     INDICATOR_SCORECARD,
@@ -24,6 +26,7 @@ from pipelines.core.tables import (
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
+from pipelines.core.writer_lock import LockUnavailable, WriterBusy, setup_lock, writer_lock
 from pipelines.instance import ensure_instance_config
 
 if TYPE_CHECKING:
@@ -41,7 +44,8 @@ def _instance() -> dg.DagsterInstance:
     home = os.environ.get("DAGSTER_HOME")
     if home:
         ensure_instance_config(Path(home))
-        return dg.DagsterInstance.get()
+        with setup_lock(Path(home)):
+            return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
 
 
@@ -51,7 +55,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_everything(
-    instance: dg.DagsterInstance | None = None, run_config: dict | None = None
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | None = None,
+    run_id: str | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialise every asset in one in-process run."""
     from pipelines.definitions import defs
@@ -61,6 +67,7 @@ def run_everything(
     return job.execute_in_process(
         instance=instance or _instance(),
         run_config=run_config,
+        run_id=run_id,
         raise_on_error=False,
     )
 
@@ -125,14 +132,49 @@ def format_scorecard(scorecard: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def run_pipeline() -> int:
-    """Exit 0 when the pipeline ran, whatever the data's errors; 1 when it could not run."""
+def run_pipeline(wait: float | None = None) -> int:
+    """Exit 0 when the pipeline ran, whatever the data's errors; 1 when it could not run.
+
+    The state directory's writer lock is taken first, before the Dagster instance is
+    even created, so that a second ``clusterix run`` waits (up to ``wait`` seconds,
+    default ``CLUSTERIX_LOCK_TIMEOUT``) instead of interleaving its writes.
+    """
+    run_id = str(uuid.uuid4())
+    sys.unraisablehook = _one_line_unraisable
+    try:
+        with writer_lock(
+            config.state_dir(),
+            command="clusterix run",
+            run_id=run_id,
+            timeout=wait,
+            say=lambda message: print(message, file=sys.stderr, flush=True),
+        ):
+            return _run_pipeline(run_id)
+    except (WriterBusy, LockUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        # An unreachable database, a full or read-only disk: one line, not a traceback.
+        message = operational_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def _one_line_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """A file left open by a failed write (a full disk) fails again when it is collected;
+    that is the same failure, already reported, so one line rather than a traceback."""
+    print(f"warning: {unraisable.exc_value} (while closing a file)", file=sys.stderr)
+
+
+def _run_pipeline(run_id: str) -> int:
     raw, assets = config.raw_dir(), config.assets_dir()
     if not raw.is_dir():
         print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
         return 1
     print(f"Ingesting {raw} into {assets} (one Dagster run; only new or changed files are read)")
-    result = run_everything(run_config=QUIET)
+    result = run_everything(run_config=QUIET, run_id=run_id)
     if not result.success:
         print(f"error: {failure_line(result)}", file=sys.stderr)
         return 1

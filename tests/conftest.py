@@ -69,7 +69,21 @@ def make_workbook(
 
 
 # Modules about the whole pipeline, some with a module fixture that runs it once.
-_PIPELINE_MODULES = frozenset({"test_pipeline", "test_known_answers", "test_bundled_raw"})
+# The ops modules start `clusterix run`, a daemon or a database server as processes;
+# test_browser a webserver and Chromium over a run; test_instance_config runs `clusterix run`.
+_PIPELINE_MODULES = frozenset(
+    {
+        "test_browser",
+        "test_instance_config",
+        "test_pipeline",
+        "test_known_answers",
+        "test_bundled_raw",
+        "test_writer_lock",
+        "test_bad_operations",
+        "test_postgres",
+        "test_serve",
+    }
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

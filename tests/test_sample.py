@@ -150,3 +150,27 @@ def test_raw_readme_lists_the_flaws():
     assert "SYNTHETIC" in readme
     for flaw in FLAWS:
         assert f"`{flaw.file}`" in readme, flaw
+
+
+def test_the_plan_uses_only_the_reference_datas_event_types():
+    """Event types are listed in event_types.csv alone: the generator refuses a plan
+    that names one the reference data no longer has."""
+    from dataclasses import replace
+
+    from pipelines.demo.builder import Builder
+
+    ref = reference()
+    Builder(ref)
+    without = replace(
+        ref, event_types=ref.event_types[ref.event_types["event_type"] != "staff_exchange"]
+    )
+    with pytest.raises(ValueError, match=r"not in event_types\.csv: staff_exchange"):
+        Builder(without)
+    shorter = ref.event_types.assign(
+        max_days=[
+            3 if t == "staff_exchange" else d
+            for t, d in zip(ref.event_types["event_type"], ref.event_types["max_days"], strict=True)
+        ]
+    )
+    with pytest.raises(ValueError, match="more than the 3 a staff_exchange may last"):
+        Builder(replace(ref, event_types=shorter))

@@ -43,6 +43,13 @@ _LABEL = {
     NOT_YET_DUE: "not yet due",
     NOT_EXPECTED: "not expected (no part in this phase)",
 }
+_COUNTED = {
+    ON_TIME: "received on time",
+    LATE: "received late",
+    REJECTED: "refused with nothing accepted",
+    MISSING: "missing",
+    NOT_YET_DUE: "not yet due",
+}
 LATEST_REFUSED = "latest_refused"  # css class of a cell whose latest upload was refused
 
 Cell = Callable[[str, str], tuple[str, str, str]]
@@ -118,10 +125,7 @@ def status_grid_html(statuses: pd.DataFrame, ref: Reference) -> str:
     counts = statuses["status"].value_counts()
     expected = int((statuses["status"] != NOT_EXPECTED).sum())
     flagged = int(statuses["latest_rejected"].sum())
-    parts = [
-        f"{int(counts.get(s, 0))} {_LABEL[s].split(':')[0]}"
-        for s in (ON_TIME, LATE, REJECTED, MISSING, NOT_YET_DUE)
-    ]
+    parts = [f"{int(counts.get(status, 0))} {label}" for status, label in _COUNTED.items()]
     summary = (
         f"<p class='status-summary'>Of {expected} expected workbooks: {', '.join(parts)}."
         + (f" {flagged} received with a later upload refused (marked *)." if flagged else "")

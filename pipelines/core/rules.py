@@ -124,16 +124,52 @@ _RULE_LIST: tuple[Rule, ...] = (
         "{file} disappeared or changed while it was being read; it is read again on the next run",
     ),
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
-    # The reader names what is wrong with the container in words of its own (which part,
-    # which limit); the registry owns the rule, its severity and level.
+    # Where a rule covers many different defects (a damaged part, a password, an old
+    # .xls), the reader describes the defect and its remedy as ``problem``.
     _r("unreadable_file", "error", "workbook", "{problem}"),
     _r("not_a_spreadsheet", "error", "workbook", "{problem}"),
-    _r("empty_file", "error", "workbook", "{problem}"),
-    _r("file_too_large", "error", "workbook", "{problem}"),
-    _r("zip_bomb", "error", "workbook", "{problem}"),
-    _r("sheet_too_large", "error", "workbook", "{problem}"),
-    _r("missing_sheet", "error", "workbook", "{problem}"),
-    _r("missing_column", "error", "workbook", "{problem}"),
+    _r(
+        "empty_file",
+        "error",
+        "workbook",
+        "the file is empty (0 bytes); save your workbook again and replace the file",
+    ),
+    _r(
+        "file_too_large",
+        "error",
+        "workbook",
+        "the file is larger than the {limit} a report workbook may be; remove pictures,"
+        " embedded files and unused sheets, then save it again",
+    ),
+    _r(
+        "zip_bomb",
+        "error",
+        "workbook",
+        "{what}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
+        " again from your spreadsheet program, or contact the coordinator if it really is"
+        " this large",
+    ),
+    _r(
+        "sheet_too_large",
+        "error",
+        "workbook",
+        "sheet '{sheet}' uses the range {used}, beyond the {rows} rows and {columns} columns"
+        " ({allowed}) a sheet may have; delete the rows and columns after your data (select"
+        " them, Delete, then save) and save the workbook again",
+    ),
+    _r(
+        "missing_sheet",
+        "error",
+        "workbook",
+        "the workbook has no sheet {missing}; it needs the sheets {wanted} (sheets found: {found})",
+    ),
+    _r(
+        "missing_column",
+        "error",
+        "workbook",
+        "sheet '{sheet}' has no column {missing} in its header row (row 1), and it is"
+        " required (columns found: {found})",
+    ),
     _r(
         "duplicate_sheet",
         "error",
@@ -387,6 +423,8 @@ _RULE_LIST: tuple[Rule, ...] = (
 )
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in _RULE_LIST}
+if len(RULES) != len(_RULE_LIST):  # a second declaration would silently win
+    raise ValueError("a rule is declared twice in the rule registry")
 
 # Pandera's built-in check names, for the generated field checks that use them.
 PANDERA_CHECK_RULES = {"not_nullable": "required_value_missing"}

@@ -61,7 +61,10 @@ class RawWorkbook:
 
 def _key(value: object) -> str:
     """A header or name as compared: spaces around it (any Unicode space) and case ignored."""
-    return "" if value is None else clean_code(str(value)).casefold()
+    if value is None:
+        return ""
+    text = str(value)
+    return (text.strip() if text.isascii() else clean_code(text)).casefold()
 
 
 def _is_blank(value: object) -> bool:
@@ -107,9 +110,10 @@ def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
     if missing:
         raise WorkbookRejected(
             "missing_sheet",
-            f"the workbook has no sheet {', '.join(map(repr, missing))}; it needs the sheets"
-            f" {', '.join(wanted)} (sheets found: {', '.join(found) or 'none'})",
             sheet=missing[0],
+            missing=", ".join(map(repr, missing)),
+            wanted=", ".join(wanted),
+            found=", ".join(found) or "none",
         )
     return {name: by_key[_key(name)][0] for name in wanted}
 
@@ -118,10 +122,10 @@ def _missing_columns(sheet: str, missing: list[str], header: list[Any]) -> Workb
     found = ", ".join(str(value).strip() for value in header if not _is_blank(value))
     return WorkbookRejected(
         "missing_column",
-        f"sheet {sheet!r} has no column {', '.join(map(repr, missing))} in its header row"
-        f" (row 1), and it is required (columns found: {found or 'none'})",
         sheet=sheet,
         column=missing[0],
+        missing=", ".join(map(repr, missing)),
+        found=found or "none",
     )
 
 
@@ -144,9 +148,10 @@ def _read_cover(rows: list[list[Any]]) -> dict[str, CoverValue]:
 
 def _check_unique_columns(sheet: Sheet, header: list[Any]) -> None:
     """Two headers naming one template column: which holds the values would be a guess."""
+    names = set(sheet.column_names)
     letters: dict[str, list[str]] = {}
     for index, value in enumerate(header):
-        if (key := _key(value)) in sheet.column_names:
+        if (key := _key(value)) in names:
             letters.setdefault(key, []).append(column_letter(index))
     for column, found in letters.items():
         if len(found) > 1:
@@ -226,7 +231,7 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     container rules of :func:`check_container`, ``missing_sheet``, ``missing_column``
     and ``unreadable_file``. The sheet ``Guide`` and any other sheet are ignored.
     """
-    check_bytes(data, limits)
+    inspected = check_bytes(data, limits)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # any parser failure on a hostile file means "unreadable"
@@ -237,7 +242,8 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     with book:
         hidden = {s.name for s in book.sheets_metadata if s.visible != SheetVisibleEnum.Visible}
         actual = _locate_sheets(book.sheet_names, hidden)
-        notes = read_notes(data, list(actual.values()))
+        noted = [name for name in actual.values() if inspected.may_hold_notes(name)]
+        notes = read_notes(data, noted) if noted else {}
         rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET)
         _apply_notes(rows, notes.get(actual[COVER_SHEET]))
         cover = _read_cover(rows)

@@ -75,10 +75,31 @@ class Event:
     back_to_back: str | None = None
 
 
+def _check_plan(ref: Reference) -> None:
+    """The event types are the reference data's: a plan naming another one, or an event
+    longer than its type allows, is refused before anything is written."""
+    known = set(ref.event_type_ids)
+    named = {plan.event_type for plan in PLANNED} | set(PARTICIPANTS) | {RSM, RESTATED[2]}
+    unknown = sorted(named - known)
+    if unknown:
+        raise ValueError(
+            "the sample plan names event types that are not in event_types.csv: "
+            + ", ".join(unknown)
+        )
+    for plan in PLANNED:
+        limit = ref.max_days(plan.event_type)
+        if limit is not None and plan.days > limit:
+            raise ValueError(
+                f"the sample plan's {plan.title!r} lasts {plan.days} days, more than the"
+                f" {limit} a {plan.event_type} may last (event_types.csv)"
+            )
+
+
 class Builder:
     """Draws the synthetic facts in a fixed order from one seeded generator."""
 
     def __init__(self, ref: Reference) -> None:
+        _check_plan(ref)
         self.ref = ref
         self.rng = random.Random(SEED)
         self.taken: set[tuple[str, dt.date]] = set()

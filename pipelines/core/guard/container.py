@@ -140,16 +140,9 @@ def read_bytes(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
 
 def check_size(size: int, limits: Limits) -> None:
     if size == 0:
-        raise WorkbookRejected(
-            "empty_file",
-            "the file is empty (0 bytes); save your workbook again and replace the file",
-        )
+        raise WorkbookRejected("empty_file")
     if size > limits.max_file_bytes:
-        raise WorkbookRejected(
-            "file_too_large",
-            f"the file is larger than the {mib(limits.max_file_bytes)} a report workbook may"
-            " be; remove pictures, embedded files and unused sheets, then save it again",
-        )
+        raise WorkbookRejected("file_too_large", limit=mib(limits.max_file_bytes))
 
 
 # --- the container --------------------------------------------------------------------
@@ -213,12 +206,7 @@ def cap(limits: Limits) -> str:
 
 
 def bomb(what: str) -> WorkbookRejected:
-    return WorkbookRejected(
-        "zip_bomb",
-        f"{what}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
-        " again from your spreadsheet program, or contact the coordinator if it really is"
-        " this large",
-    )
+    return WorkbookRejected("zip_bomb", what=what)
 
 
 def _check_ratio(info: zipfile.ZipInfo, produced: int, limits: Limits) -> None:
@@ -366,10 +354,11 @@ def check_extent(sheet: str, rows: int, columns: int, limits: Limits, used: str 
     allowed = f"A1:{column_letter(limits.max_columns - 1)}{limits.max_rows}"
     raise WorkbookRejected(
         "sheet_too_large",
-        f"sheet {sheet!r} uses the range {used}, beyond the {limits.max_rows} rows and"
-        f" {limits.max_columns} columns ({allowed}) a sheet may have; delete the rows and"
-        " columns after your data (select them, Delete, then save) and save the workbook again",
         sheet=sheet,
+        used=used,
+        rows=limits.max_rows,
+        columns=limits.max_columns,
+        allowed=allowed,
     )
 
 
