@@ -147,6 +147,18 @@ def test_the_template_commands_default_name_is_accepted(dirs, instance):
     assert instance.get_materialized_partitions(dg.AssetKey("submission")) == {"P4|RP11"}
 
 
+def test_a_new_instance_is_told_the_whole_picture(dirs, instance):
+    from conftest import dagster_instance
+
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    assert run_everything(instance).success
+    with dagster_instance() as fresh:  # e.g. .dagster_home deleted, state/ kept
+        assert run_everything(fresh).success
+        assert fresh.get_materialized_partitions(dg.AssetKey("submission")) == {"P4|RP07"}
+        assert fresh.get_latest_materialization_event(dg.AssetKey("submissions")) is not None
+
+
 def _check_records(instance, check, partition):
     history = instance.event_log_storage.get_asset_check_execution_history(check, limit=100)
     return [r for r in history if r.partition == partition]

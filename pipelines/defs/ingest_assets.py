@@ -50,6 +50,7 @@ from pipelines.defs.submission_status import (
 from pipelines.defs.up_to_date import published_and_current, record_build
 
 SUBMISSION = dg.AssetKey("submission")
+STATES = dg.AssetKey("submission_states")
 STRAYS = "unattributed_files"
 REFERENCE_KEYS = [dg.AssetKey(t.name) for t in REFERENCE_TABLES]
 
@@ -115,7 +116,7 @@ def _report_partitions(
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            "submission_states",
+            STATES,
             deps=[SUBMISSION, *REFERENCE_KEYS],
             group_name="ingest",
             kinds={"pandera"},
@@ -197,12 +198,14 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         not changed
         and listed == [(o.file, o.sha256) for o in stray_outcomes(paths)]
         and published_and_current(context, paths.state, paths.assets)
+        # A new instance (or one whose history was wiped) gets the whole picture once.
+        and context.instance.get_latest_materialization_event(STATES) is not None
     ):
         context.log.info("Nothing changed since the published set: nothing to rebuild.")
         return
     record_build(context, paths.state)
     save_pickle(paths.state, STRAYS, stray_results)
-    if dg.AssetKey("submission_states") in context.selected_asset_keys:
+    if STATES in context.selected_asset_keys:
         yield dg.MaterializeResult(
             asset_key="submission_states",
             metadata={
