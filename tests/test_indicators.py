@@ -353,7 +353,8 @@ def test_completeness_counts_accepted_current_workbooks() -> None:
     table_schema(SUBMISSION_COMPLETENESS).validate(completeness)
     assert len(completeness) == 121
     assert completeness["expected"].sum() == 118
-    rows = completeness.set_index(["partner_id", "period_id"])
+    columns = ["expected", "received", "on_time", "status"]
+    rows = completeness.set_index(["partner_id", "period_id"])[columns]
     assert rows.loc[("P1", "RP01")].tolist() == [1, 1, True, "on_time"]
     assert rows.loc[("P1", "RP02")].tolist() == [1, 1, False, "late"]
     assert rows.loc[("P1", "RP03")].tolist() == [1, 0, False, "rejected"]

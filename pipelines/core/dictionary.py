@@ -98,7 +98,7 @@ version ever ingested is archived under the state directory, named by its SHA-25
 SECTIONS: tuple[tuple[str, tuple[Table, ...]], ...] = (
     ("Fact tables", tables.FACT_TABLES),
     ("History", (tables.GOOD_PRACTICE_STAGE_HISTORY,)),
-    ("Submissions and validation", (tables.SUBMISSIONS, tables.VALIDATION_ISSUES)),
+    ("Submissions and validation", (tables.SUBMISSIONS, tables.VALIDATION_ISSUES, tables.REVIEWS)),
     (
         "Indicators",
         (

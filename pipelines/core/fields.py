@@ -221,6 +221,8 @@ SEVERITIES = ("error", "warning")
 SUBMISSION_STATUSES = ("accepted", "rejected")
 COMPLETENESS_STATUSES = ("on_time", "late", "rejected", "missing", "not_expected", "not_yet_due")
 INDICATOR_TYPES = ("output", "result", "context")
+REVIEW_DECISIONS = ("approve", "send_back", "reopen")
+REVIEW_STATUSES = ("pending", "approved", "sent_back", "reopened")
 
 _FIELD_LIST: tuple[Field, ...] = (
     # --- keys and reference data -------------------------------------------------
@@ -257,7 +259,6 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("short_name", "string", "Short name used in charts and tables."),
     Field("sort_order", "integer", "Position when listed (1 first), as in the application form."),
     Field("label", "string", "Name to show for the row in a report."),
-    Field("note", "string", "Something a reader should know about the row."),
     Field(
         "indicator_type",
         "string",
@@ -419,10 +420,40 @@ _FIELD_LIST: tuple[Field, ...] = (
         "in_c1",
         "boolean",
         "Whether the region's change counts in C1 (it has a 2015 figure above 0 and a later year).",
+    # --- reviews -----------------------------------------------------------------
+    Field(
+        "review_no",
+        "integer",
+        "Number of the decision in the review ledger (1, 2...).",
+        min_value=1,
+    ),
+    Field("decided_at", "string", "When the coordinator recorded the decision (UTC, ISO)."),
+    Field("decided_by", "string", "Who recorded the decision."),
+    Field(
+        "decision",
+        "string",
+        "approve: the version is locked; send_back: the partner must correct it;"
+        " reopen: the lock is lifted.",
+        enum=REVIEW_DECISIONS,
+    ),
+    Field("note", "string", "The coordinator's note (a send-back's note goes to the partner)."),
+    Field(
+        "review_status",
+        "string",
+        "The coordinator's review of the partner-period: pending (no decision on the version"
+        " in use), approved (locked: later files are refused), sent_back (the partner must"
+        " send a corrected workbook), reopened (unlocked after an approval).",
+        enum=REVIEW_STATUSES,
     ),
     # --- indicators --------------------------------------------------------------
     Field("achieved", "decimal", "Value achieved so far."),
     Field("pct_of_target", "decimal", "Achieved as a percentage of the target."),
+    Field(
+        "achieved_approved",
+        "decimal",
+        "Value achieved with the approved partner-periods only (the coordinator's approved"
+        " data; the rest is left out as if not yet submitted).",
+    ),
     Field("expected", "integer", "Number of workbooks expected.", min_value=0),
     Field("received", "integer", "Number of workbooks received and accepted.", min_value=0),
     Field("reporting_rate", "decimal", "Received as a percentage of expected."),

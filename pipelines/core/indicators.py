@@ -285,8 +285,15 @@ def compute_indicators(facts: FactTables, ref: Reference) -> dict[str, Indicator
 # --- indicator tables --------------------------------------------------------------
 
 
-def indicator_scorecard(results: Mapping[str, IndicatorResult]) -> pd.DataFrame:
-    """One row per indicator: target, achieved and % of target (INDICATOR_SCORECARD)."""
+def indicator_scorecard(
+    results: Mapping[str, IndicatorResult],
+    approved: Mapping[str, IndicatorResult] | None = None,
+) -> pd.DataFrame:
+    """One row per indicator: target, achieved and % of target (INDICATOR_SCORECARD).
+
+    ``approved`` are the same indicators computed from approved partner-periods only
+    (:func:`pipelines.core.review.approved_indicators`), shown beside ``achieved``.
+    """
     rows = [
         {
             "indicator_id": r.indicator_id,
@@ -295,6 +302,7 @@ def indicator_scorecard(results: Mapping[str, IndicatorResult]) -> pd.DataFrame:
             "target": r.target,
             "achieved": r.achieved,
             "pct_of_target": r.pct_of_target,
+            "achieved_approved": approved[r.indicator_id].achieved if approved else None,
         }
         for r in results.values()
     ]
@@ -363,6 +371,8 @@ def submission_completeness(
     accepted = seen[seen["status"] == "accepted"]
     current = accepted[_flag(accepted["current"])]
     received = set(zip(current["partner_id"], current["period_id"], strict=True))
+    pairs = zip(seen["partner_id"], seen["period_id"], strict=True)
+    reviewed = dict(zip(pairs, seen["review_status"], strict=True))
     status = dict(
         zip(
             zip(statuses["partner_id"], statuses["period_id"], strict=True),
@@ -382,6 +392,7 @@ def submission_completeness(
                     "received": int((partner, period) in received),
                     "on_time": state == ON_TIME,
                     "status": state,
+                    "review_status": reviewed.get((partner, period)),
                 }
             )
     return conform(pd.DataFrame(rows), SUBMISSION_COMPLETENESS)

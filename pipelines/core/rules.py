@@ -123,9 +123,19 @@ _RULE_LIST: tuple[Rule, ...] = (
         "file",
         "{file} disappeared or changed while it was being read; it is read again on the next run",
     ),
+    # --- file: a partner-period the coordinator approved (pipelines.core.review) ---------
+    _r(
+        "period_locked",
+        "error",
+        "file",
+        "the coordinator approved your workbook for {period_id} and locked the period: this"
+        " file was not read and the approved version stays in use. If something must change,"
+        " ask the coordinator to reopen the period, then put the corrected workbook in your"
+        " folder again",
+    ),
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
-    # The reader names what is wrong with the container in words of its own (which part,
-    # which limit); the registry owns the rule, its severity and level.
+    # Where a rule covers many different defects (a damaged part, a password, an old
+    # .xls), the reader describes the defect and its remedy as ``problem``.
     _r("unreadable_file", "error", "workbook", "{problem}"),
     _r("not_a_spreadsheet", "error", "workbook", "{problem}"),
     _r(
@@ -141,7 +151,14 @@ _RULE_LIST: tuple[Rule, ...] = (
         "the file is larger than the {limit} a report workbook may be; remove pictures,"
         " embedded files and unused sheets, then save it again",
     ),
-    _r("zip_bomb", "error", "workbook", "{problem}"),
+    _r(
+        "zip_bomb",
+        "error",
+        "workbook",
+        "{what}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
+        " again from your spreadsheet program, or contact the coordinator if it really is"
+        " this large",
+    ),
     _r(
         "sheet_too_large",
         "error",
@@ -416,6 +433,8 @@ _RULE_LIST: tuple[Rule, ...] = (
 )
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in _RULE_LIST}
+if len(RULES) != len(_RULE_LIST):  # a second declaration would silently win
+    raise ValueError("a rule is declared twice in the rule registry")
 
 # Pandera's built-in check names, for the generated field checks that use them.
 PANDERA_CHECK_RULES = {"not_nullable": "required_value_missing"}

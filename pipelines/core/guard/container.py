@@ -206,12 +206,7 @@ def cap(limits: Limits) -> str:
 
 
 def bomb(what: str) -> WorkbookRejected:
-    return WorkbookRejected(
-        "zip_bomb",
-        f"{what}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
-        " again from your spreadsheet program, or contact the coordinator if it really is"
-        " this large",
-    )
+    return WorkbookRejected("zip_bomb", what=what)
 
 
 def _check_ratio(info: zipfile.ZipInfo, produced: int, limits: Limits) -> None:
