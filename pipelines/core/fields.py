@@ -420,6 +420,7 @@ _FIELD_LIST: tuple[Field, ...] = (
         "in_c1",
         "boolean",
         "Whether the region's change counts in C1 (it has a 2015 figure above 0 and a later year).",
+    ),
     # --- reviews -----------------------------------------------------------------
     Field(
         "review_no",
