@@ -59,7 +59,7 @@ def _published(assets: Path) -> dict[str, str]:
 
 
 def _fill(disk: Path) -> None:
-    with open(disk / ".filler", "wb") as filler:
+    with open(disk / ".filler", "wb", buffering=0) as filler:  # nothing left to flush at close
         try:
             while True:
                 filler.write(b"\0" * 65536)
