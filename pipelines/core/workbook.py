@@ -61,7 +61,10 @@ class RawWorkbook:
 
 def _key(value: object) -> str:
     """A header or name as compared: spaces around it (any Unicode space) and case ignored."""
-    return "" if value is None else clean_code(str(value)).casefold()
+    if value is None:
+        return ""
+    text = str(value)
+    return (text.strip() if text.isascii() else clean_code(text)).casefold()
 
 
 def _is_blank(value: object) -> bool:
@@ -145,9 +148,10 @@ def _read_cover(rows: list[list[Any]]) -> dict[str, CoverValue]:
 
 def _check_unique_columns(sheet: Sheet, header: list[Any]) -> None:
     """Two headers naming one template column: which holds the values would be a guess."""
+    names = set(sheet.column_names)
     letters: dict[str, list[str]] = {}
     for index, value in enumerate(header):
-        if (key := _key(value)) in sheet.column_names:
+        if (key := _key(value)) in names:
             letters.setdefault(key, []).append(column_letter(index))
     for column, found in letters.items():
         if len(found) > 1:
@@ -227,7 +231,7 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     container rules of :func:`check_container`, ``missing_sheet``, ``missing_column``
     and ``unreadable_file``. The sheet ``Guide`` and any other sheet are ignored.
     """
-    check_bytes(data, limits)
+    inspected = check_bytes(data, limits)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # any parser failure on a hostile file means "unreadable"
@@ -238,7 +242,8 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     with book:
         hidden = {s.name for s in book.sheets_metadata if s.visible != SheetVisibleEnum.Visible}
         actual = _locate_sheets(book.sheet_names, hidden)
-        notes = read_notes(data, list(actual.values()))
+        noted = [name for name in actual.values() if inspected.may_hold_notes(name)]
+        notes = read_notes(data, noted) if noted else {}
         rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET)
         _apply_notes(rows, notes.get(actual[COVER_SHEET]))
         cover = _read_cover(rows)

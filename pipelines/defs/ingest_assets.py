@@ -174,7 +174,12 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         changed.add(key)
     context.log.info(f"{len(todo)} new or changed file(s) ingested")
     _report_partitions(context, before, after, changed)
-    stray_results = ingest(strays, ref, paths.state / ARCHIVE_DIR)
+    stray_results = []
+    for outcome in ingest(strays, ref, paths.state / ARCHIVE_DIR):
+        if outcome.status == RETRY:  # read again next run; listed once it holds still
+            context.log.warning(outcome.issues[0]["message"])
+        else:
+            stray_results.append(outcome)
     listed = [(o.file, o.sha256) for o in stray_results]
     if (
         not changed

@@ -6,8 +6,9 @@ slip past it, in two stages:
 
 1. :mod:`.container`: size, kind, number of parts, and how far every part *really*
    inflates (headers can lie, so the bytes are counted as they are decompressed).
-2. :mod:`.xml_parts`: what the parser would build in memory: the cell grid of every
-   sheet and the text that shared strings (xlsx) or repeated cells (ods) expand to.
+2. :mod:`.xml_parts` (xlsx) and :mod:`.ods_parts` (ods): what the parser would build
+   in memory: the cell grid of every sheet and the text that shared strings (xlsx) or
+   repeated cells (ods) expand to.
 
 Anything wrong raises :class:`WorkbookRejected`, whose ``rule`` and ``message`` go to
 the partner unchanged. The bounds mirror python-calamine 0.9's internals, which is why
@@ -17,7 +18,7 @@ pyproject.toml pins python-calamine to 0.9.x.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.core.guard.container import (
@@ -41,6 +42,7 @@ from pipelines.core.guard.container import (
     too_much_text,
     workbook_kind,
 )
+from pipelines.core.guard.ods_parts import scan_ods
 from pipelines.core.guard.xml_parts import (
     ExactSheetScan,
     SharedStrings,
@@ -48,13 +50,13 @@ from pipelines.core.guard.xml_parts import (
     check_dimension,
     check_extent,
     fast_sheet_scan,
-    scan_ods,
     xlsx_sheet_names,
 )
 
 __all__ = [
     "DEFAULT_LIMITS",
     "FileGone",
+    "Inspected",
     "Limits",
     "WorkbookRejected",
     "check_bytes",
@@ -62,6 +64,18 @@ __all__ = [
     "column_letter",
     "read_bytes",
 ]
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What the guard noticed on its way: the sheets whose cells may hide more than
+    their value (errors, merges, links), so that only those are looked at again."""
+
+    marked_sheets: frozenset[str]
+    every_sheet: bool = False
+
+    def may_hold_notes(self, sheet: str) -> bool:
+        return self.every_sheet or sheet in self.marked_sheets
 
 
 @dataclass
@@ -74,6 +88,8 @@ class _Inspection:
     sheet_names: dict[str, str]
     sheets: list[tuple[zipfile.ZipInfo, SheetScan]]
     shared_strings: tuple[zipfile.ZipInfo, int] | None = None
+    marked: set[str] = field(default_factory=set)
+    ods_marked: bool = False
 
     def is_worksheet(self, key: str) -> bool:
         in_folder = key.startswith("xl/worksheets/") and key.endswith(".xml")
@@ -89,6 +105,8 @@ class _Inspection:
             check_dimension(name, scan.dimension, self.limits)
         check_extent(name, scan.rows, scan.columns, self.limits)
         self.sheets.append((info, scan))
+        if scan.marked:
+            self.marked.add(name)
 
     def check_shared_text(self) -> None:
         """Bound the text shared strings expand to: quickly if possible, else cell by cell."""
@@ -112,7 +130,7 @@ class _Inspection:
                 raise too_much_text(self.limits)
 
 
-def _inspect(data: bytes, limits: Limits) -> None:
+def _inspect(data: bytes, limits: Limits) -> Inspected:
     """Every check on the container, part by part, before calamine may open it."""
     archive = open_zip(data)
     infos = check_entries(archive, limits)
@@ -142,7 +160,7 @@ def _inspect(data: bytes, limits: Limits) -> None:
         if key in small:
             continue
         if key == "content.xml":  # whatever the kind: calamine may fall back to ods
-            scan_ods(data, info, limits, budget)
+            inspection.ods_marked |= scan_ods(data, info, limits, budget)
         elif inspection.is_worksheet(key):
             inspection.scan_sheet(info)
         elif key == "xl/sharedstrings.xml":
@@ -150,6 +168,7 @@ def _inspect(data: bytes, limits: Limits) -> None:
         else:
             drain(inflate(data, info, limits, budget))
     inspection.check_shared_text()
+    return Inspected(frozenset(inspection.marked), inspection.ods_marked)
 
 
 def check_container(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
@@ -162,7 +181,7 @@ def check_container(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     check_bytes(read_bytes(path, limits), limits)
 
 
-def check_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+def check_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Inspected:
     """The checks of :func:`check_container` on bytes already read."""
     check_size(len(data), limits)
-    _inspect(data, limits)
+    return _inspect(data, limits)
