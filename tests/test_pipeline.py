@@ -135,7 +135,8 @@ def test_the_template_commands_default_name_is_accepted(dirs, instance):
 
     raw, assets = dirs
     (raw / "P4").mkdir()
-    write_template("P4", "RP11", raw / "P4" / "P4_RP11.xlsx", cover={"contact_name": "Test"})
+    filled_in = {"contact_name": "Test", "submitted_on": dt.date(2023, 4, 20)}
+    write_template("P4", "RP11", raw / "P4" / "P4_RP11.xlsx", cover=filled_in)
     (request,) = raw_files_sensor(dg.build_sensor_context(instance=instance)).run_requests
     assert "clusterix/unattributed" not in request.tags
     assert run_everything(instance).success
