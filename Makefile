@@ -59,7 +59,7 @@ format: install
 	$(BIN)/ruff format pipelines tests scripts
 
 bench: install
-	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python scripts/benchmark.py $(ARGS)
 
 sample: install
 	$(BIN)/clusterix sample

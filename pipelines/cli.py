@@ -1,8 +1,10 @@
-"""The ``clusterix`` command: run the pipeline, write a template, regenerate samples."""
+"""The ``clusterix`` command: run the pipeline, review submissions, write a template,
+regenerate samples."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 
@@ -37,6 +39,106 @@ def _run(args: argparse.Namespace) -> int:
     return run_pipeline(wait=0 if args.no_wait else args.wait)
 
 
+_NEXT_STEP = {
+    "approve": "{pair} is locked: a later workbook for it is refused until you reopen it.",
+    "send_back": "{pair} shows 'sent back', with your note in the partner's feedback workbook,"
+    " until a new version is in use.",
+    "reopen": "{pair} is unlocked: a workbook the lock refused is read at the next run.",
+}
+
+
+def _review(args: argparse.Namespace) -> int:
+    from pipelines.core.reference import reference
+    from pipelines.core.review import ReviewError, record
+
+    try:
+        entry = record(
+            config.state_dir(),
+            reference(),
+            args.decision,
+            args.partner,
+            args.period,
+            note=args.note,
+            by=args.by,
+        )
+    except ReviewError as exc:
+        print(f"error: {exc}; nothing was recorded", file=sys.stderr)
+        return 2
+    pair = f"{entry.partner_id} {entry.period_id}"
+    print(
+        f"Recorded: {entry.decision} {pair} (version {entry.sha256[:12]}) by"
+        f" {entry.decided_by} at {entry.decided_at}."
+    )
+    print(_NEXT_STEP[entry.decision].format(pair=pair))
+    print(
+        "The published tables, report and UI show it after the next run: the sensor"
+        " review_decisions_sensor starts one within a minute where the Dagster daemon runs"
+        " (make ui, make serve); elsewhere run `clusterix run`."
+    )
+    return 0
+
+
+def _review_list(args: argparse.Namespace) -> int:
+    from pipelines.core.review import Ledger
+    from pipelines.core.state_store import load_state
+
+    state_dir = config.state_dir()
+    ledger = Ledger.read(state_dir)
+    shown = [
+        d
+        for d in ledger.decisions
+        if args.partner in (None, d.partner_id) and args.period in (None, d.period_id)
+    ]
+    if not shown:
+        print("No review decisions recorded" + (" for that selection." if args.partner else "."))
+        return 0
+    print(f"{'when (UTC)':<25} {'by':<14} {'pair':<9} {'decision':<9} {'version':<12}  note")
+    for d in shown:
+        pair = f"{d.partner_id} {d.period_id}"
+        print(
+            f"{d.decided_at:<25} {d.decided_by[:14]:<14} {pair:<9} {d.decision:<9}"
+            f" {d.sha256[:12]:<12}  {d.note}"
+        )
+    print()
+    for partner_id, period_id in dict.fromkeys(d.key for d in shown):
+        current = load_state(state_dir, partner_id, period_id).current_sha256
+        print(f"{partner_id} {period_id} now: {ledger.status(partner_id, period_id, current)}")
+    return 0
+
+
+def _whoami() -> str:
+    """The login name, as the default for who decides (none in some containers)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _add_review(commands: argparse._SubParsersAction) -> None:
+    review = commands.add_parser(
+        "review", help="record a review decision on a partner-period, or list the decisions"
+    )
+    actions = review.add_subparsers(dest="action", required=True)
+    helps = {
+        "approve": "approve and lock the version in use",
+        "send-back": "send the version in use back to the partner, with a note",
+        "reopen": "lift the lock of an approved partner-period",
+    }
+    for action, text in helps.items():
+        parser = actions.add_parser(action, help=text)
+        parser.add_argument("partner", help="partner id, e.g. P4")
+        parser.add_argument("period", help="reporting period id, e.g. RP07")
+        parser.add_argument(
+            "--note", default="", help="why (a send-back's note goes to the partner)"
+        )
+        parser.add_argument("--by", default=_whoami(), help="who decides (default: your login)")
+        parser.set_defaults(func=_review, decision=action.replace("-", "_"))
+    listing = actions.add_parser("list", help="show the review ledger")
+    listing.add_argument("partner", nargs="?", help="only this partner")
+    listing.add_argument("period", nargs="?", help="only this period")
+    listing.set_defaults(func=_review_list)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clusterix", description="CLUSTERIX 2.0 monitoring pipeline."
@@ -59,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit non-zero at once if another run is writing the state directory",
     )
     run.set_defaults(func=_run)
+    _add_review(commands)
 
     template = commands.add_parser(
         "template", help="write a blank workbook pre-filled for a partner and period"

@@ -13,6 +13,7 @@ from pipelines.defs.output_assets import data_dictionary, partner_feedback, prog
 from pipelines.defs.publish_assets import publication, published_submissions
 from pipelines.defs.reference_assets import reference_tables
 from pipelines.defs.resources import ClusterixPaths
+from pipelines.defs.review import review_decisions_sensor, review_submission, reviews
 
 # One place says where everything lives (the environment, read when a run starts);
 # the IO manager takes its folder from it.
@@ -24,6 +25,7 @@ defs = dg.Definitions(
         submission,
         ingest_submissions,
         published_submissions,
+        reviews,
         indicators,
         progress_report,
         partner_feedback,
@@ -31,8 +33,8 @@ defs = dg.Definitions(
         publication,
     ],
     asset_checks=[workbook_accepted],
-    jobs=[ingest_everything],
-    sensors=[raw_files_sensor],
+    jobs=[ingest_everything, review_submission],
+    sensors=[raw_files_sensor, review_decisions_sensor],
     schedules=[daily_ingest],
     resources={"paths": paths, "table_io": TableIOManager(paths=paths)},
     # One process for the whole run by default (a step per process would cost seconds

@@ -251,6 +251,13 @@ def bench_factor(
         bare.append(measure("bare", runs.env(runs.fresh("bare")), runs.root / f"bare{i}.log"))
         assets, state, home = (runs.fresh(n) for n in ("assets", "state", "home"))
         full.append(measure("cli", runs.env(assets, state, home), runs.root / f"full{i}.log"))
+    if args.postgres_url:
+        print(f"  x{factor}: full clusterix run, Dagster instance on Postgres...")
+        pg_home = runs.fresh("pg_home")
+        storage = {"storage": {"postgres": {"postgres_url": args.postgres_url}}}
+        (pg_home / "dagster.yaml").write_text(json.dumps(storage))  # JSON is YAML
+        pg_env = runs.env(runs.fresh("pg_assets"), runs.fresh("pg_state"), pg_home)
+        result["postgres"] = measure("cli", pg_env, runs.root / "postgres.log")
     env = runs.env(assets, state, home)
     result["full"], result["bare"] = full[-1], bare[-1]
     result["full_seconds"] = statistics.median(s["wall_seconds"] for s in full)
@@ -362,6 +369,9 @@ def print_results(results: list[dict]) -> None:
             f"   goal <= {limit:g}x: {_goal(ratio <= limit)}"
             f"   peak {peak:,.0f} MiB (goal < 1 GiB: {_goal(peak < GOALS['peak_mib'])})"
         )
+        if "postgres" in r:
+            pg = r["postgres"]["wall_seconds"]
+            print(f"  full run, Postgres instance {pg:7.1f} s   {pg / full:5.2f}x SQLite")
         for key, label in (
             ("changed_cli", "one workbook changed, CLI"),
             ("changed_sensor", "one workbook changed, sensor"),
@@ -414,6 +424,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2, help="full and bare runs, alternated")
     parser.add_argument("--profile", action="store_true", help="profile at the largest factor")
     parser.add_argument("--regenerate", action="store_true", help="ignore generated files")
+    parser.add_argument(
+        "--postgres-url",
+        help="also time a full run with the Dagster instance in this (empty) Postgres database",
+    )
     parser.add_argument("--child", choices=tuple(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)

@@ -69,9 +69,12 @@ def make_workbook(
 
 
 # Modules about the whole pipeline, some with a module fixture that runs it once.
-# The ops modules start `clusterix run`, a daemon or a database server as processes.
+# The ops modules start `clusterix run`, a daemon or a database server as processes;
+# test_browser a webserver and Chromium over a run; test_instance_config runs `clusterix run`.
 _PIPELINE_MODULES = frozenset(
     {
+        "test_browser",
+        "test_instance_config",
         "test_pipeline",
         "test_known_answers",
         "test_bundled_raw",

@@ -135,8 +135,8 @@ def test_the_template_commands_default_name_is_accepted(dirs, instance):
 
     raw, assets = dirs
     (raw / "P4").mkdir()
-    filled_in = {"contact_name": "Test", "submitted_on": dt.date(2023, 4, 20)}
-    write_template("P4", "RP11", raw / "P4" / "P4_RP11.xlsx", cover=filled_in)
+    cover = {"contact_name": "Test", "submitted_on": dt.date(2023, 4, 20)}
+    write_template("P4", "RP11", raw / "P4" / "P4_RP11.xlsx", cover=cover)
     (request,) = raw_files_sensor(dg.build_sensor_context(instance=instance)).run_requests
     assert "clusterix/unattributed" not in request.tags
     assert run_everything(instance).success
@@ -145,6 +145,18 @@ def test_the_template_commands_default_name_is_accepted(dirs, instance):
         ["P4/P4_RP11.xlsx", "RP11", "accepted"]
     ]
     assert instance.get_materialized_partitions(dg.AssetKey("submission")) == {"P4|RP11"}
+
+
+def test_a_new_instance_is_told_the_whole_picture(dirs, instance):
+    from conftest import dagster_instance
+
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    assert run_everything(instance).success
+    with dagster_instance() as fresh:  # e.g. .dagster_home deleted, state/ kept
+        assert run_everything(fresh).success
+        assert fresh.get_materialized_partitions(dg.AssetKey("submission")) == {"P4|RP07"}
+        assert fresh.get_latest_materialization_event(dg.AssetKey("submissions")) is not None
 
 
 def _check_records(instance, check, partition):

@@ -133,8 +133,8 @@ def test_report_scorecard_has_colour_cues_and_exact_money(page: str) -> None:
 
 def test_report_tells_each_status_apart(page: str) -> None:
     assert (
-        "Of 118 expected workbooks: 3 received on time, 1 received after the deadline,"
-        " 1 workbook refused, none accepted, 103 missing, 10 not yet due."
+        "Of 118 expected workbooks: 3 received on time, 1 received late,"
+        " 1 refused with nothing accepted, 103 missing, 10 not yet due."
         " 1 received with a later upload refused (marked *)." in page
     )
     assert "title='P1 RP01: received on time, P1/RP01.xlsx in use'>✓<" in page

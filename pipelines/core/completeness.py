@@ -39,6 +39,7 @@ STATUS_COLUMNS = [
     "latest_rejected",
     "rejected_file",
     "reason",
+    "review_status",
 ]
 
 
@@ -87,6 +88,7 @@ def _status_row(
         "latest_rejected": refused is not None and in_use is not None,
         "rejected_file": None if refused is None else refused["file"],
         "reason": None if refused is None else reasons.get(refused["sha256"]),
+        "review_status": None if latest is None else latest.get("review_status"),
     }
     if not expected:
         row["status"] = NOT_EXPECTED  # a file that came anyway is refused, with its reason

@@ -34,7 +34,7 @@ Other outputs: `report/progress_report.html` (offline progress report with chart
 
 SECTIONS: tuple[tuple[str, tuple[Table, ...]], ...] = (
     ("Fact tables", tables.FACT_TABLES),
-    ("Submissions and validation", (tables.SUBMISSIONS, tables.VALIDATION_ISSUES)),
+    ("Submissions and validation", (tables.SUBMISSIONS, tables.VALIDATION_ISSUES, tables.REVIEWS)),
     (
         "Indicators",
         (

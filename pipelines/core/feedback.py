@@ -1,8 +1,9 @@
 """The feedback workbook a partner receives for a submission with issues.
 
-One xlsx per submission: a Summary sheet (who, which period and file, how many errors
-and warnings, and what each means) and an Issues sheet listing every issue with the
-sheet, row and column of the partner's workbook it is about.
+One xlsx per submission with issues or sent back by the coordinator: a Summary sheet
+(the coordinator's send-back note first, then who, which period and file, how many
+errors and warnings, and what each means) and an Issues sheet listing every issue with
+the sheet, row and column of the partner's workbook it is about.
 
 Values quoted in the issues come from the partner's own file and are hostile: every
 text is written as a string cell and the workbook is created with formulas, URLs and
@@ -12,13 +13,16 @@ numbers never inferred from strings, so '=HYPERLINK(...)' stays inert text.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from pipelines.core.publish import write_atomic
+
+if TYPE_CHECKING:
+    from pipelines.core.review import Decision
 
 ISSUE_COLUMNS = ("sheet", "row", "column", "value", "severity", "rule", "message")
 _WIDTHS = (16, 7, 26, 32, 10, 28, 90)
@@ -50,11 +54,22 @@ _MEANING = (
 
 
 def write_feedback(
-    path: Path, partner_id: str, period_id: str, file: str, issues: pd.DataFrame
+    path: Path,
+    partner_id: str,
+    period_id: str,
+    file: str,
+    issues: pd.DataFrame,
+    sent_back: Decision | None = None,
 ) -> Path:
-    """Write the feedback workbook for one submission, atomically, and return its path."""
+    """Write the feedback workbook for one submission, atomically, and return its path.
+
+    ``sent_back`` is the coordinator's send-back decision while it stands: its note
+    opens the first sheet, since it is what the partner must act on first.
+    """
     ordered = _ordered(issues)
-    return write_atomic(path, lambda tmp: _write(tmp, partner_id, period_id, file, ordered))
+    return write_atomic(
+        path, lambda tmp: _write(tmp, partner_id, period_id, file, ordered, sent_back)
+    )
 
 
 def _ordered(issues: pd.DataFrame) -> pd.DataFrame:
@@ -80,17 +95,24 @@ def _text(value: Any) -> str | None:
     return None if _missing(value) else str(value)[:_MAX_CELL_CHARS]
 
 
-def _write(tmp: Path, partner_id: str, period_id: str, file: str, issues: pd.DataFrame) -> None:
+def _write(
+    tmp: Path,
+    partner_id: str,
+    period_id: str,
+    file: str,
+    issues: pd.DataFrame,
+    sent_back: Decision | None,
+) -> None:
     with xlsxwriter.Workbook(str(tmp), _SAFE_OPTIONS) as workbook:
         formats = {
             "title": workbook.add_format({"bold": True, "font_size": 14}),
             "label": workbook.add_format({"bold": True, "valign": "top"}),
             "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
             "header": workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
+            "alert": workbook.add_format({"bold": True, "font_color": "#C00000", "valign": "top"}),
         }
-        _write_summary(
-            workbook.add_worksheet("Summary"), formats, partner_id, period_id, file, issues
-        )
+        summary = workbook.add_worksheet("Summary")
+        _write_summary(summary, formats, partner_id, period_id, file, issues, sent_back)
         _write_issues(workbook.add_worksheet("Issues"), formats, issues)
 
 
@@ -101,6 +123,7 @@ def _write_summary(
     period_id: str,
     file: str,
     issues: pd.DataFrame,
+    sent_back: Decision | None,
 ) -> None:
     severity = issues["severity"]
     facts = (
@@ -114,6 +137,17 @@ def _write_summary(
     sheet.set_column(1, 1, 100)
     sheet.write_string(0, 0, "CLUSTERIX 2.0 - feedback on your workbook", formats["title"])
     row = 2
+    if sent_back is not None:
+        sheet.write_string(row, 0, "Sent back", formats["alert"])
+        sheet.write_string(row, 1, _text(sent_back.note) or "", formats["wrap"])
+        sheet.write_string(
+            row + 1,
+            1,
+            f"The coordinator ({_text(sent_back.decided_by)}, {sent_back.decided_at[:10]}) sent"
+            " this workbook back: correct it and put it in your folder again.",
+            formats["wrap"],
+        )
+        row += 3
     for label, value in facts:
         sheet.write_string(row, 0, label, formats["label"])
         if isinstance(value, int):

@@ -208,6 +208,8 @@ MEASURE_STATUSES = ("planned", "in_progress", "implemented")
 PHASES = ("1", "2", "extended")
 SEVERITIES = ("error", "warning")
 SUBMISSION_STATUSES = ("accepted", "rejected")
+REVIEW_DECISIONS = ("approve", "send_back", "reopen")
+REVIEW_STATUSES = ("pending", "approved", "sent_back", "reopened")
 
 _FIELD_LIST: tuple[Field, ...] = (
     # --- keys and reference data -------------------------------------------------
@@ -343,9 +345,40 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("severity", "string", "error: the row is quarantined; warning: kept.", enum=SEVERITIES),
     Field("rule", "string", "Name of the validation rule."),
     Field("message", "string", "What is wrong and how to fix it."),
+    # --- reviews -----------------------------------------------------------------
+    Field(
+        "review_no",
+        "integer",
+        "Number of the decision in the review ledger (1, 2...).",
+        min_value=1,
+    ),
+    Field("decided_at", "string", "When the coordinator recorded the decision (UTC, ISO)."),
+    Field("decided_by", "string", "Who recorded the decision."),
+    Field(
+        "decision",
+        "string",
+        "approve: the version is locked; send_back: the partner must correct it;"
+        " reopen: the lock is lifted.",
+        enum=REVIEW_DECISIONS,
+    ),
+    Field("note", "string", "The coordinator's note (a send-back's note goes to the partner)."),
+    Field(
+        "review_status",
+        "string",
+        "The coordinator's review of the partner-period: pending (no decision on the version"
+        " in use), approved (locked: later files are refused), sent_back (the partner must"
+        " send a corrected workbook), reopened (unlocked after an approval).",
+        enum=REVIEW_STATUSES,
+    ),
     # --- indicators --------------------------------------------------------------
     Field("achieved", "decimal", "Value achieved so far."),
     Field("pct_of_target", "decimal", "Achieved as a percentage of the target."),
+    Field(
+        "achieved_approved",
+        "decimal",
+        "Value achieved with the approved partner-periods only (the coordinator's approved"
+        " data; the rest is left out as if not yet submitted).",
+    ),
     Field("expected", "integer", "Number of workbooks expected.", min_value=0),
     Field("received", "integer", "Number of workbooks received and accepted.", min_value=0),
     Field("reporting_rate", "decimal", "Received as a percentage of expected."),

@@ -267,8 +267,15 @@ def compute_indicators(facts: FactTables, ref: Reference) -> dict[str, Indicator
 # --- indicator tables --------------------------------------------------------------
 
 
-def indicator_scorecard(results: Mapping[str, IndicatorResult]) -> pd.DataFrame:
-    """One row per indicator: target, achieved and % of target (INDICATOR_SCORECARD)."""
+def indicator_scorecard(
+    results: Mapping[str, IndicatorResult],
+    approved: Mapping[str, IndicatorResult] | None = None,
+) -> pd.DataFrame:
+    """One row per indicator: target, achieved and % of target (INDICATOR_SCORECARD).
+
+    ``approved`` are the same indicators computed from approved partner-periods only
+    (:func:`pipelines.core.review.approved_indicators`), shown beside ``achieved``.
+    """
     rows = [
         {
             "indicator_id": r.indicator_id,
@@ -277,6 +284,7 @@ def indicator_scorecard(results: Mapping[str, IndicatorResult]) -> pd.DataFrame:
             "target": r.target,
             "achieved": r.achieved,
             "pct_of_target": r.pct_of_target,
+            "achieved_approved": approved[r.indicator_id].achieved if approved else None,
         }
         for r in results.values()
     ]
@@ -335,6 +343,8 @@ def submission_completeness(submissions: pd.DataFrame, ref: Reference) -> pd.Dat
     punctual = accepted[_flag(accepted["on_time"])]
     received = set(zip(current["partner_id"], current["period_id"], strict=True))
     in_time = set(zip(punctual["partner_id"], punctual["period_id"], strict=True))
+    pairs = zip(seen["partner_id"], seen["period_id"], strict=True)
+    reviewed = dict(zip(pairs, seen["review_status"], strict=True))
     rows = [
         {
             "partner_id": partner,
@@ -342,6 +352,7 @@ def submission_completeness(submissions: pd.DataFrame, ref: Reference) -> pd.Dat
             "expected": 1,
             "received": int((partner, period) in received),
             "on_time": (partner, period) in received and (partner, period) in in_time,
+            "review_status": reviewed.get((partner, period)),
         }
         for partner, period in ref.expected_submissions()
     ]

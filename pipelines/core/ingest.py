@@ -218,12 +218,18 @@ _NOT_OPENED = frozenset({"symlink", "not_a_regular_file"})
 
 
 def _open(
-    candidate: Candidate, outcome: Outcome, ref: Reference, limits: Limits, archive_dir: Path
+    candidate: Candidate,
+    outcome: Outcome,
+    ref: Reference,
+    limits: Limits,
+    archive_dir: Path,
+    locked: str | None = None,
 ) -> RawWorkbook | None:
     """Read the file's bytes once; hash, archive and parse those same bytes.
 
     A workbook-level failure rejects the outcome; a file that vanished or changed while
-    read makes it a :data:`RETRY`.
+    read makes it a :data:`RETRY`. When the partner-period is locked to the approved
+    SHA-256 ``locked``, other bytes are archived and refused unparsed.
     """
     rejection = candidate.rejection
     try:
@@ -237,6 +243,10 @@ def _open(
             raise
         outcome.sha256 = hashlib.sha256(data).hexdigest()
         archive_bytes(data, outcome.sha256, candidate.path.suffix, archive_dir)
+        if locked not in (None, outcome.sha256):
+            outcome.status = "rejected"
+            outcome.issues.append(make_issue("period_locked", outcome.source, ref=ref))
+            return None
         if rejection is not None:
             raise _Rejection(rejection.rule, facts=rejection.details)
         workbook = parse_workbook(data, limits)
@@ -266,10 +276,14 @@ def ingest(
     *,
     limits: Limits = DEFAULT_LIMITS,
     now: str | None = None,
+    locks: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Outcome]:
     """Process file versions: read each once, archive it, check it, and validate all rows
     in one pass. Each outcome's ``sha256`` is that of the bytes actually parsed (empty
-    for a file never read: a link, a pipe, one too large)."""
+    for a file never read: a link, a pipe, one too large). ``locks`` maps each
+    partner-period the coordinator approved to the approved SHA-256
+    (:meth:`pipelines.core.review.Ledger.locks`): any other version is archived and
+    refused unparsed."""
     seen_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     outcomes: list[Outcome] = []
     parts: dict[str, list[tuple[pd.DataFrame, Outcome]]] = {s.name: [] for s in RECORD_SHEETS}
@@ -283,7 +297,8 @@ def ingest(
             seen_at=seen_at,
         )
         outcomes.append(outcome)
-        workbook = _open(candidate, outcome, ref, limits, archive_dir)
+        locked = (locks or {}).get((candidate.partner_id, candidate.period_id))
+        workbook = _open(candidate, outcome, ref, limits, archive_dir, locked)
         if workbook is None:
             continue
         for sheet in RECORD_SHEETS:

@@ -197,11 +197,13 @@ def _scorecard_html(scorecard: pd.DataFrame) -> str:
             f"<tr><td>{html.escape(r.indicator_id)}</td><td>{html.escape(r.name)}</td>"
             f"<td>{html.escape(r.unit)}</td><td class='num'>{_number(r.target, r.unit)}</td>"
             f"<td class='num'>{_number(r.achieved, r.unit)}</td>"
+            f"<td class='num'>{_number(r.achieved_approved, r.unit)}</td>"
             f"<td class='num {_cue(r.pct_of_target)}'>{pct}</td>"
             f"<td><div class='bar'><span style='width:{width:.0f}%'></span></div></td></tr>"
         )
     head = (
         "<tr><th>Indicator</th><th>Name</th><th>Unit</th><th>Target</th><th>Achieved</th>"
+        "<th title='From the partner-periods the coordinator approved'>Approved only</th>"
         "<th>% of target</th><th></th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"

@@ -43,6 +43,15 @@ _LABEL = {
     NOT_YET_DUE: "not yet due",
     NOT_EXPECTED: "not expected (no part in this phase)",
 }
+_COUNTED = {
+    ON_TIME: "received on time",
+    LATE: "received late",
+    REJECTED: "refused with nothing accepted",
+    MISSING: "missing",
+    NOT_YET_DUE: "not yet due",
+}
+# The coordinator's review (pipelines.core.review), shown when there is a decision to show.
+_REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
 LATEST_REFUSED = "latest_refused"  # css class of a cell whose latest upload was refused
 
 Cell = Callable[[str, str], tuple[str, str, str]]
@@ -110,6 +119,8 @@ def _cell_title(row: pd.Series, ref: Reference) -> str:
     if not is_missing(row.rejected_file):
         refused = "the latest upload" if row.latest_rejected else "the workbook"
         title += f"; {refused} {row.rejected_file} was refused: {row.reason or 'see issues'}"
+    if row.review_status in _REVIEW_MARK:
+        title += f"; review: {row.review_status.replace('_', ' ')}"
     return title
 
 
@@ -118,18 +129,15 @@ def status_grid_html(statuses: pd.DataFrame, ref: Reference) -> str:
     counts = statuses["status"].value_counts()
     expected = int((statuses["status"] != NOT_EXPECTED).sum())
     flagged = int(statuses["latest_rejected"].sum())
-    parts = [
-        f"{int(counts.get(s, 0))} {_LABEL[s].split(':')[0]}"
-        for s in (ON_TIME, LATE, REJECTED, MISSING, NOT_YET_DUE)
-    ]
+    parts = [f"{int(counts.get(status, 0))} {label}" for status, label in _COUNTED.items()]
     summary = (
         f"<p class='status-summary'>Of {expected} expected workbooks: {', '.join(parts)}."
         + (f" {flagged} received with a later upload refused (marked *)." if flagged else "")
         + "</p><p class='legend'>✓ received on time; <em>late</em> received after the deadline;"
         " <em>refused</em> a workbook came but was refused (see below); ✗ missing after the"
         " deadline; <em>due</em> deadline not passed yet; grey: not expected. * the latest"
-        " upload was refused and the earlier accepted version is still in use. Hover a cell"
-        " for details.</p>"
+        " upload was refused and the earlier accepted version is still in use. Review: 🔒"
+        " approved (locked), ↩ sent back, 🔓 reopened. Hover a cell for details.</p>"
     )
     by_key = {(r.partner_id, r.period_id): r for r in statuses.itertuples(index=False)}
 
@@ -139,7 +147,7 @@ def status_grid_html(statuses: pd.DataFrame, ref: Reference) -> str:
         css = row.status
         if row.latest_rejected:
             text, css = text + "*", f"{css} {LATEST_REFUSED}"
-        return css, text, _cell_title(row, ref)
+        return css, text + _REVIEW_MARK.get(row.review_status, ""), _cell_title(row, ref)
 
     partners = list(dict.fromkeys(statuses["partner_id"]))
     periods = list(dict.fromkeys(statuses["period_id"]))

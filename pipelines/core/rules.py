@@ -123,6 +123,16 @@ _RULE_LIST: tuple[Rule, ...] = (
         "file",
         "{file} disappeared or changed while it was being read; it is read again on the next run",
     ),
+    # --- file: a partner-period the coordinator approved (pipelines.core.review) ---------
+    _r(
+        "period_locked",
+        "error",
+        "file",
+        "the coordinator approved your workbook for {period_id} and locked the period: this"
+        " file was not read and the approved version stays in use. If something must change,"
+        " ask the coordinator to reopen the period, then put the corrected workbook in your"
+        " folder again",
+    ),
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
     # Where a rule covers many different defects (a damaged part, a password, an old
     # .xls), the reader describes the defect and its remedy as ``problem``.

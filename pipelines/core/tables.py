@@ -334,9 +334,13 @@ SUBMISSIONS = Table(
             "n_warnings",
             "n_rows",
             "first_seen_at",
+            "review_status",
             submitted_on="Submission date given on the Cover sheet.",
             partner_id="Partner the file belongs to (empty if it cannot be attributed).",
             period_id="Period the file reports on (empty if it cannot be attributed).",
+            review_status="The coordinator's review of the file's partner-period, the same on"
+            " each of its versions (empty for a file of no partner-period): pending, approved"
+            " (locked), sent_back or reopened.",
         )
     ),
     primary_key=("file", "sha256"),
@@ -362,6 +366,26 @@ VALIDATION_ISSUES = Table(
     ),
     required=frozenset({"file", "severity", "rule", "message"}),
 )
+REVIEWS = Table(
+    name="reviews",
+    description="Every review decision of the coordinator, one row each, in the order made"
+    " (the review ledger).",
+    columns=_fields(
+        "review_no",
+        "decided_at",
+        "decided_by",
+        "partner_id",
+        "period_id",
+        "decision",
+        "note",
+        "sha256",
+        sha256="SHA-256 of the workbook version in use that the decision concerns.",
+    ),
+    primary_key=("review_no",),
+    required=frozenset(
+        {"review_no", "decided_at", "decided_by", "partner_id", "period_id", "decision", "sha256"}
+    ),
+)
 
 INDICATOR_SCORECARD = Table(
     name="indicator_scorecard",
@@ -373,6 +397,7 @@ INDICATOR_SCORECARD = Table(
         "target",
         "achieved",
         "pct_of_target",
+        "achieved_approved",
         name="Name of the indicator.",
         achieved="Value achieved with all current submissions (C1: empty until a region has"
         " reported 2015 and a later year).",
@@ -421,10 +446,13 @@ SUBMISSION_COMPLETENESS = Table(
         "expected",
         "received",
         "on_time",
+        "review_status",
         expected="Always 1: a workbook is expected from the partner for the period.",
         received="1 when an accepted workbook is current for the partner and period, else 0.",
         on_time="True when an accepted version was submitted by the deadline; false when it"
         " came late or is missing.",
+        review_status="The coordinator's review of the partner-period (empty when no workbook"
+        " was seen): pending, approved, sent_back or reopened.",
     ),
     primary_key=("partner_id", "period_id"),
     required=frozenset({"partner_id", "period_id", "expected", "received", "on_time"}),

@@ -26,6 +26,7 @@ from pipelines.core.indicators import (
 )
 from pipelines.core.reference import reference
 from pipelines.core.report import data_uri, indicator_chart_svg
+from pipelines.core.review import Ledger, approved_indicators
 from pipelines.core.submissions import current_records
 from pipelines.core.tables import (
     INDICATOR_BREAKDOWN,
@@ -129,7 +130,9 @@ _DEFINITIONS = [row for _, row in reference().indicators.iterrows()]
 def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.DataFrame):
     ref = reference()
     results = compute_indicators(facts, ref)
-    progress = indicator_progress(current_records(all_states(paths).values()), ref)
+    states = all_states(paths).values()
+    progress = indicator_progress(current_records(states), ref)
+    approved = approved_indicators(Ledger.read(paths.state), states, ref)
     for result in results.values():
         yield dg.Output(
             None,
@@ -141,7 +144,7 @@ def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.Dat
     gaps = floor[~floor["floor_met"].astype(bool)]
     rate = overall_reporting_rate(completeness)
     frames = {
-        INDICATOR_SCORECARD.name: (indicator_scorecard(results), {}),
+        INDICATOR_SCORECARD.name: (indicator_scorecard(results, approved), {}),
         INDICATOR_BREAKDOWN.name: (indicator_breakdown(results), {}),
         INDICATOR_PROGRESS.name: (progress, {}),
         STAKEHOLDER_MEETING_FLOOR.name: (

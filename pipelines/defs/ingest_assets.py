@@ -28,6 +28,7 @@ from pipelines.core.archive import remove_stale_temp_files
 from pipelines.core.discovery import Candidate, discover
 from pipelines.core.ingest import RETRY, Outcome, SubmissionState, fingerprint, ingest
 from pipelines.core.reference import Reference, reference
+from pipelines.core.review import REPORTED_STATUSES, Ledger, refused_while_locked
 from pipelines.core.state_store import (
     ARCHIVE_DIR,
     load_pickle,
@@ -49,6 +50,7 @@ from pipelines.defs.submission_status import (
 from pipelines.defs.up_to_date import published_and_current, record_build
 
 SUBMISSION = dg.AssetKey("submission")
+STATES = dg.AssetKey("submission_states")
 STRAYS = "unattributed_files"
 REFERENCE_KEYS = [dg.AssetKey(t.name) for t in REFERENCE_TABLES]
 
@@ -86,6 +88,7 @@ def _report_partitions(
     before: dict[str, SubmissionState],
     after: dict[str, SubmissionState],
     changed: set[str],
+    ledger: Ledger,
 ) -> None:
     """Partition events for what changed, and for what the instance has not heard of.
 
@@ -99,10 +102,12 @@ def _report_partitions(
         in_use = state.current_sha256 is not None
         if key in changed or (in_use and key not in known) or (not known and state.latest):
             if in_use:
+                metadata = {
+                    **partition_metadata(state, ref),
+                    "review status": ledger.state_status(state),
+                }
                 context.log_event(
-                    dg.AssetMaterialization(
-                        SUBMISSION, partition=key, metadata=partition_metadata(state, ref)
-                    )
+                    dg.AssetMaterialization(SUBMISSION, partition=key, metadata=metadata)
                 )
             if acceptance_failed(state) or acceptance_failed(before[key]):
                 context.log_event(acceptance_evaluation(state, key))
@@ -111,7 +116,7 @@ def _report_partitions(
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            "submission_states",
+            STATES,
             deps=[SUBMISSION, *REFERENCE_KEYS],
             group_name="ingest",
             kinds={"pandera"},
@@ -158,11 +163,15 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
             strays.append(candidate)
 
     before = all_states(paths)
+    ledger = Ledger.read(paths.state)
+    locks = ledger.locks()
     todo: list[tuple[str, Candidate, str]] = []
     for key, found in candidates.items():
         files = {c: fingerprint(c) for c in found}
-        todo += [(key, c, files[c]) for c in before[key].changed(files)]
-    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR)
+        new = set(before[key].changed(files))
+        retry = refused_while_locked(before[key], locks)  # reopened: read what the lock refused
+        todo += [(key, c, sha) for c, sha in files.items() if c in new or c.file in retry]
+    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR, locks=locks)
     after = dict(before)
     changed = set()
     for (key, _, _), outcome in zip(todo, outcomes, strict=True):
@@ -173,7 +182,11 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         save_state(paths.state, after[key])
         changed.add(key)
     context.log.info(f"{len(todo)} new or changed file(s) ingested")
-    _report_partitions(context, before, after, changed)
+    # A review decision changes a partition's metadata without a new file.
+    reported = load_pickle(paths.state, REPORTED_STATUSES, {})
+    reviewed = ledger.status_changes(after, reported)
+    _report_partitions(context, before, after, changed | set(reviewed), ledger)
+    save_pickle(paths.state, REPORTED_STATUSES, {**reported, **reviewed})
     stray_results = []
     for outcome in ingest(strays, ref, paths.state / ARCHIVE_DIR):
         if outcome.status == RETRY:  # read again next run; listed once it holds still
@@ -185,17 +198,19 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         not changed
         and listed == [(o.file, o.sha256) for o in stray_outcomes(paths)]
         and published_and_current(context, paths.state, paths.assets)
+        # A new instance (or one whose history was wiped) gets the whole picture once.
+        and context.instance.get_latest_materialization_event(STATES) is not None
     ):
         context.log.info("Nothing changed since the published set: nothing to rebuild.")
         return
     record_build(context, paths.state)
     save_pickle(paths.state, STRAYS, stray_results)
-    if dg.AssetKey("submission_states") in context.selected_asset_keys:
+    if STATES in context.selected_asset_keys:
         yield dg.MaterializeResult(
             asset_key="submission_states",
             metadata={
                 "ingested this run": dg.MetadataValue.int(len(todo)),
-                **programme_grid(after, ref),
+                **programme_grid(after, ref, ledger),
             },
         )
     if dg.AssetKey(STRAYS) in context.selected_asset_keys:

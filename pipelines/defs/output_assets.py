@@ -12,6 +12,7 @@ from pipelines.core.feedback import write_feedback
 from pipelines.core.publish import write_atomic
 from pipelines.core.reference import reference
 from pipelines.core.report import write_report
+from pipelines.core.review import Ledger
 from pipelines.core.validation import issues_frame
 from pipelines.defs.ingest_assets import all_states
 from pipelines.defs.resources import ClusterixPaths
@@ -66,7 +67,8 @@ def progress_report(
 @dg.asset(
     group_name="outputs",
     kinds={"excel"},
-    description="A feedback workbook per partner-period whose latest workbook has issues.",
+    description="A feedback workbook per partner-period whose latest workbook has issues or"
+    " was sent back by the coordinator.",
     deps=["submission_states"],
 )
 def partner_feedback(
@@ -76,22 +78,32 @@ def partner_feedback(
     manifest_path = folder / ".written.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     listed, rewritten = [], 0
+    ledger = Ledger.read(paths.state)
     for state in all_states(paths).values():
         latest = state.latest
         target = folder / state.partner_id / f"{state.period_id}.xlsx"
         issues = state.issues_of(latest["sha256"]) if latest is not None else []
+        sent_back = ledger.sent_back(state)
         name = target.relative_to(paths.assets).as_posix()
-        if not issues:
+        if not issues and sent_back is None:
             target.unlink(missing_ok=True)
             manifest.pop(name, None)
             continue
-        listed.append(f"- `{name}`: {len(issues)} issue(s)")
-        if manifest.get(name) == latest["sha256"] and target.exists():
-            continue  # already written for these exact bytes
-        write_feedback(
-            target, state.partner_id, state.period_id, latest["file"], issues_frame(issues)
+        listed.append(f"- `{name}`: {len(issues)} issue(s)" + (", sent back" if sent_back else ""))
+        written_for = latest["sha256"] + (
+            f" sent back {sent_back.decided_at}: {sent_back.note}" if sent_back else ""
         )
-        manifest[name] = latest["sha256"]
+        if manifest.get(name) == written_for and target.exists():
+            continue  # already written for these exact bytes (and send-back)
+        write_feedback(
+            target,
+            state.partner_id,
+            state.period_id,
+            latest["file"],
+            issues_frame(issues),
+            sent_back,
+        )
+        manifest[name] = written_for
         rewritten += 1
     if listed:
         text = json.dumps(manifest, indent=1, sort_keys=True)

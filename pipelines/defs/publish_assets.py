@@ -25,6 +25,7 @@ from pipelines.core.manifest import (
 )
 from pipelines.core.publish import read_parquet_file
 from pipelines.core.reference import reference
+from pipelines.core.review import Ledger
 from pipelines.core.submissions import current_records, issues_table, submissions_table
 from pipelines.core.tables import (
     FACT_TABLES,
@@ -106,8 +107,9 @@ def published_submissions(paths: ClusterixPaths):
     states = list(all_states(paths).values())
     strays = stray_outcomes(paths)
     facts = resolve_facts(current_records(states), reference())
+    ledger = Ledger.read(paths.state)
     frames = {
-        SUBMISSIONS.name: submissions_table(states, strays),
+        SUBMISSIONS.name: ledger.with_review_status(submissions_table(states, strays)),
         VALIDATION_ISSUES.name: issues_table(states, strays, [facts.issues]),
         **facts.tables,
     }

@@ -11,6 +11,7 @@ import dagster as dg
 
 from pipelines.core.ingest import SubmissionState
 from pipelines.core.reference import Reference
+from pipelines.core.review import Ledger
 from pipelines.core.tables import RECORD_SHEETS
 
 _RECORD_SHEETS = {s.name for s in RECORD_SHEETS}
@@ -110,7 +111,10 @@ def acceptance_evaluation(state: SubmissionState, key: str) -> dg.AssetCheckEval
     )
 
 
-def _cell(state: SubmissionState, expected: bool, ref: Reference) -> str:
+_REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
+
+
+def _cell(state: SubmissionState, expected: bool, ref: Reference, ledger: Ledger) -> str:
     latest = state.latest
     if latest is None:
         return "·" if expected else "n/e"
@@ -126,18 +130,21 @@ def _cell(state: SubmissionState, expected: bool, ref: Reference) -> str:
         text += f" {quarantined}q"
     if latest["sha256"] != current["sha256"]:
         text += " (✗ latest)"
-    return text
+    return text + _REVIEW_MARK.get(ledger.state_status(state), "")
 
 
 LEGEND = (
     "✓ accepted on time · ✓ Nd late: accepted, N days after the deadline ·"
     " Nq: N rows quarantined · (✗ latest): the latest upload was rejected, an earlier"
     " version is in use · ✗ rejected, nothing in use · · missing ·"
-    " n/e not expected (✗ n/e: a file was sent anyway and rejected)"
+    " n/e not expected (✗ n/e: a file was sent anyway and rejected) ·"
+    " review: 🔒 approved (locked), ↩ sent back, 🔓 reopened"
 )
 
 
-def programme_grid(states: dict[str, SubmissionState], ref: Reference) -> dict[str, object]:
+def programme_grid(
+    states: dict[str, SubmissionState], ref: Reference, ledger: Ledger | None = None
+) -> dict[str, object]:
     """Every partner x period from all states, whatever this run ingested."""
     lines = [
         "| partner | " + " | ".join(ref.period_ids) + " |",
@@ -147,12 +154,13 @@ def programme_grid(states: dict[str, SubmissionState], ref: Reference) -> dict[s
         ("expected", "in use", "late", "rejected", "latest rejected", "missing"), 0
     )
     quarantined = 0
+    ledger = ledger or Ledger()
     for partner in ref.partner_ids:
         cells = []
         for period in ref.period_ids:
             state = states[f"{partner}|{period}"]
             expected = ref.takes_part(partner, period)
-            cells.append(_cell(state, expected, ref))
+            cells.append(_cell(state, expected, ref, ledger))
             if not expected:
                 continue
             counts["expected"] += 1
