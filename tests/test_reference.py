@@ -142,3 +142,13 @@ def test_a_new_event_type_in_the_reference_data_is_accepted_in_workbooks(data_co
     import pandas as pd
 
     assert enumeration(pd.DataFrame({"event_type": ["study_tour"]})["event_type"]).check_passed
+
+
+def test_the_phases_an_event_type_may_continue_in_are_reference_data(data_copy):
+    assert reference().event_phases()["regional_stakeholder_meeting"] == {"1", "2"}
+    _replace(
+        data_copy / "event_types.csv",
+        "Consortium meeting of phase 2 to monitor the action plans,,",
+        "Consortium meeting of phase 2 to monitor the action plans,,extended",
+    )
+    assert load_reference(data_copy).event_phases()["monitoring_meeting"] == {"2", "extended"}

@@ -149,26 +149,40 @@ def test_a_merged_cell_saved_by_libreoffice_is_reported_as_merged(tmp_path, dirs
     assert _issues(_ingest(raw, tmp_path)) == [("merged_cell", 3, "country", "H2:H3")]
 
 
-def test_a_hyperlink_stores_its_address_not_its_text(tmp_path, dirs):
-    raw, _ = dirs
-    url = "https://example.org/agenda?id=1"
+URL = "https://example.org/agenda?id=1"
 
-    def cell_link(sheet, row: int, column: int) -> None:
-        sheet.write_url(row, column, url + "&by=menu", string="minutes")
 
-    evidence = formula(f'=HYPERLINK("{url}","evidence")', "evidence")
-    title = formula(f'=HYPERLINK("{url}","T")', "T")
-    events = [
-        {**GOOD_ROWS["Events"], "evidence_url": evidence},
-        {**GOOD_ROWS["Events"], "event_ref": "EV-2", "evidence_url": cell_link},
-        {**GOOD_ROWS["Events"], "event_ref": "EV-3", "title": title},
-    ]
-    write_events(raw / "P4" / "RP07.xlsx", events)
-    outcome = _ingest(raw, tmp_path)
+def _cell_link(sheet, row: int, column: int) -> None:
+    sheet.write_url(row, column, URL + "&by=menu", string="minutes")
+
+
+LINK_EVENTS = [
+    {**GOOD_ROWS["Events"], "evidence_url": formula(f'=HYPERLINK("{URL}","evidence")', "evidence")},
+    {**GOOD_ROWS["Events"], "event_ref": "EV-2", "evidence_url": _cell_link},
+    {**GOOD_ROWS["Events"], "event_ref": "EV-3", "title": formula(f'=HYPERLINK("{URL}","T")', "T")},
+]  # fmt: skip
+
+
+def _assert_links_stored(outcome: Outcome) -> None:
     assert outcome.issues == []
     frame = outcome.records["events"]
-    assert list(frame["evidence_url"].fillna("")) == [url, url + "&by=menu", ""]
+    assert list(frame["evidence_url"].fillna("")) == [URL, URL + "&by=menu", ""]
     assert list(frame["title"])[2] == "T"  # only link columns take the address
+
+
+def test_a_hyperlink_stores_its_address_not_its_text(tmp_path, dirs):
+    raw, _ = dirs
+    write_events(raw / "P4" / "RP07.xlsx", LINK_EVENTS)
+    _assert_links_stored(_ingest(raw, tmp_path))
+
+
+@needs_libreoffice
+def test_a_hyperlink_saved_by_libreoffice_stores_its_address(tmp_path, dirs):
+    raw, _ = dirs
+    xlsx = write_events(tmp_path / "excel" / "RP07.xlsx", LINK_EVENTS)
+    (raw / "P4").mkdir()
+    shutil.copy(_to_ods(xlsx, tmp_path / "lo"), raw / "P4" / "RP07.ods")
+    _assert_links_stored(_ingest(raw, tmp_path))
 
 
 def test_a_hyperlink_with_a_computed_address_is_refused(tmp_path, dirs):

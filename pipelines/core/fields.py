@@ -250,6 +250,12 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("event_type", "string", "Kind of policy learning event.", enum=EVENT_TYPES),
     Field("consortium_level", "boolean", "Consortium-wide event: counted once across partners."),
     Field(
+        "also_in_phase",
+        "string",
+        "A later phase the event type may continue in (empty: none).",
+        enum=PHASES,
+    ),
+    Field(
         "max_days",
         "integer",
         "Longest an event of this type may last, in days (empty: no limit).",

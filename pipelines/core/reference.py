@@ -392,8 +392,15 @@ class Reference:
             "period_range": f"{self.period_ids[0]}..{self.period_ids[-1]}",
         }
 
-    def event_phase(self) -> dict[str, str]:
-        return dict(zip(self.event_types["event_type"], self.event_types["phase"], strict=True))
+    def event_phases(self) -> dict[str, frozenset[str]]:
+        """The phases each event type may take place in: its own and any it continues in."""
+        rows = zip(
+            self.event_types["event_type"],
+            self.event_types["phase"],
+            self.event_types["also_in_phase"],
+            strict=True,
+        )
+        return {kind: frozenset(p for p in (phase, also) if p) for kind, phase, also in rows}
 
     def consortium_event_types(self) -> set[str]:
         rows = self.event_types[self.event_types["consortium_level"].astype(bool)]

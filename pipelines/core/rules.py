@@ -58,6 +58,7 @@ def _r(name: str, severity: Severity, level: Level, template: str, column: str |
 
 
 _WRONG = "{column} must be {hint}, got '{value}'"
+_SAVE_AGAIN = "save your workbook again and replace the file"
 
 _RULE_LIST: tuple[Rule, ...] = (
     # --- file: the drop folder (discovery) ----------------------------------------------
@@ -138,12 +139,7 @@ _RULE_LIST: tuple[Rule, ...] = (
     # .xls), the reader describes the defect and its remedy as ``problem``.
     _r("unreadable_file", "error", "workbook", "{problem}"),
     _r("not_a_spreadsheet", "error", "workbook", "{problem}"),
-    _r(
-        "empty_file",
-        "error",
-        "workbook",
-        "the file is empty (0 bytes); save your workbook again and replace the file",
-    ),
+    _r("empty_file", "error", "workbook", "the file is empty (0 bytes); " + _SAVE_AGAIN),
     _r(
         "file_too_large",
         "error",

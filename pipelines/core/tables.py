@@ -344,6 +344,7 @@ EVENT_TYPES_TABLE = Table(
         "consortium_level",
         "description",
         "max_days",
+        "also_in_phase",
         phase="Phase the event type belongs to.",
         target="Number of such events the application form promises.",
         indicator_id="Indicator that counts this event type.",

@@ -127,18 +127,12 @@ def _within_reporting_period(df: pd.DataFrame) -> pd.Series:
 
 def _type_in_its_phase(df: pd.DataFrame) -> pd.Series:
     ref = reference()
-    type_phase = ref.event_phase()
-    ok = _dates_ok(df, "start_date") & df["event_type"].isin(type_phase)
+    phases = ref.event_phases()
+    ok = _dates_ok(df, "start_date") & df["event_type"].isin(phases)
     fits = []
     for flag, kind, day in zip(ok, df["event_type"], df["start_date"], strict=True):
-        if not flag:
-            fits.append(True)
-            continue
-        _, phase = ref.period_of(day)
-        allowed = {type_phase[kind]}
-        if kind == "regional_stakeholder_meeting":
-            allowed.add("2")
-        fits.append(phase is None or phase in allowed)
+        phase = ref.period_of(day)[1] if flag else None
+        fits.append(phase is None or phase in phases[kind])
     return pd.Series(fits, index=df.index)
 
 
