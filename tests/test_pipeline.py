@@ -16,6 +16,7 @@ from pipelines.core.publish import read_parquet
 from pipelines.core.tables import EVENTS, SUBMISSIONS, VALIDATION_ISSUES, published_tables
 from pipelines.definitions import defs
 from pipelines.defs.automation import raw_files_sensor
+from pipelines.defs.metadata import INLINE_MARKDOWN_LIMIT
 from pipelines.defs.partitions import submission_partitions
 from pipelines.run import run_everything
 
@@ -286,6 +287,9 @@ def test_indicator_asset_shows_target_achieved_and_chart(quarantined_run):
     assert metadata["target"].value == 60.0
     assert metadata["achieved"].value == 0.0, "the only event was quarantined"
     assert "data:image/svg+xml;base64," in metadata["progress chart"].value
+    overview = metadata["progress"].value
+    assert len(overview) < INLINE_MARKDOWN_LIMIT, "short enough for the overview to show it"
+    assert "░" * 20 + " 0.0 % of target" in overview
 
 
 def test_feedback_workbook_keeps_formulas_as_text(quarantined_run):

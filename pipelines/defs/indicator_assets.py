@@ -24,6 +24,7 @@ from pipelines.core.indicators import (
     stakeholder_meeting_floor,
     submission_completeness,
 )
+from pipelines.core.parsing import is_missing
 from pipelines.core.reference import reference
 from pipelines.core.report import data_uri, indicator_chart_svg
 from pipelines.core.review import Ledger, approved_indicators
@@ -39,7 +40,7 @@ from pipelines.core.tables import (
 )
 from pipelines.defs.checks import checked_outputs, schema_check_specs, table_out
 from pipelines.defs.ingest_assets import REFERENCE_KEYS, all_states
-from pipelines.defs.metadata import markdown_table
+from pipelines.defs.metadata import markdown_table, progress_markdown
 from pipelines.defs.resources import ClusterixPaths
 
 FACT_INPUTS = ("events", "good_practices", "policy_measures", "collaborations")
@@ -108,6 +109,19 @@ def _indicator_metadata(result: IndicatorResult, progress: pd.DataFrame) -> dict
     if result.pct_of_target is not None:
         metadata["% of target"] = dg.MetadataValue.float(float(result.pct_of_target))
     mine = progress[progress["indicator_id"] == result.indicator_id]
+    by_period = dict(zip(mine["period_id"], mine["achieved"], strict=True))
+    figures = [
+        (p, None if is_missing(by_period.get(p)) else float(by_period[p]))
+        for p in reference().period_ids
+    ]
+    metadata["progress"] = dg.MetadataValue.md(
+        progress_markdown(
+            None if result.achieved is None else float(result.achieved),
+            float(result.target),
+            None if result.pct_of_target is None else float(result.pct_of_target),
+            figures,
+        )
+    )
     svg = indicator_chart_svg(result.indicator_id, mine, result.target, reference().period_ids)
     metadata["progress chart"] = dg.MetadataValue.md(
         f"![{result.indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
