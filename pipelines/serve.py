@@ -118,7 +118,17 @@ def _supervise(commands: list[list[str]]) -> int:
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
-    return max(abs(child.returncode or 0) for child in children)
+    return max(_exit_status(child.returncode) for child in children)
+
+
+# A child ended by SIGTERM or SIGINT was stopped on purpose: by this supervisor, or by
+# a service manager stopping the whole process group (systemd does), whichever
+# reached it first. That is a clean stop, not a failure.
+_STOPPED = {0, -signal.SIGTERM, -signal.SIGINT}
+
+
+def _exit_status(returncode: int | None) -> int:
+    return 0 if returncode is None or returncode in _STOPPED else abs(returncode)
 
 
 def main(argv: list[str] | None = None) -> int:

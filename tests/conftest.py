@@ -99,6 +99,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.integration if runs_pipeline else pytest.mark.unit)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_project_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point the pipeline's folders away from the checkout for the whole session.
+
+    ``make demo`` leaves the sample's state and tables in ``state/`` and ``assets/``;
+    a test that forgot to set one of the folders would otherwise read them (and did).
+    Tests and fixtures set their own folders on top of these.
+    """
+    base = tmp_path_factory.mktemp("unset")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("CLUSTERIX_RAW_DIR", "CLUSTERIX_ASSETS_DIR", "CLUSTERIX_STATE_DIR"):
+            mp.setenv(name, str(base / name.removeprefix("CLUSTERIX_").lower()))
+        yield
+
+
 @pytest.fixture
 def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """Empty raw, assets and state folders that the pipeline uses through the environment."""

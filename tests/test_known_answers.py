@@ -65,6 +65,7 @@ def published(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("CLUSTERIX_RAW_DIR", str(raw))
     mp.setenv("CLUSTERIX_ASSETS_DIR", str(assets))
+    mp.setenv("CLUSTERIX_STATE_DIR", str(tmp_path_factory.mktemp("state")))
     p1_rp01 = {
         "Events": [
             _event("PM-1", "project_meeting", D(2016, 6, 10)),
