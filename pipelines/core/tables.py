@@ -1,4 +1,4 @@
-"""The workbook sheets and the published tables, as lists of registered fields.
+"""The published tables, as lists of registered fields (the sheets are re-exported).
 
 A table only names its fields (their meaning lives in :mod:`pipelines.core.fields`),
 its primary key and which fields may not be empty. The Parquet schema, the data
@@ -7,185 +7,38 @@ dictionary and the Dagster column schema are all generated from these definition
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pipelines.core.fields import COMPLETENESS_STATUSES, SUBMISSION_STATUSES, field
 
-import pyarrow as pa
-
-from pipelines.core.fields import (
-    COMPLETENESS_STATUSES,
-    SUBMISSION_STATUSES,
-    Field,
-    field,
+# Re-exported: callers take sheets, reference tables and tables from this one module.
+from pipelines.core.reference_tables import (
+    EVENT_TYPES_TABLE as EVENT_TYPES_TABLE,
 )
+from pipelines.core.reference_tables import INDICATORS as INDICATORS
+from pipelines.core.reference_tables import PARTNER_NAMES as PARTNER_NAMES
+from pipelines.core.reference_tables import PARTNERS as PARTNERS
+from pipelines.core.reference_tables import PERIODS as PERIODS
+from pipelines.core.reference_tables import POLICY_INSTRUMENTS as POLICY_INSTRUMENTS
+from pipelines.core.reference_tables import REFERENCE_TABLES as REFERENCE_TABLES
+from pipelines.core.sheets import COLLABORATIONS_SHEET as COLLABORATIONS_SHEET
+from pipelines.core.sheets import COVER_FIELDS as COVER_FIELDS
+from pipelines.core.sheets import COVER_SHEET as COVER_SHEET
+from pipelines.core.sheets import EVENTS_SHEET as EVENTS_SHEET
+from pipelines.core.sheets import GUIDE_SHEET as GUIDE_SHEET
+from pipelines.core.sheets import MEASURES_SHEET as MEASURES_SHEET
+from pipelines.core.sheets import PRACTICES_SHEET as PRACTICES_SHEET
+from pipelines.core.sheets import RECORD_SHEETS as RECORD_SHEETS
+from pipelines.core.sheets import TEMPLATE_VERSION as TEMPLATE_VERSION
+from pipelines.core.table_model import Field as Field
+from pipelines.core.table_model import Sheet as Sheet
+from pipelines.core.table_model import Table, fields_named
 
-
-@dataclass(frozen=True)
-class Sheet:
-    """A record sheet of the partner workbook (template_version 1)."""
-
-    name: str
-    table: str
-    ref: str
-    columns: tuple[Field, ...]
-    required: frozenset[str]
-    description: str
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    def column(self, name: str) -> Field:
-        return next(c for c in self.columns if c.name == name)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A published Parquet table."""
-
-    name: str
-    description: str
-    columns: tuple[Field, ...]
-    primary_key: tuple[str, ...] = ()
-    required: frozenset[str] = frozenset()
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def column(self, name: str) -> Field:
-        return next(c for c in self.columns if c.name == name)
-
-    def arrow_schema(self) -> pa.Schema:
-        """Parquet schema with each column's description, in the table's stable order."""
-        return pa.schema(
-            [c.to_pyarrow(nullable=c.name not in self.required) for c in self.columns],
-            metadata={"description": self.description, "primary_key": ",".join(self.primary_key)},
-        )
-
-
-def _fields(*names: str, **descriptions: str) -> tuple[Field, ...]:
-    return tuple(field(n, descriptions.get(n)) for n in names)
-
-
-COVER_FIELDS = _fields(
-    "partner_id",
-    "period_id",
-    "template_version",
-    "submitted_on",
-    "contact_name",
-    "contact_email",
-    partner_id="Your partner id (P1..P11). Must match your folder.",
-    period_id="The reporting period of this workbook. Must match the file name.",
-)
-
-EVENTS_SHEET = Sheet(
-    name="Events",
-    table="events",
-    ref="event_ref",
-    description="Policy learning events organised by your organisation, one per row.",
-    columns=_fields(
-        "event_ref",
-        "title",
-        "event_type",
-        "start_date",
-        "end_date",
-        "format",
-        "city",
-        "country",
-        "participants",
-        "guest_partner_id",
-        "back_to_back",
-        "evidence_url",
-        title="Title of the event.",
-        start_date="First day of the event.",
-        end_date="Last day of the event (empty: the same day as start_date).",
-        country="Country where the event took place (ISO 3166 alpha-2, e.g. AT).",
-    ),
-    required=frozenset(
-        {"event_ref", "title", "event_type", "start_date", "format", "country", "participants"}
-    ),
-)
-
-PRACTICES_SHEET = Sheet(
-    name="GoodPractices",
-    table="good_practices",
-    ref="practice_ref",
-    description="Good practices you identified, one per row; update the stage each period.",
-    columns=_fields(
-        "practice_ref",
-        "title",
-        "theme",
-        "organisation",
-        "country",
-        "identified_on",
-        "stage",
-        "url",
-        title="Title of the good practice.",
-        country="Country of the good practice (ISO 3166 alpha-2).",
-    ),
-    required=frozenset({"practice_ref", "title", "country", "identified_on", "stage"}),
-)
-
-MEASURES_SHEET = Sheet(
-    name="PolicyMeasures",
-    table="policy_measures",
-    ref="measure_ref",
-    description="Measures inspired by the project in your policy instrument, one per row.",
-    columns=_fields(
-        "measure_ref",
-        "policy_instrument_id",
-        "description",
-        "status",
-        "implemented_on",
-        "sf_influenced_eur",
-        "other_funds_influenced_eur",
-        "evidence_url",
-        policy_instrument_id="Your own policy instrument (PI-Pn).",
-        description="What the measure changes in the policy instrument.",
-    ),
-    required=frozenset(
-        {
-            "measure_ref",
-            "policy_instrument_id",
-            "description",
-            "status",
-            "sf_influenced_eur",
-            "other_funds_influenced_eur",
-        }
-    ),
-)
-
-COLLABORATIONS_SHEET = Sheet(
-    name="Collaborations",
-    table="collaborations",
-    ref="year",
-    description="Regional context figures, one row per year (2015..2023).",
-    columns=_fields(
-        "year",
-        "company_research_collaborations",
-        "cross_sector_cluster_partnerships",
-        "source",
-    ),
-    required=frozenset({"year", "company_research_collaborations"}),
-)
-
-RECORD_SHEETS: tuple[Sheet, ...] = (
-    EVENTS_SHEET,
-    PRACTICES_SHEET,
-    MEASURES_SHEET,
-    COLLABORATIONS_SHEET,
-)
-COVER_SHEET = "Cover"
-GUIDE_SHEET = "Guide"
-TEMPLATE_VERSION = 1
-
-_LINEAGE = _fields(
+_LINEAGE = fields_named(
     "partner_id",
     "period_id",
     "first_reported_period_id",
     period_id="Reporting period of the workbook whose row won (the latest that reported it).",
 )
-_TRACE = _fields(
+_TRACE = fields_named(
     "file",
     "sha256",
     "row",
@@ -210,7 +63,7 @@ def _fact_table(sheet: Sheet, description: str, extra: tuple[Field, ...] = ()) -
 EVENTS = _fact_table(
     EVENTS_SHEET,
     "Policy learning events organised, as last reported (one row per partner and event_ref).",
-    extra=_fields("event_period_id", "event_phase", "counted"),
+    extra=fields_named("event_period_id", "event_phase", "counted"),
 )
 GOOD_PRACTICES = _fact_table(
     PRACTICES_SHEET,
@@ -219,149 +72,13 @@ GOOD_PRACTICES = _fact_table(
 POLICY_MEASURES = _fact_table(
     MEASURES_SHEET,
     "Measures in the policy instruments, as last reported (one row per partner and measure_ref).",
-    extra=_fields("implemented_period_id"),
+    extra=fields_named("implemented_period_id"),
 )
 COLLABORATIONS = _fact_table(
     COLLABORATIONS_SHEET,
     "Regional collaboration figures, as last reported (one row per partner and year).",
 )
 
-PARTNERS = Table(
-    name="partners",
-    description="Project partners, one row per partner with its current name (earlier names"
-    " are in partner_names).",
-    columns=_fields(
-        "partner_id",
-        "name",
-        "short_name",
-        "country",
-        "role",
-        "in_extended_phase",
-        "sort_order",
-        name="Current name of the partner organisation.",
-        country="Country of the partner (ISO 3166 alpha-2).",
-    ),
-    primary_key=("partner_id",),
-    required=frozenset(
-        {"partner_id", "name", "short_name", "country", "role", "in_extended_phase", "sort_order"}
-    ),
-)
-PARTNER_NAMES = Table(
-    name="partner_names",
-    description="Every name each partner held, with its validity dates (P2 changed name in"
-    " 2019): join on partner_id and a date between valid_from and valid_to.",
-    columns=_fields(
-        "partner_id",
-        "name",
-        "valid_from",
-        "valid_to",
-        name="Name of the partner organisation during the validity dates.",
-        valid_from="First day this name was in use (the project's start, 2016-04-01, when the"
-        " name is older).",
-    ),
-    primary_key=("partner_id", "valid_from"),
-    required=frozenset({"partner_id", "name", "valid_from"}),
-)
-PERIODS = Table(
-    name="periods",
-    description="Reporting periods: phase 1 by semester, phase 2 by year, extended by semester.",
-    columns=_fields(
-        "period_id",
-        "start_date",
-        "end_date",
-        "phase",
-        "deadline",
-        "label",
-        "sort_order",
-        "note",
-        start_date="First day of the period.",
-        end_date="Last day of the period.",
-        label="The period as a report shows it, e.g. RP01 Apr 2016 – Sep 2016.",
-        note="Set on RP09: it follows the 2021-04-01..2021-09-30 gap between phase 2 (ended"
-        " with RP08) and the extended phase, when no activity was expected.",
-    ),
-    primary_key=("period_id",),
-    required=frozenset(
-        {"period_id", "start_date", "end_date", "phase", "deadline", "label", "sort_order"}
-    ),
-)
-POLICY_INSTRUMENTS = Table(
-    name="policy_instruments",
-    description="Policy instruments addressed by the partners (names are editable placeholders).",
-    columns=_fields(
-        "policy_instrument_id",
-        "partner_id",
-        "name",
-        "level",
-        "sf_linked",
-        "is_placeholder",
-        name="Name of the policy instrument.",
-        partner_id="Partner that addresses the instrument.",
-    ),
-    primary_key=("policy_instrument_id",),
-    required=frozenset({"policy_instrument_id", "partner_id", "name", "level", "sf_linked"}),
-)
-INDICATORS = Table(
-    name="indicators",
-    description="Output, result and context indicators with the targets of the application form.",
-    columns=_fields(
-        "indicator_id",
-        "name",
-        "unit",
-        "target",
-        "parent_indicator_id",
-        "event_type",
-        "computation",
-        "indicator_type",
-        "indicator_level",
-        "sort_order",
-        name="Name of the indicator.",
-        event_type="Event type counted by this indicator (event indicators only).",
-        sort_order="Position in the application form's list of indicators (1 first).",
-    ),
-    primary_key=("indicator_id",),
-    required=frozenset(
-        {
-            "indicator_id",
-            "name",
-            "unit",
-            "target",
-            "computation",
-            "indicator_type",
-            "indicator_level",
-            "sort_order",
-        }
-    ),
-)
-EVENT_TYPES_TABLE = Table(
-    name="event_types",
-    description="Kinds of policy learning events, their phase and the seed's target.",
-    columns=_fields(
-        "event_type",
-        "phase",
-        "target",
-        "indicator_id",
-        "consortium_level",
-        "description",
-        "max_days",
-        "also_in_phase",
-        phase="Phase the event type belongs to.",
-        target="Number of such events the application form promises.",
-        indicator_id="Indicator that counts this event type.",
-        description="What the event type is.",
-    ),
-    primary_key=("event_type",),
-    required=frozenset({"event_type", "phase", "target", "indicator_id", "consortium_level"}),
-)
-
-REFERENCE_TABLES: tuple[Table, ...] = (
-    PARTNERS,
-    PARTNER_NAMES,
-    PERIODS,
-    POLICY_INSTRUMENTS,
-    INDICATORS,
-    EVENT_TYPES_TABLE,
-)
 FACT_TABLES: tuple[Table, ...] = (EVENTS, GOOD_PRACTICES, POLICY_MEASURES, COLLABORATIONS)
 
 # A workbook's status is not a measure's status: same column name, its own values.
@@ -374,7 +91,7 @@ SUBMISSIONS = Table(
     description="Every workbook version seen, one row per file and SHA-256.",
     columns=tuple(
         _WORKBOOK_STATUS if f.name == "status" else f
-        for f in _fields(
+        for f in fields_named(
             "partner_id",
             "period_id",
             "file",
@@ -419,7 +136,7 @@ VALIDATION_ISSUES = Table(
     name="validation_issues",
     description="Every problem found in every workbook version seen; is_open marks those the"
     " partner still has to act on.",
-    columns=_fields(
+    columns=fields_named(
         "issue_id",
         "partner_id",
         "period_id",
@@ -444,7 +161,7 @@ REVIEWS = Table(
     name="reviews",
     description="Every review decision of the coordinator, one row each, in the order made"
     " (the review ledger).",
-    columns=_fields(
+    columns=fields_named(
         "review_no",
         "decided_at",
         "decided_by",
@@ -464,7 +181,7 @@ REVIEWS = Table(
 INDICATOR_SCORECARD = Table(
     name="indicator_scorecard",
     description="Every indicator against its target with all current submissions.",
-    columns=_fields(
+    columns=fields_named(
         "indicator_id",
         "name",
         "unit",
@@ -484,7 +201,7 @@ INDICATOR_SCORECARD = Table(
 INDICATOR_PROGRESS = Table(
     name="indicator_progress",
     description="Every indicator as it stood with the submissions up to each reporting period.",
-    columns=_fields(
+    columns=fields_named(
         "indicator_id",
         "name",
         "unit",
@@ -500,7 +217,7 @@ INDICATOR_PROGRESS = Table(
 INDICATOR_BREAKDOWN = Table(
     name="indicator_breakdown",
     description="Every indicator broken down by partner, period, type, stage or instrument.",
-    columns=_fields(
+    columns=fields_named(
         "indicator_id",
         "name",
         "unit",
@@ -523,7 +240,7 @@ SUBMISSION_COMPLETENESS = Table(
     description="One row per partner and period: whether a workbook is expected, received, on"
     " time, and its one status.",
     columns=(
-        *_fields(
+        *fields_named(
             "partner_id",
             "period_id",
             "expected",
@@ -554,7 +271,7 @@ C1_REGIONS = Table(
     name="c1_regions",
     description="C1's inputs per region (partner): the 2015 base, the latest year up to 2020"
     " and its value, and the % change; C1 is the mean of pct_change where in_c1.",
-    columns=_fields(
+    columns=fields_named(
         "partner_id",
         "base_2015",
         "latest_year",
@@ -569,7 +286,7 @@ GOOD_PRACTICE_STAGE_HISTORY = Table(
     name="good_practice_stage_history",
     description="One row per good practice and stage it reached, with the reporting period that"
     " first reported it at that stage (from the workbooks in use for every period).",
-    columns=_fields(
+    columns=fields_named(
         "partner_id",
         "practice_ref",
         "stage",
@@ -584,7 +301,7 @@ REPORTING_RATES = Table(
     name="reporting_rates",
     description="Workbooks received and received on time, for the project, per partner and"
     " per period.",
-    columns=_fields(
+    columns=fields_named(
         "dimension",
         "category",
         "expected",
@@ -605,7 +322,7 @@ STAKEHOLDER_MEETING_FLOOR = Table(
     name="stakeholder_meeting_floor",
     description="Phase-1 floor: at least one regional stakeholder meeting per partner with a"
     " policy instrument in every phase-1 semester; rows with floor_met false are the gaps.",
-    columns=_fields(
+    columns=fields_named(
         "partner_id",
         "period_id",
         "meetings",
