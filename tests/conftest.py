@@ -52,6 +52,42 @@ GOOD_ROWS = {
 }
 
 
+def event_row(ref, kind, day, **more):
+    """An Events row of a given type and day, for story-like tests of whole runs."""
+    row = {
+        "event_ref": ref,
+        "title": f"{kind} {ref}",
+        "event_type": kind,
+        "start_date": day,
+        "format": "in_person",
+        "country": "AT",
+        "participants": 20,
+    }
+    return {**row, **more}
+
+
+def measure_row(ref, instrument, status, sf, other, implemented_on=None):
+    return {
+        "measure_ref": ref,
+        "policy_instrument_id": instrument,
+        "description": "measure",
+        "status": status,
+        "implemented_on": implemented_on,
+        "sf_influenced_eur": Decimal(sf),
+        "other_funds_influenced_eur": Decimal(other),
+    }
+
+
+def practice_row(stage):
+    return {
+        "practice_ref": "GP-1",
+        "title": "Voucher",
+        "country": "AT",
+        "identified_on": dt.date(2016, 7, 1),
+        "stage": stage,
+    }
+
+
 def make_workbook(
     raw_dir: Path,
     partner_id: str,

@@ -16,7 +16,14 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import GOOD_EVENT, dagster_instance, make_workbook
+from conftest import (
+    GOOD_EVENT,
+    dagster_instance,
+    event_row,
+    make_workbook,
+    measure_row,
+    practice_row,
+)
 
 from pipelines.core.dictionary import SECTIONS
 from pipelines.core.manifest import current_manifest
@@ -25,41 +32,6 @@ from pipelines.core.warehouse import DATABASE, QUESTION_VIEWS, connect
 from pipelines.run import run_everything
 
 D = dt.date
-
-
-def _event(ref, kind, day, **more):
-    row = {
-        "event_ref": ref,
-        "title": f"{kind} {ref}",
-        "event_type": kind,
-        "start_date": day,
-        "format": "in_person",
-        "country": "AT",
-        "participants": 20,
-    }
-    return {**row, **more}
-
-
-def _measure(ref, instrument, status, sf, other, implemented_on=None):
-    return {
-        "measure_ref": ref,
-        "policy_instrument_id": instrument,
-        "description": "measure",
-        "status": status,
-        "implemented_on": implemented_on,
-        "sf_influenced_eur": Decimal(sf),
-        "other_funds_influenced_eur": Decimal(other),
-    }
-
-
-def _practice(stage):
-    return {
-        "practice_ref": "GP-1",
-        "title": "Voucher",
-        "country": "AT",
-        "identified_on": D(2016, 7, 1),
-        "stage": stage,
-    }
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +49,11 @@ def assets(tmp_path_factory):
         "RP01",
         {
             "Events": [
-                _event("PM-1", "project_meeting", D(2016, 6, 10)),
-                _event("RSM-1", "regional_stakeholder_meeting", D(2016, 7, 5)),
+                event_row("PM-1", "project_meeting", D(2016, 6, 10)),
+                event_row("RSM-1", "regional_stakeholder_meeting", D(2016, 7, 5)),
             ],
-            "GoodPractices": [_practice("identified")],
-            "PolicyMeasures": [_measure("M-1", "PI-P1", "planned", "100000", "0")],
+            "GoodPractices": [practice_row("identified")],
+            "PolicyMeasures": [measure_row("M-1", "PI-P1", "planned", "100000", "0")],
         },
         cover={"submitted_on": D(2016, 10, 20)},
     )
@@ -90,9 +62,9 @@ def assets(tmp_path_factory):
         "P2",
         "RP01",
         {
-            "Events": [_event("X-7", "project_meeting", D(2016, 6, 10), country="IT")],
+            "Events": [event_row("X-7", "project_meeting", D(2016, 6, 10), country="IT")],
             "PolicyMeasures": [
-                _measure("M-2", "PI-P2", "implemented", "50000", "0", D(2016, 8, 1))
+                measure_row("M-2", "PI-P2", "implemented", "50000", "0", D(2016, 8, 1))
             ],
         },
         cover={"submitted_on": D(2017, 1, 15)},
@@ -102,10 +74,10 @@ def assets(tmp_path_factory):
         "P1",
         "RP07",
         {
-            "Events": [_event("MM-1", "monitoring_meeting", D(2019, 10, 1))],
-            "GoodPractices": [_practice("structured")],
+            "Events": [event_row("MM-1", "monitoring_meeting", D(2019, 10, 1))],
+            "GoodPractices": [practice_row("structured")],
             "PolicyMeasures": [
-                _measure("M-1", "PI-P1", "implemented", "150000.50", "20000", D(2019, 9, 1))
+                measure_row("M-1", "PI-P1", "implemented", "150000.50", "20000", D(2019, 9, 1))
             ],
             "Collaborations": [
                 {"year": 2015, "company_research_collaborations": 100},
@@ -128,14 +100,18 @@ def assets(tmp_path_factory):
         raw,
         "P9",
         "RP07",
-        {"PolicyMeasures": [_measure("M-9", "PI-P9", "implemented", "0", "1000", D(2019, 6, 1))]},
+        {
+            "PolicyMeasures": [
+                measure_row("M-9", "PI-P9", "implemented", "0", "1000", D(2019, 6, 1))
+            ]
+        },
     )
     make_workbook(raw, "P5", "RP07", {}, cover={"partner_id": "P6"})
     p2_rp07 = {"Collaborations": [{"year": 2016, "company_research_collaborations": 50}]}
     make_workbook(raw, "P2", "RP07", p2_rp07)
     with dagster_instance() as instance:
         assert run_everything(instance).success
-        refused = {"Events": [_event("RSM-9", "regional_stakeholder_meeting", D(2019, 5, 1))]}
+        refused = {"Events": [event_row("RSM-9", "regional_stakeholder_meeting", D(2019, 5, 1))]}
         make_workbook(raw, "P2", "RP07", refused, cover={"template_version": 2})
         assert run_everything(instance).success
     yield published
