@@ -72,23 +72,18 @@ def code_version() -> str:
         version = "unknown"
     root = Path(__file__).resolve().parents[2]
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        commit = _git(root, "rev-parse", "--short=12", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return version
     return f"{version}+g{commit}{'.dirty' if dirty else ''}"
+
+
+def _git(root: Path, *args: str) -> str:
+    """What a git command prints in the checkout, if there is one (raises otherwise)."""
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=5, check=True
+    ).stdout.strip()
 
 
 def reference_sources(data_dir: Path = REFERENCE_DATA) -> list[SourceFile]:
