@@ -47,3 +47,32 @@ def test_an_operators_dagster_yaml_is_kept(tmp_path):
 def test_test_instances_use_the_shipped_config(instance):
     assert not instance.telemetry_enabled
     assert not instance.nux_enabled
+
+
+@dg.asset
+def counted() -> int:
+    return 1
+
+
+def test_dev_event_log_is_shared_with_other_processes_while_a_run_writes(tmp_path, monkeypatch):
+    """The index connection stays open, yet another instance (the webserver, the daemon)
+    sees each materialisation at once, and the run's own events as Dagster stores them."""
+    from pipelines.instance_storage import IndexedSqliteEventLogStorage
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    ensure_instance_config(tmp_path)
+    job = dg.Definitions(assets=[counted]).resolve_implicit_global_asset_job_def()
+    with (
+        dg.DagsterInstance.from_config(str(tmp_path)) as writer,
+        dg.DagsterInstance.from_config(str(tmp_path)) as reader,
+    ):
+        assert isinstance(writer.event_log_storage, IndexedSqliteEventLogStorage)
+        for expected in (1, 2):
+            result = job.execute_in_process(instance=writer)
+            assert result.success
+            seen = reader.fetch_materializations(dg.AssetKey("counted"), limit=10).records
+            assert len(seen) == expected
+            assert seen[0].run_id == result.run_id
+            events = reader.all_logs(result.run_id)
+            assert any(e.dagster_event_type == dg.DagsterEventType.RUN_SUCCESS for e in events)
+    assert (tmp_path / "history" / "runs" / "index.db").exists()
