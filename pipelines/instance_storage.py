@@ -89,9 +89,8 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
             return
         # Dagster's lock: the webserver's threads share this storage and its connection.
-        with self._db_lock:
-            with self._engine_for_index().connect() as conn, conn.begin():
-                yield conn
+        with self._db_lock, self._engine_for_index().connect() as conn, conn.begin():
+            yield conn
 
     def dispose(self) -> None:
         super().dispose()
