@@ -7,6 +7,7 @@ partition itself, so launching a run is paid once rather than once per workbook.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import uuid
@@ -33,6 +34,22 @@ from pipelines.instance import ensure_instance_config
 
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
+
+
+class _SkippedCheckNotice(logging.Filter):
+    """Drops Dagster's notice that a skipped step's blocking check "emitted no result".
+
+    A step here withholds its outputs only in two ways: a failed schema check, which is
+    itself a result, or a run with nothing to do, where the step and everything after it
+    is skipped on purpose. The notice is then true of every check and says nothing the
+    coordinator can act on, so ``clusterix run`` keeps it off the terminal.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "emitted no result" not in record.getMessage()
+
+
+logging.getLogger("dagster._core.execution.plan.active").addFilter(_SkippedCheckNotice())
 
 REPORT = Path("report") / "progress_report.html"
 FEEDBACK = "feedback"
