@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,6 +183,44 @@ def test_two_runs_on_s3_started_together_take_turns(s3_server, bucket, tmp_path,
         assert run.returncode == 0, stderr
         assert "Traceback" not in stdout + stderr
     assert sum("Waiting up to" in stderr for _, stderr in outcomes) == 1
+    s3 = _s3fs(s3_server)
+    published = {
+        name: _comparable(pq.read_table(f"{bucket}/assets/{name}", filesystem=s3))
+        for name in local_tables
+    }
+    assert published == local_tables
+
+
+def test_a_run_killed_mid_write_on_s3_is_followed_by_one_that_recovers(
+    s3_server, bucket, tmp_path, local_tables
+):
+    _upload(s3_server, _sample_raw(tmp_path / "raw"), bucket, "raw")
+    env = {**os.environ, **_env(s3_server, bucket, tmp_path), "CLUSTERIX_LOCK_TTL": "2"}
+    env.pop("DAGSTER_HOME", None)
+    victim = subprocess.Popen(
+        [str(CLUSTERIX), "run"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    archived = tmp_path / "cache"
+    deadline = time.monotonic() + 300
+    while not any(archived.glob("*/run/archive/*/*")):
+        assert victim.poll() is None and time.monotonic() < deadline, "ended before the kill"
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert f"state/{LOCK_NAME}" in _keys(s3_server, bucket, "state/")
+
+    after = subprocess.run(
+        [str(CLUSTERIX), "run"], env=env, cwd=REPO, capture_output=True, text=True, check=False
+    )
+
+    assert after.returncode == 0, after.stderr
+    assert "Traceback" not in after.stdout + after.stderr
+    assert "Cleared the writer lock left by clusterix run (run " in after.stderr
+    assert f"pid {victim.pid} " in after.stderr
     s3 = _s3fs(s3_server)
     published = {
         name: _comparable(pq.read_table(f"{bucket}/assets/{name}", filesystem=s3))
