@@ -59,6 +59,7 @@ def write_reference(base_dir: Path, out_dir: Path, factor: int) -> None:
         partners.append(
             {
                 "partner_id": f"P{k}",
+                "short_name": f"Synthetic {k}",
                 "country": base["country"],
                 "role": base["role"],
                 "in_extended_phase": base["in_extended_phase"],

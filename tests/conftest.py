@@ -117,6 +117,7 @@ _PIPELINE_MODULES = frozenset(
         "test_writer_lock",
         "test_bad_operations",
         "test_postgres",
+        "test_scale_out",
         "test_serve",
     }
 )
