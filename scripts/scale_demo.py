@@ -71,6 +71,7 @@ def timed(label: str, command: list[str], env: dict, log: Path) -> float:
     if code != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise SystemExit(f"error: {label} exited with {code}; last lines of {log}:\n{tail}")
+    print(f"  ... {seconds:.1f} s", flush=True)
     return seconds
 
 
@@ -83,7 +84,9 @@ def step_seconds(home: Path) -> dict[str, dict[str, float]]:
         steps = {}
         for kind, run in zip(("multiprocess", "in_process"), newest, strict=True):
             events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
-            durations = {e.step_key: e.event_specific_data.duration_ms / 1000 for e in events}
+            durations = {
+                e.step_key: e.dagster_event.event_specific_data.duration_ms / 1000 for e in events
+            }
             steps[kind] = dict(sorted(durations.items(), key=lambda item: -item[1]))
     return steps
 
