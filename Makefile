@@ -7,6 +7,11 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Install compiled bytecode: where PYTHONDONTWRITEBYTECODE is set (CI images, this
+# project's own machines), Python would otherwise compile ~700 modules from source in
+# every process, 2.5 s of each `clusterix run` (4.3 s to import the definitions, 1.7 s
+# with bytecode).
+export UV_COMPILE_BYTECODE := 1
 # The dev/demo Dagster instance: deploy/dev/dagster.yaml (telemetry off) goes into a
 # DAGSTER_HOME that has no dagster.yaml. DAGSTER_DISABLE_TELEMETRY also stops Dagster
 # uploading a telemetry log that an older, telemetry-on instance left there.

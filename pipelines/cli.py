@@ -4,11 +4,15 @@ regenerate samples."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.core import config
+from pipelines.core.storage import is_remote
 
 
 def _template(args: argparse.Namespace) -> int:
@@ -27,9 +31,18 @@ def _template(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from pipelines.demo.sample import write_samples
 
-    target = Path(args.raw_dir) if args.raw_dir else config.raw_dir()
-    written = write_samples(target)
-    print(f"Wrote {len(written)} synthetic sample files under {target}")
+    location = args.raw_dir or config.raw_location()
+    if is_remote(location):
+        from pipelines.core.storage import pull, push, working_copy
+
+        copy = working_copy(location, "sample")
+        pull(location, copy)
+        written = write_samples(copy)
+        push(location, copy)
+    else:
+        location = str(Path(location).resolve())
+        written = write_samples(Path(location))
+    print(f"Wrote {len(written)} synthetic sample files under {location}")
     return 0
 
 
@@ -47,7 +60,45 @@ _NEXT_STEP = {
 }
 
 
+def _state_synced(command: str) -> contextlib.AbstractContextManager:
+    """For a state directory on S3: the writer lock, a pulled working copy, and a push of
+    the ledger afterwards. A local one needs neither (the ledger has its own file lock)."""
+    if not is_remote(config.state_location()):
+        return contextlib.nullcontext()
+    from pipelines.core.sync import Locations, synced
+
+    return synced(
+        Locations.of(),
+        command=command,
+        parts=("state",),
+        say=lambda message: print(message, file=sys.stderr, flush=True),
+    )
+
+
+def _one_line_errors(command: Callable[[argparse.Namespace], int]):
+    """Object storage or lock failures of a review command as one line and exit 1."""
+
+    @functools.wraps(command)
+    def guarded(args: argparse.Namespace) -> int:
+        from pipelines.core.failures import OperationalError
+        from pipelines.core.writer_lock import WriterBusy
+
+        try:
+            return command(args)
+        except (OperationalError, WriterBusy) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return guarded
+
+
+@_one_line_errors
 def _review(args: argparse.Namespace) -> int:
+    with _state_synced("clusterix review"):
+        return _record_review(args)
+
+
+def _record_review(args: argparse.Namespace) -> int:
     from pipelines.core.reference import reference
     from pipelines.core.review import ReviewError, record
 
@@ -78,7 +129,13 @@ def _review(args: argparse.Namespace) -> int:
     return 0
 
 
+@_one_line_errors
 def _review_list(args: argparse.Namespace) -> int:
+    with _state_synced("clusterix review list"):
+        return _list_reviews(args)
+
+
+def _list_reviews(args: argparse.Namespace) -> int:
     from pipelines.core.review import Ledger
     from pipelines.core.state_store import load_state
 

@@ -7,6 +7,7 @@ partition itself, so launching a run is paid once rather than once per workbook.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import uuid
@@ -20,17 +21,35 @@ import pandas as pd
 from pipelines.core import config
 from pipelines.core.failures import operational_error
 from pipelines.core.publish import read_parquet
+from pipelines.core.storage import is_remote
+from pipelines.core.sync import Locations, synced
 from pipelines.core.tables import (
     INDICATOR_SCORECARD,
     STAKEHOLDER_MEETING_FLOOR,
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
-from pipelines.core.writer_lock import LockUnavailable, WriterBusy, setup_lock, writer_lock
+from pipelines.core.writer_lock import LockUnavailable, WriterBusy, setup_lock
 from pipelines.instance import ensure_instance_config
 
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
+
+
+class _SkippedCheckNotice(logging.Filter):
+    """Drops Dagster's notice that a skipped step's blocking check "emitted no result".
+
+    A step here withholds its outputs only in two ways: a failed schema check, which is
+    itself a result, or a run with nothing to do, where the step and everything after it
+    is skipped on purpose. The notice is then true of every check and says nothing the
+    coordinator can act on, so ``clusterix run`` keeps it off the terminal.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "emitted no result" not in record.getMessage()
+
+
+logging.getLogger("dagster._core.execution.plan.active").addFilter(_SkippedCheckNotice())
 
 REPORT = Path("report") / "progress_report.html"
 FEEDBACK = "feedback"
@@ -137,13 +156,14 @@ def run_pipeline(wait: float | None = None) -> int:
 
     The state directory's writer lock is taken first, before the Dagster instance is
     even created, so that a second ``clusterix run`` waits (up to ``wait`` seconds,
-    default ``CLUSTERIX_LOCK_TIMEOUT``) instead of interleaving its writes.
+    default ``CLUSTERIX_LOCK_TIMEOUT``) instead of interleaving its writes. Directories
+    on S3 are pulled under the lock and pushed back before it is released.
     """
     run_id = str(uuid.uuid4())
     sys.unraisablehook = _one_line_unraisable
     try:
-        with writer_lock(
-            config.state_dir(),
+        with synced(
+            Locations.of(),
             command="clusterix run",
             run_id=run_id,
             timeout=wait,
@@ -173,7 +193,11 @@ def _run_pipeline(run_id: str) -> int:
     if not raw.is_dir():
         print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
         return 1
-    print(f"Ingesting {raw} into {assets} (one Dagster run; only new or changed files are read)")
+    shown = _shown(config.raw_location(), raw), _shown(config.assets_location(), assets)
+    print(
+        f"Ingesting {shown[0]} into {shown[1]} (one Dagster run; only new or changed files"
+        " are read)"
+    )
     result = run_everything(run_config=QUIET, run_id=run_id)
     if not result.success:
         print(f"error: {failure_line(result)}", file=sys.stderr)
@@ -189,11 +213,16 @@ def _run_pipeline(run_id: str) -> int:
     print(floor_summary(read_parquet(STAKEHOLDER_MEETING_FLOOR, assets)))
     print()
     feedback = sorted((assets / FEEDBACK).rglob("*.xlsx")) if (assets / FEEDBACK).is_dir() else []
-    print(f"Tables:    {assets}")
-    print(f"Issues:    {assets / 'validation_issues.parquet'} (what each partner must fix)")
-    print(f"Feedback:  {assets / FEEDBACK} ({len(feedback)} workbooks for partners)")
-    print(f"Report:    {assets / REPORT}")
+    print(f"Tables:    {shown[1]}")
+    print(f"Issues:    {shown[1]}/validation_issues.parquet (what each partner must fix)")
+    print(f"Feedback:  {shown[1]}/{FEEDBACK} ({len(feedback)} workbooks for partners)")
+    print(f"Report:    {shown[1]}/{REPORT.as_posix()}")
     return 0
+
+
+def _shown(location: str, local: Path) -> str:
+    """Where the user should look: the s3:// URL, not the working copy behind it."""
+    return location.rstrip("/") if is_remote(location) else str(local)
 
 
 def floor_summary(floor: pd.DataFrame) -> str:

@@ -115,6 +115,7 @@ _PIPELINE_MODULES = frozenset(
         "test_known_answers",
         "test_bundled_raw",
         "test_writer_lock",
+        "test_object_storage",
         "test_bad_operations",
         "test_postgres",
         "test_scale_out",

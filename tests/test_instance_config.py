@@ -9,7 +9,9 @@ from pipelines.cli import main
 from pipelines.instance import DEV_INSTANCE_CONFIG, ensure_instance_config
 
 
-def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(dirs, tmp_path, monkeypatch, capfd):
+def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(
+    dirs, tmp_path, monkeypatch, capfd, caplog
+):
     raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     monkeypatch.setenv("HOME", str(tmp_path))  # Dagster keeps user-level telemetry in ~/.dagster
@@ -19,16 +21,19 @@ def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(dirs, tmp_path, 
         monkeypatch.setenv("DAGSTER_HOME", str(home))
 
         assert main(["run"]) == 0
+        assert main(["run"]) == 0  # nothing changed: every step after ingest is skipped
 
         out, err = capfd.readouterr()
-        assert "O1.1" in out  # the scorecard printed
-        for noise in ("dagster.yaml", "Telemetry", "telemetry", "Slack", "Welcome to Dagster"):
-            assert noise not in out + err
+        assert out.count("O1.1") == 2  # the scorecard printed each time
+        noises = ("dagster.yaml", "Telemetry", "telemetry", "Slack", "Welcome", "emitted no result")
+        logged = "\n".join(r.getMessage() for r in caplog.records)  # what a terminal would show
+        for noise in noises:
+            assert noise not in out + err + logged
         assert (home / "dagster.yaml").read_bytes() == DEV_INSTANCE_CONFIG.read_bytes()
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert not instance.telemetry_enabled
             assert not instance.nux_enabled
-            assert len(instance.get_runs()) == 1
+            assert len(instance.get_runs()) == 2
         # no instance id, and no usage log waiting to be uploaded
         assert not (home / ".telemetry").exists() and not (tmp_path / ".dagster").exists()
         logs = home / "logs"
@@ -47,3 +52,32 @@ def test_an_operators_dagster_yaml_is_kept(tmp_path):
 def test_test_instances_use_the_shipped_config(instance):
     assert not instance.telemetry_enabled
     assert not instance.nux_enabled
+
+
+@dg.asset
+def counted() -> int:
+    return 1
+
+
+def test_dev_event_log_is_shared_with_other_processes_while_a_run_writes(tmp_path, monkeypatch):
+    """The index connection stays open, yet another instance (the webserver, the daemon)
+    sees each materialisation at once, and the run's own events as Dagster stores them."""
+    from pipelines.instance_storage import IndexedSqliteEventLogStorage
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    ensure_instance_config(tmp_path)
+    job = dg.Definitions(assets=[counted]).resolve_implicit_global_asset_job_def()
+    with (
+        dg.DagsterInstance.from_config(str(tmp_path)) as writer,
+        dg.DagsterInstance.from_config(str(tmp_path)) as reader,
+    ):
+        assert isinstance(writer.event_log_storage, IndexedSqliteEventLogStorage)
+        for expected in (1, 2):
+            result = job.execute_in_process(instance=writer)
+            assert result.success
+            seen = reader.fetch_materializations(dg.AssetKey("counted"), limit=10).records
+            assert len(seen) == expected
+            assert seen[0].run_id == result.run_id
+            events = reader.all_logs(result.run_id)
+            assert any(e.dagster_event_type == dg.DagsterEventType.RUN_SUCCESS for e in events)
+    assert (tmp_path / "history" / "runs" / "index.db").exists()

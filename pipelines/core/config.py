@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pipelines.core.storage import local_dir
+
 RAW_DIR_ENV = "CLUSTERIX_RAW_DIR"
 ASSETS_DIR_ENV = "CLUSTERIX_ASSETS_DIR"
 REFERENCE_DIR_ENV = "CLUSTERIX_REFERENCE_DIR"
@@ -12,14 +14,33 @@ STATE_DIR_ENV = "CLUSTERIX_STATE_DIR"
 KEEP_SNAPSHOTS_ENV = "CLUSTERIX_KEEP_SNAPSHOTS"
 
 
+def raw_location() -> str:
+    """The partners' drop folder as configured: a path, or an ``s3://bucket/prefix`` URL."""
+    return os.environ.get(RAW_DIR_ENV, "raw")
+
+
+def assets_location() -> str:
+    """The published tables as configured: a path, or an ``s3://bucket/prefix`` URL."""
+    return os.environ.get(ASSETS_DIR_ENV, "assets")
+
+
+def state_location() -> str:
+    """The state directory as configured: a path, or an ``s3://bucket/prefix`` URL."""
+    return os.environ.get(STATE_DIR_ENV, "state")
+
+
+# The *_dir functions give the local folder the pipeline works in: the directory
+# itself, or for an s3:// URL its working copy (see core/storage.py).
+
+
 def raw_dir() -> Path:
     """The partners' drop folder (``raw/`` unless ``CLUSTERIX_RAW_DIR`` says otherwise)."""
-    return Path(os.environ.get(RAW_DIR_ENV, "raw")).resolve()
+    return local_dir(raw_location())
 
 
 def assets_dir() -> Path:
     """The published tables (``assets/`` unless ``CLUSTERIX_ASSETS_DIR`` says otherwise)."""
-    return Path(os.environ.get(ASSETS_DIR_ENV, "assets")).resolve()
+    return local_dir(assets_location())
 
 
 def state_dir() -> Path:
@@ -28,7 +49,7 @@ def state_dir() -> Path:
     Submission states, the archive of every file version and anything pickled live
     here, outside the assets directory, so that BI users see only what they use.
     """
-    return Path(os.environ.get(STATE_DIR_ENV, "state")).resolve()
+    return local_dir(state_location())
 
 
 def reference_dir() -> Path | None:

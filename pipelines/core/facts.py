@@ -241,19 +241,26 @@ def _records_frame(records: Mapping[str, pd.DataFrame], table: Table) -> pd.Data
     return frame
 
 
-def resolve_facts(records: Mapping[str, pd.DataFrame], ref: Reference) -> Facts:
-    """The current fact tables after SPEC section 5, each conforming to its Table."""
+def resolve_facts(
+    records: Mapping[str, pd.DataFrame], ref: Reference, *, with_issues: bool = True
+) -> Facts:
+    """The current fact tables after SPEC section 5, each conforming to its Table.
+
+    ``with_issues=False`` leaves the issues out, for callers that want the figures
+    only (the progress of each period): finding near-duplicate refs is half the work.
+    """
     tables = {}
     issues: list[dict] = []
     for table in FACT_TABLES:
         latest = _latest_per_key(_records_frame(records, table), table, ref)
         current = _in_partner_order(latest, table, ref)
-        issues += _near_duplicate_refs(current, table, ref)
+        if with_issues:
+            issues += _near_duplicate_refs(current, table, ref)
         if table is EVENTS:
             current, duplicates = _count_consortium_events_once(
                 _with_event_periods(current, ref), ref
             )
-            issues += duplicates
+            issues += duplicates if with_issues else []
         if table is POLICY_MEASURES:
             current = _with_implemented_periods(current, ref)
         tables[table.name] = conform(current, table)
@@ -275,10 +282,10 @@ def records_up_to(
 
 
 def resolve_facts_up_to(
-    records: Mapping[str, pd.DataFrame], ref: Reference, period_id: str
+    records: Mapping[str, pd.DataFrame], ref: Reference, period_id: str, *, with_issues: bool = True
 ) -> Facts:
     """The facts as they stood once the workbooks of ``period_id`` were in."""
-    return resolve_facts(records_up_to(records, ref, period_id), ref)
+    return resolve_facts(records_up_to(records, ref, period_id), ref, with_issues=with_issues)
 
 
 def latest_reported_period(records: Mapping[str, pd.DataFrame], ref: Reference) -> str | None:

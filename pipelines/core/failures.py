@@ -19,6 +19,11 @@ DISK_ERRNOS = {
 }
 
 
+class OperationalError(RuntimeError):
+    """A failure of the surroundings whose message is already the one line to show
+    (object storage raises its refusals as these)."""
+
+
 def root_cause(exc: BaseException) -> str:
     """The first line of the innermost cause: the driver's or kernel's own words."""
     while exc.__cause__ is not None:
@@ -38,6 +43,11 @@ def _disk_error(exc: BaseException) -> OSError | None:
 
 def operational_error(exc: BaseException) -> str | None:
     """One line saying what in the surroundings failed, or None for any other error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OperationalError):
+            return f"{seen}; files already published were left as they were"
+        seen = seen.__cause__ or seen.__context__
     if type(exc).__module__.startswith(DATABASE_MODULES):
         return f"cannot open the Dagster instance's database: {root_cause(exc)}"
     disk = _disk_error(exc)

@@ -333,7 +333,9 @@ def indicator_progress(
     last = up_to or latest_reported_period(records, ref)
     periods = [] if last is None else ref.period_ids[: ref.period_ids.index(last) + 1]
     achieved = {
-        period: compute_indicators(resolve_facts_up_to(records, ref, period).tables, ref)
+        period: compute_indicators(
+            resolve_facts_up_to(records, ref, period, with_issues=False).tables, ref
+        )
         for period in periods
     }
     rows = [

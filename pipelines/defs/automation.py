@@ -13,6 +13,7 @@ from pipelines.core import config
 from pipelines.core.discovery import Candidate, discover
 from pipelines.core.ingest import fingerprint
 from pipelines.core.reference import reference
+from pipelines.core.storage import fresh_copy
 
 INGEST_JOB = "ingest_everything"
 DIGEST_CHARS = 16
@@ -68,7 +69,9 @@ def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     Dagster never runs twice for the same drop folder even if the cursor is lost.
     """
     listing_seen, _, content_seen = (context.cursor or "").partition(":")
-    candidates = discover(config.raw_dir())
+    # On S3, the listing (key, size, ETag) refreshes the sensor's own copy, whose files
+    # carry the objects' modification times: the digests below then work unchanged.
+    candidates = discover(fresh_copy(config.raw_location(), "sensor"))
     listing = _digest([_stat_line(c) for c in candidates])
     if listing == listing_seen:
         return dg.SensorResult(skip_reason="The drop folder is unchanged.", cursor=context.cursor)

@@ -1,5 +1,6 @@
 """The code location's executor: Dagster's in-process or multiprocess executor, run under
-the state directory's writer lock.
+the state directory's writer lock (and, for directories on S3, between a pull of their
+working copies and a push of what the run changed: see core/sync.py).
 
 Every run the sensor, the schedule or the UI launches goes through an executor's
 ``execute`` in its run worker, whichever process or machine that is, before any step
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 from dagster._core.events import DagsterEvent, EngineEventData
@@ -23,13 +23,7 @@ from dagster._core.execution.step_dependency_config import StepDependencyConfig
 from dagster._core.executor.base import Executor
 
 from pipelines.core import config
-from pipelines.core.writer_lock import writer_lock
-
-
-def run_state_dir(run_config: dict) -> Path:
-    """The state directory this run writes: the ``paths`` resource's, else the environment's."""
-    configured = run_config.get("resources", {}).get("paths", {}).get("config", {}).get("state_dir")
-    return Path(configured).resolve() if configured else config.state_dir()
+from pipelines.core.sync import Locations, synced
 
 
 class OneWriterExecutor(Executor):
@@ -49,15 +43,15 @@ class OneWriterExecutor(Executor):
     def execute(
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
-        state = run_state_dir(dict(plan_context.run_config))
-        with writer_lock(
-            state,
+        locations = Locations.for_run(dict(plan_context.run_config))
+        with synced(
+            locations,
             command=f"Dagster run worker on {socket.gethostname()}",
             run_id=plan_context.run_id,
             say=plan_context.log.warning,
         ):
             yield DagsterEvent.engine_event(
-                plan_context, f"Holding the writer lock on {state}.", EngineEventData()
+                plan_context, f"Holding the writer lock on {locations.state}.", EngineEventData()
             )
             yield from self._inner.execute(plan_context, execution_plan)
 

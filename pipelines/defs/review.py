@@ -16,7 +16,8 @@ from pydantic import Field
 
 from pipelines.core import config
 from pipelines.core.reference import reference
-from pipelines.core.review import Ledger, ReviewError, ledger_path, record
+from pipelines.core.review import LEDGER, Ledger, ReviewError, ledger_path, record
+from pipelines.core.storage import is_remote, read_object
 from pipelines.core.tables import REVIEWS
 from pipelines.defs.automation import ingest_everything
 from pipelines.defs.checks import checked_outputs, schema_check_specs, table_out
@@ -94,10 +95,15 @@ def reviews(paths: ClusterixPaths):
 def review_decisions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """An ingest run when the ledger's bytes changed; the run key is their
     SHA-256, so one set of decisions is published once even if the cursor is lost."""
-    path = ledger_path(config.state_dir())
-    if not path.exists():
+    location = config.state_location()
+    if is_remote(location):
+        ledger = read_object(location, LEDGER.as_posix())
+    else:
+        path = ledger_path(config.state_dir())
+        ledger = path.read_bytes() if path.exists() else None
+    if ledger is None:
         return dg.SensorResult(run_requests=[], cursor=context.cursor)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(ledger).hexdigest()
     if digest == context.cursor:
         return dg.SensorResult(run_requests=[], cursor=digest)
     request = dg.RunRequest(run_key=f"reviews:{digest}", tags={"clusterix/reviews": digest})
