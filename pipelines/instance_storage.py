@@ -48,7 +48,7 @@ def _default_base_dir() -> str:
     return os.path.join(home, "history", "runs")
 
 
-class DevSqliteEventLogStorage(SqliteEventLogStorage):
+class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` without a disk wait per event (see the module)."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
@@ -64,7 +64,7 @@ class DevSqliteEventLogStorage(SqliteEventLogStorage):
     @classmethod
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> DevSqliteEventLogStorage:
+    ) -> IndexedSqliteEventLogStorage:
         base_dir = config_value.get("base_dir") or _default_base_dir()
         return cls(base_dir=base_dir, inst_data=inst_data)
 

@@ -62,7 +62,7 @@ def counted() -> int:
 def test_dev_event_log_is_shared_with_other_processes_while_a_run_writes(tmp_path, monkeypatch):
     """The index connection stays open, yet another instance (the webserver, the daemon)
     sees each materialisation at once, and the run's own events as Dagster stores them."""
-    from pipelines.instance_storage import DevSqliteEventLogStorage
+    from pipelines.instance_storage import IndexedSqliteEventLogStorage
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     ensure_instance_config(tmp_path)
@@ -71,7 +71,7 @@ def test_dev_event_log_is_shared_with_other_processes_while_a_run_writes(tmp_pat
         dg.DagsterInstance.from_config(str(tmp_path)) as writer,
         dg.DagsterInstance.from_config(str(tmp_path)) as reader,
     ):
-        assert isinstance(writer.event_log_storage, DevSqliteEventLogStorage)
+        assert isinstance(writer.event_log_storage, IndexedSqliteEventLogStorage)
         for expected in (1, 2):
             result = job.execute_in_process(instance=writer)
             assert result.success
