@@ -21,7 +21,6 @@ from pipelines.core.parsing import is_missing
 from pipelines.core.tables import SUBMISSIONS, VALIDATION_ISSUES
 from pipelines.core.validation import issues_frame
 
-
 # The states and the records of the last call (see current_records).
 _LAST: list[tuple[tuple[SubmissionState, ...], dict[str, pd.DataFrame]]] = []
 
@@ -36,9 +35,9 @@ def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame
     frames are shared; callers derive new frames from them and never modify them.
     """
     states = tuple(states)
-    if _LAST and len(_LAST[0][0]) == len(states):
-        if all(a is b for a, b in zip(_LAST[0][0], states, strict=True)):
-            return dict(_LAST[0][1])
+    last = _LAST[0] if _LAST else ((), {})
+    if len(last[0]) == len(states) and all(a is b for a, b in zip(last[0], states, strict=True)):
+        return dict(last[1])
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in empty_records()}
     for state in states:
         for name, frame in state.records.items():
