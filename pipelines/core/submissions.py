@@ -11,6 +11,7 @@ to a partner-period.
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable
 
 import pandas as pd
@@ -35,9 +36,9 @@ def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame
     frames are shared; callers derive new frames from them and never modify them.
     """
     states = tuple(states)
-    last = _LAST[0] if _LAST else ((), {})
-    if len(last[0]) == len(states) and all(a is b for a, b in zip(last[0], states, strict=True)):
-        return dict(last[1])
+    for last_states, last_records in _LAST:
+        if len(last_states) == len(states) and all(map(operator.is_, last_states, states)):
+            return dict(last_records)
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in empty_records()}
     for state in states:
         for name, frame in state.records.items():
