@@ -18,7 +18,7 @@ export UV_COMPILE_BYTECODE := 1
 DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test test-unit ui serve lint format bench sample clean
+.PHONY: install demo test test-unit ui serve lint format bench scale-demo sample clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -65,6 +65,11 @@ format: install
 
 bench: install
 	$(BIN)/python scripts/benchmark.py $(ARGS)
+
+# 10x the sample on Postgres: in process vs ingest in chunks with the multiprocess executor
+# (a throw-away PostgreSQL unless ARGS has --postgres-url).
+scale-demo: install
+	$(BIN)/python scripts/scale_demo.py $(ARGS)
 
 sample: install
 	$(BIN)/clusterix sample

@@ -7,7 +7,12 @@ import dagster as dg
 from pipelines.defs.automation import daily_ingest, ingest_everything, raw_files_sensor
 from pipelines.defs.executor import one_writer_executor
 from pipelines.defs.indicator_assets import indicators
-from pipelines.defs.ingest_assets import ingest_submissions, submission, workbook_accepted
+from pipelines.defs.ingest_assets import (
+    ingest_chunks,
+    ingest_submissions,
+    submission,
+    workbook_accepted,
+)
 from pipelines.defs.io_managers import TableIOManager
 from pipelines.defs.output_assets import data_dictionary, partner_feedback, progress_report
 from pipelines.defs.publish_assets import history_tables, publication, published_submissions
@@ -24,6 +29,7 @@ defs = dg.Definitions(
         reference_tables,
         submission,
         ingest_submissions,
+        *ingest_chunks,
         published_submissions,
         reviews,
         indicators,

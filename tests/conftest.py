@@ -118,6 +118,7 @@ _PIPELINE_MODULES = frozenset(
         "test_object_storage",
         "test_bad_operations",
         "test_postgres",
+        "test_scale_out",
         "test_serve",
     }
 )

@@ -75,3 +75,21 @@ def keep_snapshots() -> int | None:
     if keep < 1:
         raise ValueError(f"{KEEP_SNAPSHOTS_ENV} must be at least 1, not {configured}")
     return keep
+
+
+INGEST_CHUNKS_ENV = "CLUSTERIX_INGEST_CHUNKS"
+
+
+def ingest_chunks() -> int:
+    """How many steps ingest is split into (``CLUSTERIX_INGEST_CHUNKS``, default 1).
+
+    Read when the code location loads, since it shapes the job's steps; the run's step
+    processes (or pods) load it again from the same environment and agree. One chunk is
+    a single step, cheapest on one machine; more let the multiprocess executor read the
+    partners' workbooks in parallel processes.
+    """
+    configured = os.environ.get(INGEST_CHUNKS_ENV, "").strip() or "1"
+    chunks = int(configured)
+    if chunks < 1:
+        raise ValueError(f"{INGEST_CHUNKS_ENV} must be at least 1, not {configured}")
+    return chunks

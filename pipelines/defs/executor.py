@@ -22,6 +22,7 @@ from dagster._core.execution.retries import RetryMode
 from dagster._core.execution.step_dependency_config import StepDependencyConfig
 from dagster._core.executor.base import Executor
 
+from pipelines.core import config
 from pipelines.core.sync import Locations, synced
 
 
@@ -58,11 +59,15 @@ class OneWriterExecutor(Executor):
 _BASE = dg.multi_or_in_process_executor
 
 
+# Dagster's in_process / multiprocess choice, defaulting to one process: a step per
+# process costs seconds each, worth it only for a large ingest split into chunks
+# (CLUSTERIX_INGEST_CHUNKS), whose chunks it then runs in parallel.
+_DEFAULT = {"multiprocess": {}} if config.ingest_chunks() > 1 else {"in_process": {}}
+
+
 @dg.executor(
     name="one_writer",
-    # Dagster's in_process / multiprocess choice, defaulting to one process: a step
-    # per process costs seconds each, worth it only for a large, split-up ingest.
-    config_schema=dg.Field(_BASE.config_schema.config_type, default_value={"in_process": {}}),
+    config_schema=dg.Field(_BASE.config_schema.config_type, default_value=_DEFAULT),
     requirements=_BASE.get_requirements,
 )
 def one_writer_executor(init_context: dg.InitExecutorContext) -> Executor:

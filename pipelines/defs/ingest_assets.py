@@ -17,13 +17,23 @@ partner-period's state, and then reports on ``submission`` only what changed:
 A partition with no file stays Missing. This replaces a single-run backfill over the
 partition range, which marks every partition of the range materialised whatever
 happened to it (dagster-io/dagster#17836).
+
+Scale-out: with ``CLUSTERIX_INGEST_CHUNKS=N`` (N > 1) the reading is split into N chunk
+steps, each ingesting every N-th partner's files and saving their states; the
+multiprocess executor runs them in parallel processes. ``ingest_submissions`` then
+becomes the join: it reports what the chunks changed, exactly as the single step
+does, so the partitions, checks and everything downstream are the same. By default
+there is one step and no chunk, the cheapest run in one process.
 """
 
 import warnings
 from collections import defaultdict
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipelines.core import config
 from pipelines.core.archive import remove_stale_temp_files
 from pipelines.core.discovery import Candidate, discover
 from pipelines.core.ingest import RETRY, Outcome, SubmissionState, fingerprint, ingest
@@ -37,7 +47,7 @@ from pipelines.core.state_store import (
     save_state,
 )
 from pipelines.core.tables import REFERENCE_TABLES
-from pipelines.defs.partitions import split_key, submission_partitions
+from pipelines.defs.partitions import partition_key, split_key, submission_partitions
 from pipelines.defs.resources import ClusterixPaths
 from pipelines.defs.submission_status import (
     ACCEPTED_CHECK,
@@ -83,10 +93,65 @@ def stray_outcomes(paths: ClusterixPaths) -> list[Outcome]:
     return load_pickle(paths.state, STRAYS, [])
 
 
+@dataclass
+class Ingested:
+    """What ingesting some partners' files changed, until the join step reports it.
+
+    ``failing_before`` maps each changed partner-period to whether its
+    ``workbook_accepted`` check was failing before (a check that passes again must be
+    reported too); ``files`` counts the file versions read. A chunk step keeps it in the
+    state directory, since the join runs in another process (or pod).
+    """
+
+    failing_before: dict[str, bool] = field(default_factory=dict)
+    files: int = 0
+
+    def then(self, later: "Ingested") -> "Ingested":
+        """This, followed by a later ingest not yet reported: the earlier check stands."""
+        failing = {**later.failing_before, **self.failing_before}
+        return Ingested(failing, self.files + later.files)
+
+
+def _ingest(
+    context: dg.AssetExecutionContext,
+    paths: ClusterixPaths,
+    found: list[Candidate],
+    partners: Collection[str] | None = None,
+) -> tuple[Ingested, list[SubmissionState]]:
+    """Ingest the new and changed files of ``partners`` (None: all of them).
+
+    The new states are returned unsaved, so that a chunk step can first record what it
+    changed: a chunk that dies after that is still reported by the next join.
+    """
+    ref = reference()
+    candidates: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in found:
+        if _attributable(candidate, ref) and (partners is None or candidate.partner_id in partners):
+            candidates[partition_key(candidate.partner_id, candidate.period_id)].append(candidate)
+    before = load_states(paths.state, [split_key(key) for key in candidates])
+    locks = Ledger.read(paths.state).locks()
+    todo: list[tuple[str, Candidate, str]] = []
+    for key, files_found in candidates.items():
+        files = {c: fingerprint(c) for c in files_found}
+        new = set(before[key].changed(files))
+        retry = refused_while_locked(before[key], locks)  # reopened: read what the lock refused
+        todo += [(key, c, sha) for c, sha in files.items() if c in new or c.file in retry]
+    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR, locks=locks)
+    after: dict[str, SubmissionState] = {}
+    for (key, _, _), outcome in zip(todo, outcomes, strict=True):
+        if outcome.status == RETRY:
+            context.log.warning(outcome.issues[0]["message"])
+            continue
+        after[key] = after.get(key, before[key]).apply(outcome)
+    context.log.info(f"{len(todo)} new or changed file(s) ingested")
+    failing = {key: acceptance_failed(before[key]) for key in after}
+    return Ingested(failing, len(todo)), list(after.values())
+
+
 def _report_partitions(
     context: dg.AssetExecutionContext,
-    before: dict[str, SubmissionState],
     after: dict[str, SubmissionState],
+    failing_before: dict[str, bool],
     changed: set[str],
     ledger: Ledger,
 ) -> None:
@@ -109,85 +174,29 @@ def _report_partitions(
                 context.log_event(
                     dg.AssetMaterialization(SUBMISSION, partition=key, metadata=metadata)
                 )
-            if acceptance_failed(state) or acceptance_failed(before[key]):
+            if acceptance_failed(state) or failing_before.get(key, False):
                 context.log_event(acceptance_evaluation(state, key))
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            STATES,
-            deps=[SUBMISSION, *REFERENCE_KEYS],
-            group_name="ingest",
-            kinds={"pandera"},
-            skippable=True,
-            description=(
-                "Every partner-period's validated state: each file version seen, its issues"
-                " and the valid rows of the version in use (internal, under the state"
-                " directory). Its metadata is the programme-wide grid of submissions."
-            ),
-        ),
-        dg.AssetSpec(
-            STRAYS,
-            deps=REFERENCE_KEYS,
-            skippable=True,
-            group_name="ingest",
-            description="Files in the drop folder that belong to no partner-period, with why.",
-        ),
-    ],
-    # Subsettable so that its outputs and check are optional: a run with nothing to do
-    # withholds them, and everything downstream is skipped.
-    can_subset=True,
-    check_specs=[
-        dg.AssetCheckSpec(
-            "every_file_attributed",
-            asset=STRAYS,
-            description=(
-                "Every file in the drop folder is a partner-period's workbook. A failure"
-                " lists files that were ignored (wrong folder, name or type): a partner"
-                " may believe they have reported."
-            ),
-        )
-    ],
-)
-def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths):
-    """Ingest the new and changed files of the drop folder in one pass."""
+def _report(
+    context: dg.AssetExecutionContext,
+    paths: ClusterixPaths,
+    found: list[Candidate],
+    ingested: Ingested,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Report what the ingest changed, list the strays, and say whether to rebuild."""
     ref = reference()
     remove_stale_temp_files(paths.state)  # left by a run that was killed half-way
-    candidates: dict[str, list[Candidate]] = defaultdict(list)
-    strays = []
-    for candidate in discover(paths.raw):
-        if _attributable(candidate, ref):
-            candidates[f"{candidate.partner_id}|{candidate.period_id}"].append(candidate)
-        else:
-            strays.append(candidate)
-
-    before = all_states(paths)
+    after = all_states(paths)
     ledger = Ledger.read(paths.state)
-    locks = ledger.locks()
-    todo: list[tuple[str, Candidate, str]] = []
-    for key, found in candidates.items():
-        files = {c: fingerprint(c) for c in found}
-        new = set(before[key].changed(files))
-        retry = refused_while_locked(before[key], locks)  # reopened: read what the lock refused
-        todo += [(key, c, sha) for c, sha in files.items() if c in new or c.file in retry]
-    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR, locks=locks)
-    after = dict(before)
-    changed = set()
-    for (key, _, _), outcome in zip(todo, outcomes, strict=True):
-        if outcome.status == RETRY:
-            context.log.warning(outcome.issues[0]["message"])
-            continue
-        after[key] = after[key].apply(outcome)
-        save_state(paths.state, after[key])
-        changed.add(key)
-    context.log.info(f"{len(todo)} new or changed file(s) ingested")
+    changed = set(ingested.failing_before)
     # A review decision changes a partition's metadata without a new file.
     reported = load_pickle(paths.state, REPORTED_STATUSES, {})
     reviewed = ledger.status_changes(after, reported)
-    _report_partitions(context, before, after, changed | set(reviewed), ledger)
+    _report_partitions(context, after, ingested.failing_before, changed | set(reviewed), ledger)
     save_pickle(paths.state, REPORTED_STATUSES, {**reported, **reviewed})
     stray_results = []
+    strays = [c for c in found if not _attributable(c, ref)]
     for outcome in ingest(strays, ref, paths.state / ARCHIVE_DIR):
         if outcome.status == RETRY:  # read again next run; listed once it holds still
             context.log.warning(outcome.issues[0]["message"])
@@ -209,7 +218,7 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
         yield dg.MaterializeResult(
             asset_key="submission_states",
             metadata={
-                "ingested this run": dg.MetadataValue.int(len(todo)),
+                "ingested this run": dg.MetadataValue.int(ingested.files),
                 **programme_grid(after, ref, ledger),
             },
         )
@@ -229,6 +238,120 @@ def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths)
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"files": dg.MetadataValue.md(listing or "_none_")},
         )
+
+
+def chunk_partners(ref: Reference, index: int, chunks: int) -> list[str]:
+    """The partners ingest chunk ``index`` reads: every ``chunks``-th partner in reference
+    order, so that each chunk gets about as many workbooks."""
+    return ref.partner_ids[index::chunks]
+
+
+def chunk_name(index: int, chunks: int) -> str:
+    return f"ingest_chunk_{index + 1}_of_{chunks}"
+
+
+def _ingest_step(chunks: int) -> dg.AssetsDefinition:
+    """The ingest step; with several chunks, the join that reports what they ingested."""
+    chunk_keys = [dg.AssetKey(chunk_name(i, chunks)) for i in range(chunks)] if chunks > 1 else []
+
+    @dg.multi_asset(
+        name="ingest_submissions",
+        specs=[
+            dg.AssetSpec(
+                STATES,
+                deps=[SUBMISSION, *REFERENCE_KEYS, *chunk_keys],
+                group_name="ingest",
+                kinds={"pandera"},
+                skippable=True,
+                description=(
+                    "Every partner-period's validated state: each file version seen, its"
+                    " issues and the valid rows of the version in use (internal, under the"
+                    " state directory). Its metadata is the programme-wide grid of"
+                    " submissions."
+                ),
+            ),
+            dg.AssetSpec(
+                STRAYS,
+                deps=REFERENCE_KEYS,
+                skippable=True,
+                group_name="ingest",
+                description="Files in the drop folder that belong to no partner-period, with why.",
+            ),
+        ],
+        # Subsettable so that its outputs and check are optional: a run with nothing to
+        # do withholds them, and everything downstream is skipped.
+        can_subset=True,
+        check_specs=[
+            dg.AssetCheckSpec(
+                "every_file_attributed",
+                asset=STRAYS,
+                description=(
+                    "Every file in the drop folder is a partner-period's workbook. A failure"
+                    " lists files that were ignored (wrong folder, name or type): a partner"
+                    " may believe they have reported."
+                ),
+            )
+        ],
+    )
+    def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths):
+        """Ingest the new and changed files of the drop folder in one pass (one chunk), or
+        report what the chunk steps ingested."""
+        found = discover(paths.raw)
+        if chunks == 1:
+            ingested, states = _ingest(context, paths, found)
+            for state in states:
+                save_state(paths.state, state)
+            yield from _report(context, paths, found, ingested)
+            return
+        names = [chunk_name(i, chunks) for i in range(chunks)]
+        ingested = Ingested()
+        for name in names:
+            ingested = ingested.then(load_pickle(paths.state, name, Ingested()))
+        yield from _report(context, paths, found, ingested)
+        for name in names:  # reported: a failed join leaves them for the next one
+            save_pickle(paths.state, name, Ingested())
+
+    return ingest_submissions
+
+
+def _chunk_step(index: int, chunks: int) -> dg.AssetsDefinition:
+    """One chunk of the ingest: its partners' new and changed files, in its own step."""
+    name = chunk_name(index, chunks)
+
+    @dg.asset(
+        name=name,
+        deps=[SUBMISSION, *REFERENCE_KEYS],
+        group_name="ingest",
+        kinds={"pandera"},
+        description=(
+            f"Ingest chunk {index + 1} of {chunks}: the new and changed workbooks of every"
+            f" {chunks}th partner, validated into their partner-periods' states. The"
+            " ingest_submissions step reports what the chunks changed."
+        ),
+    )
+    def chunk(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dg.MaterializeResult:
+        partners = chunk_partners(reference(), index, chunks)
+        ingested, states = _ingest(context, paths, discover(paths.raw), partners)
+        # What changed is recorded before the states: never a changed state unreported.
+        save_pickle(paths.state, name, load_pickle(paths.state, name, Ingested()).then(ingested))
+        for state in states:
+            save_state(paths.state, state)
+        return dg.MaterializeResult(
+            metadata={
+                "partners": ", ".join(partners),
+                "ingested this run": dg.MetadataValue.int(ingested.files),
+            }
+        )
+
+    return chunk
+
+
+INGEST_CHUNKS = config.ingest_chunks()
+ingest_submissions = _ingest_step(INGEST_CHUNKS)
+# No chunk steps by default: one step costs least in one process.
+ingest_chunks = (
+    [_chunk_step(i, INGEST_CHUNKS) for i in range(INGEST_CHUNKS)] if INGEST_CHUNKS > 1 else []
+)
 
 
 def _workbook_accepted(
