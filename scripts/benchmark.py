@@ -386,7 +386,8 @@ def print_results(results: list[dict]) -> None:
             )
             print(
                 f"  {label:<27} {stats['wall_seconds']:7.1f} s   {share:5.2f}x full{goal}"
-                f"   ({stats.get('events', '?')} Dagster events)"
+                f"   ({stats.get('events', '?')} Dagster events,"
+                f" peak {stats.get('max_rss_bytes', 0) / MIB:,.0f} MiB)"
             )
         steps = r["full"].get("steps") or {}
         top = ", ".join(f"{k} {v:.1f}" for k, v in list(steps.items())[:6])
