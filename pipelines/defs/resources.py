@@ -1,11 +1,14 @@
 """Where the pipeline reads and writes, as a resource the UI shows and tests can set."""
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.core import config
 from pipelines.core.storage import local_dir
+from pipelines.core.writer_lock import step_guard
 
 
 class ClusterixPaths(dg.ConfigurableResource):
@@ -30,3 +33,12 @@ class ClusterixPaths(dg.ConfigurableResource):
     @property
     def state(self) -> Path:
         return local_dir(self.state_dir) if self.state_dir else config.state_dir()
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["ClusterixPaths"]:
+        """In a run, every step holds the state directory's step guard while it works, so
+        that a step process orphaned by a killed run makes the next writer wait."""
+        with contextlib.ExitStack() as stack:
+            if context.run is not None:  # not for a sensor's evaluation
+                stack.enter_context(step_guard(self.state, context.run.run_id))
+            yield stack.enter_context(super().yield_for_execution(context))
