@@ -13,7 +13,7 @@ behind knows the previous run died without releasing, says so, and overwrites it
 
 A run's step processes (the multiprocess executor's) outlive an orchestrating process
 killed with ``kill -9``: its lock goes with it, but they carry on writing (seen: two
-ingest chunks saving their states seconds later). So each step also holds
+ingest chunks saving their states seconds later). So each such step process holds
 ``<state>/.writer.steps`` *shared* while it runs (:func:`step_guard`), and a new holder
 of the lock, once it has written its record, waits for an exclusive hold on it: for
 every step left behind to end. A step of the ended run that starts later reads that

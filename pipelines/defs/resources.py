@@ -1,6 +1,7 @@
 """Where the pipeline reads and writes, as a resource the UI shows and tests can set."""
 
 import contextlib
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,9 +37,11 @@ class ClusterixPaths(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["ClusterixPaths"]:
-        """In a run, every step holds the state directory's step guard while it works, so
-        that a step process orphaned by a killed run makes the next writer wait."""
+        """A step in a process of its own (the multiprocess executor's) holds the state
+        directory's step guard while it works: such a process can outlive a run killed
+        with ``kill -9``, and the guard makes the next writer wait for it. Steps in the
+        run's own process (and a sensor's evaluation) end with it and need none."""
         with contextlib.ExitStack() as stack:
-            if context.run is not None:  # not for a sensor's evaluation
+            if context.run is not None and multiprocessing.parent_process() is not None:
                 stack.enter_context(step_guard(self.state, context.run.run_id))
             yield stack.enter_context(super().yield_for_execution(context))
