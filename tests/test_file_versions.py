@@ -19,6 +19,7 @@ from pipelines.core.archive import archive_bytes, remove_stale_temp_files
 from pipelines.core.discovery import discover
 from pipelines.core.ingest import RETRY, SubmissionState, fingerprint, ingest
 from pipelines.core.reference import reference
+from pipelines.core.submissions import current_records
 from pipelines.run import run_everything
 
 
@@ -108,6 +109,22 @@ def test_resubmitting_an_older_version_keeps_its_history(tmp_path, dirs):
     ]
     assert [v["current"] for v in state.versions] == [True, False, False]
     assert list(state.records["events"]["participants"]) == [10]
+
+
+def test_current_records_follow_each_new_version(tmp_path, dirs):
+    """The records of the states last asked for are reused; a new version is a new state."""
+    raw, _ = dirs
+    state, versions = SubmissionState("P4", "RP07"), []
+    for participants in (10, 20):
+        event = {**GOOD_ROWS["Events"], "participants": participants}
+        make_workbook(raw, "P4", "RP07", {"Events": [event]})
+        (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
+        state = state.apply(outcome)
+        versions.append(state)
+    first, second = versions
+    for asked, expected in ((first, 10), (second, 20), (first, 10)):
+        assert list(current_records([asked])["events"]["participants"]) == [expected]
+    assert current_records([first])["events"] is current_records([first])["events"]
 
 
 def test_a_huge_sparse_file_is_refused_on_its_size_without_being_read(tmp_path, dirs):

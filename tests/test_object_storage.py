@@ -10,9 +10,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from pipelines.core.s3_lock import read_lock, remote_writer_lock
 from pipelines.core.storage import S3Url, publication_rank, pull, push, working_copy
 from pipelines.core.writer_lock import LOCK_NAME, WriterBusy
 from pipelines.defs.automation import raw_files_sensor
+from pipelines.defs.review import review_decisions_sensor
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTERIX = Path(sys.executable).parent / "clusterix"
@@ -157,6 +160,75 @@ def test_a_run_on_s3_publishes_what_a_local_run_publishes(
     assert events.schema.metadata[b"run_id"].decode() == run_id
 
 
+def test_two_runs_on_s3_started_together_take_turns(s3_server, bucket, tmp_path, local_tables):
+    """Same bucket, same machine (so the same working copies): the S3 lock serialises
+    them, and the second pulls what the first pushed."""
+    _upload(s3_server, _sample_raw(tmp_path / "raw"), bucket, "raw")
+    env = {**os.environ, **_env(s3_server, bucket, tmp_path)}
+    env.pop("DAGSTER_HOME", None)
+    runs = [
+        subprocess.Popen(
+            [str(CLUSTERIX), "run"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [run.communicate(timeout=600) for run in runs]
+
+    for run, (stdout, stderr) in zip(runs, outcomes, strict=True):
+        assert run.returncode == 0, stderr
+        assert "Traceback" not in stdout + stderr
+    assert sum("Waiting up to" in stderr for _, stderr in outcomes) == 1
+    s3 = _s3fs(s3_server)
+    published = {
+        name: _comparable(pq.read_table(f"{bucket}/assets/{name}", filesystem=s3))
+        for name in local_tables
+    }
+    assert published == local_tables
+
+
+def test_a_run_killed_mid_write_on_s3_is_followed_by_one_that_recovers(
+    s3_server, bucket, tmp_path, local_tables
+):
+    _upload(s3_server, _sample_raw(tmp_path / "raw"), bucket, "raw")
+    env = {**os.environ, **_env(s3_server, bucket, tmp_path), "CLUSTERIX_LOCK_TTL": "2"}
+    env.pop("DAGSTER_HOME", None)
+    victim = subprocess.Popen(
+        [str(CLUSTERIX), "run"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    archived = tmp_path / "cache"
+    deadline = time.monotonic() + 300
+    while not any(archived.glob("*/run/archive/*/*")):
+        assert victim.poll() is None and time.monotonic() < deadline, "ended before the kill"
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert f"state/{LOCK_NAME}" in _keys(s3_server, bucket, "state/")
+
+    after = subprocess.run(
+        [str(CLUSTERIX), "run"], env=env, cwd=REPO, capture_output=True, text=True, check=False
+    )
+
+    assert after.returncode == 0, after.stderr
+    assert "Traceback" not in after.stdout + after.stderr
+    assert "Cleared the writer lock left by clusterix run (run " in after.stderr
+    assert f"pid {victim.pid} " in after.stderr
+    s3 = _s3fs(s3_server)
+    published = {
+        name: _comparable(pq.read_table(f"{bucket}/assets/{name}", filesystem=s3))
+        for name in local_tables
+    }
+    assert published == local_tables
+
+
 def test_state_on_s3_carries_over_to_a_machine_with_an_empty_cache(s3_server, bucket, tmp_path):
     raw = tmp_path / "raw"
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
@@ -226,6 +298,24 @@ def test_a_missing_bucket_is_one_clear_line(s3_server, tmp_path):
     assert "does not exist" in line
 
 
+def test_an_unreachable_endpoint_is_one_clear_line(s3_server, tmp_path):
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    env = {**_env(s3_server, "clusterix-any", tmp_path), "AWS_ENDPOINT_URL": closed}
+
+    run = _clusterix(env, "run")
+
+    assert run.returncode == 1
+    assert "Traceback" not in run.stdout + run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot reach object storage ({closed}) for s3://clusterix-any")
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_wrong_credentials_are_one_clear_line_and_lose_nothing(s3_server, bucket, tmp_path):
     raw = tmp_path / "raw"
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
@@ -245,7 +335,7 @@ def test_wrong_credentials_are_one_clear_line_and_lose_nothing(s3_server, bucket
     assert _keys(s3_server, bucket, "") == before
 
 
-def test_a_review_decision_on_s3_state_is_recorded_there(s3_server, bucket, tmp_path):
+def test_a_review_decision_on_s3_state_is_recorded_there(s3_server, bucket, tmp_path, instance):
     raw = tmp_path / "raw"
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     _upload(s3_server, raw, bucket, "raw")
@@ -257,6 +347,9 @@ def test_a_review_decision_on_s3_state_is_recorded_there(s3_server, bucket, tmp_
     assert review.returncode == 0, review.stderr
     ledger = s3_server.client().get_object(Bucket=bucket, Key="state/reviews/ledger.jsonl")
     assert json.loads(ledger["Body"].read())["decision"] == "approve"
+    # The sensor that republishes after a decision reads the ledger object itself.
+    (request,) = review_decisions_sensor(dg.build_sensor_context(instance=instance)).run_requests
+    assert request.run_key.startswith("reviews:")
 
 
 def test_pull_transfers_only_what_changed_and_push_puts_the_manifest_last(

@@ -173,8 +173,12 @@ def _region_growth(by_year: Mapping[int, int]) -> tuple[int | None, Decimal | No
 def c1_region_rows(collaborations: pd.DataFrame, ref: Reference) -> list[dict[str, object]]:
     """C1's inputs for every partner's region: 2015 base, latest year and value, % change."""
     rows = []
+    # One pass over the rows, not one filter per partner: C1 is computed for every
+    # period's progress, and a filter per partner grew with partners x rows.
+    by_partner = dict(list(collaborations.groupby("partner_id", sort=False)))
+    nothing = collaborations.iloc[0:0]
     for partner in ref.partner_ids:
-        mine = collaborations[collaborations["partner_id"] == partner]
+        mine = by_partner.get(partner, nothing)
         by_year = dict(
             zip(
                 [int(y) for y in mine["year"]],

@@ -318,9 +318,13 @@ class Reference:
                 return row.name
         return rows["name"].iloc[-1]
 
+    @cached_property
+    def _partner_set(self) -> frozenset[str]:
+        return frozenset(self.partner_ids)
+
     def takes_part(self, partner_id: str, period_id: str) -> bool:
         """Whether the partner is expected to report for the period."""
-        if partner_id not in self.partner_ids or period_id not in self._periods_by_id:
+        if partner_id not in self._partner_set or period_id not in self._periods_by_id:
             return False
         if self.period(period_id)["phase"] != "extended":
             return True

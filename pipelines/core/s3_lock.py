@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pipelines.core.storage import S3Url, client, translated
 from pipelines.core.writer_lock import (
@@ -126,8 +126,8 @@ class RemoteLock:
                     if _refused(exc) or "NoSuchKey" in str(exc):
                         self._lost = True
                         return
-                except Exception:  # a network blip: the next beat tries again
-                    continue
+                except BotoCoreError:
+                    pass  # a network blip: the next beat tries again
 
     def check(self) -> None:
         """Raise unless this run still holds the lock (before anything is pushed)."""
@@ -140,10 +140,12 @@ class RemoteLock:
                 )
 
     def release(self) -> None:
+        """Delete the lock object. If that fails (the network went), the run's work is
+        still done: the next run finds the lock stale after ``ttl`` and clears it."""
         self._stop.set()
         if self._beat.is_alive():
             self._beat.join()
-        with contextlib.suppress(ClientError), self._guard:
+        with contextlib.suppress(ClientError, BotoCoreError), self._guard:
             client().delete_object(Bucket=self.url.bucket, Key=self.key, IfMatch=self._etag)
 
 

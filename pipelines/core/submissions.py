@@ -11,6 +11,7 @@ to a partner-period.
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable
 
 import pandas as pd
@@ -21,18 +22,34 @@ from pipelines.core.parsing import is_missing
 from pipelines.core.tables import SUBMISSIONS, VALIDATION_ISSUES
 from pipelines.core.validation import issues_frame
 
+# The states and the records of the last call (see current_records).
+_LAST: list[tuple[tuple[SubmissionState, ...], dict[str, pd.DataFrame]]] = []
+
 
 def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame]:
-    """Valid rows of every partner-period's current version, per fact table."""
+    """Valid rows of every partner-period's current version, per fact table.
+
+    Three steps of a run ask for the records of the same states, and concatenating one
+    small frame per partner-period is slow at scale (4 s for 27,500 frames at 100x).
+    States are never changed in place (``SubmissionState.apply`` returns a new one), so
+    the very same state objects give the same records: the last result is reused. The
+    frames are shared; callers derive new frames from them and never modify them.
+    """
+    states = tuple(states)
+    for last_states, last_records in _LAST:
+        if len(last_states) == len(states) and all(map(operator.is_, last_states, states)):
+            return dict(last_records)
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in empty_records()}
     for state in states:
         for name, frame in state.records.items():
             if not frame.empty:
                 frames[name].append(frame)
-    return {
+    records = {
         name: pd.concat(parts, ignore_index=True) if parts else empty_records()[name]
         for name, parts in frames.items()
     }
+    _LAST[:] = [(states, records)]
+    return dict(records)
 
 
 def submissions_table(states: Iterable[SubmissionState], strays: Iterable[Outcome]) -> pd.DataFrame:

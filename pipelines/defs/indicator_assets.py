@@ -73,7 +73,8 @@ def breakdown_markdown(result: IndicatorResult) -> str:
     rows = result.breakdown
     if result.unit != "%":
         by_partner = rows[rows["dimension"] == "partner"]
-        absent = [p for p in reference().partner_ids if p not in set(by_partner["category"])]
+        present = set(by_partner["category"])
+        absent = [p for p in reference().partner_ids if p not in present]
         zeros = pd.DataFrame({"dimension": "partner", "category": absent, "achieved": Decimal(0)})
         order = {p: i for i, p in enumerate(reference().partner_ids)}
         partners = pd.concat([by_partner, zeros], ignore_index=True).sort_values(
