@@ -37,9 +37,9 @@ CACHE_ENV = "CLUSTERIX_CACHE_DIR"
 MANIFEST = "manifest.json"
 HISTORY = "history/"
 TRANSFER_THREADS = 8
-# Never synced: the local writer and set-up locks (the S3 lock is an object of its
+# Never synced: the local writer, steps and set-up locks (the S3 lock is an object of its
 # own) and the temporary files of atomic writes a killed run may have left.
-LOCAL_ONLY = re.compile(r"(^|/)(\.writer\.lock|\.setup\.lock|\..*\.tmp)$")
+LOCAL_ONLY = re.compile(r"(^|/)(\.writer\.lock|\.writer\.steps|\.setup\.lock|\..*\.tmp)$")
 ACCESS_CODES = {
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",

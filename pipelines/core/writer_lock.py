@@ -11,6 +11,14 @@ pipeline locked: the file's *content* (who holds it, since when) is only informa
 A holder that releases normally empties the file; a new holder that finds content left
 behind knows the previous run died without releasing, says so, and overwrites it.
 
+A run's step processes (the multiprocess executor's) outlive an orchestrating process
+killed with ``kill -9``: its lock goes with it, but they carry on writing (seen: two
+ingest chunks saving their states seconds later). So each such step process holds
+``<state>/.writer.steps`` *shared* while it runs (:func:`step_guard`), and a new holder
+of the lock, once it has written its record, waits for an exclusive hold on it: for
+every step left behind to end. A step of the ended run that starts later reads that
+the lock is no longer its run's, and stops.
+
 The lock is re-entrant within one process (``clusterix run`` takes it before creating
 the Dagster instance, then the in-process run asks again), because two ``flock`` calls
 on separate descriptors of one file conflict even inside a single process.
@@ -31,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 LOCK_NAME = ".writer.lock"
+STEPS_NAME = ".writer.steps"
 TIMEOUT_ENV = "CLUSTERIX_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 3600.0
 POLL_SECONDS = 0.5
@@ -139,8 +148,9 @@ def writer_lock(
         return
 
     fd = _open(lock_file)
+    wait = lock_timeout() if timeout is None else timeout
     try:
-        _acquire(fd, lock_file, lock_timeout() if timeout is None else timeout, say)
+        _acquire(fd, lock_file, wait, say)
     except BaseException:
         os.close(fd)
         raise
@@ -152,6 +162,15 @@ def writer_lock(
         )
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     _write_holder(fd, Holder(os.getpid(), socket.gethostname(), command, run_id, now))
+    try:
+        # After the new record: a step of the ended run that starts from now on reads
+        # that the lock is no longer its run's, and stops (step_guard).
+        _wait_for_steps(lock_file.with_name(STEPS_NAME), wait, say)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)
+        raise
     with _held_guard:
         _held[lock_file] = (fd, 1)
     try:
@@ -181,6 +200,50 @@ def _acquire(fd: int, lock_file: Path, timeout: float, say: Callable[[str], None
     raise WriterBusy(
         f"{lock_file.parent} is still being written by {who} after {timeout:.0f} s; gave up."
     )
+
+
+def _wait_for_steps(steps_file: Path, timeout: float, say: Callable[[str], None]) -> None:
+    """Wait, holding the lock, until no step process of an earlier run is at work."""
+    fd = _open(steps_file)
+    try:
+        if _try_flock(fd):
+            return
+        say(
+            f"Waiting up to {timeout:.0f} s for the step processes of a run that ended"
+            f" without releasing the lock to finish writing {steps_file.parent}..."
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            if _try_flock(fd):
+                return
+        raise WriterBusy(
+            f"step processes of a run that ended are still writing {steps_file.parent}"
+            f" after {timeout:.0f} s; gave up."
+        )
+    finally:
+        os.close(fd)  # releases the exclusive hold: this run's steps take it shared
+
+
+@contextlib.contextmanager
+def step_guard(state_dir: Path, run_id: str) -> Iterator[None]:
+    """Hold the steps file shared while one step of run ``run_id`` writes ``state_dir``.
+
+    Raises ``WriterBusy`` when another writer holds the lock: the step is left over from
+    a run that ended. (A run started without the lock, as tests do, goes ahead.)
+    """
+    fd = _open(Path(state_dir) / STEPS_NAME)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        holder = read_holder(Path(state_dir) / LOCK_NAME)
+        if holder is not None and holder.run_id != run_id:
+            raise WriterBusy(
+                f"{state_dir} is now written by {holder.describe()}; this step of run"
+                f" {run_id}, which ended without releasing the lock, stops here."
+            )
+        yield
+    finally:
+        os.close(fd)
 
 
 def _release(lock_file: Path) -> None:

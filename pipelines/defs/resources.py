@@ -1,11 +1,15 @@
 """Where the pipeline reads and writes, as a resource the UI shows and tests can set."""
 
+import contextlib
+import multiprocessing
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines.core import config
 from pipelines.core.storage import local_dir
+from pipelines.core.writer_lock import step_guard
 
 
 class ClusterixPaths(dg.ConfigurableResource):
@@ -30,3 +34,14 @@ class ClusterixPaths(dg.ConfigurableResource):
     @property
     def state(self) -> Path:
         return local_dir(self.state_dir) if self.state_dir else config.state_dir()
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["ClusterixPaths"]:
+        """A step in a process of its own (the multiprocess executor's) holds the state
+        directory's step guard while it works: such a process can outlive a run killed
+        with ``kill -9``, and the guard makes the next writer wait for it. Steps in the
+        run's own process (and a sensor's evaluation) end with it and need none."""
+        with contextlib.ExitStack() as stack:
+            if context.run is not None and multiprocessing.parent_process() is not None:
+                stack.enter_context(step_guard(self.state, context.run.run_id))
+            yield stack.enter_context(super().yield_for_execution(context))
