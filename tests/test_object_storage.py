@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
@@ -158,6 +160,14 @@ def test_a_run_on_s3_publishes_what_a_local_run_publishes(
     assert published == local_tables
     events = pq.read_table(f"{bucket}/assets/events.parquet", filesystem=s3)
     assert events.schema.metadata[b"run_id"].decode() == run_id
+    # SQL over the bucket: DuckDB scans pyarrow's S3 dataset (its own httpfs extension
+    # would be downloaded at first use, which tests cannot do).
+    sql = duckdb.connect()
+    sql.register(
+        "issues", pads.dataset(f"{bucket}/assets/validation_issues.parquet", filesystem=s3)
+    )
+    counted = sql.execute("SELECT count(*) FROM issues").fetchone()[0]
+    assert counted == local_tables["validation_issues.parquet"].num_rows
 
 
 def test_two_runs_on_s3_started_together_take_turns(s3_server, bucket, tmp_path, local_tables):
@@ -253,6 +263,15 @@ def test_state_on_s3_carries_over_to_a_machine_with_an_empty_cache(s3_server, bu
     assert third.returncode == 0, third.stderr
     events = pq.read_table(f"{bucket}/assets/events.parquet", filesystem=s3)
     assert sorted(events.column("event_ref").to_pylist()) == ["EV-1", "EV-2"]
+
+
+def test_the_sample_command_fills_an_s3_drop_folder(s3_server, bucket, tmp_path):
+    made = _clusterix(_env(s3_server, bucket, tmp_path), "sample")
+
+    assert made.returncode == 0, made.stderr
+    assert f"under s3://{bucket}/raw" in made.stdout
+    written = int(made.stdout.split()[1])
+    assert len(_keys(s3_server, bucket, "raw/")) == written > 0
 
 
 def test_the_sensor_sees_new_and_changed_objects(s3_server, bucket, tmp_path, instance):

@@ -11,6 +11,7 @@ executor then defaults to multiprocess, one process per step.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import GOOD_EVENT, make_workbook
 from pg_server import PostgresServer, postgres_server
 
 from pipelines.core.config import INGEST_CHUNKS_ENV
@@ -223,3 +225,45 @@ def test_chunk_processes_of_a_killed_run_never_write_beside_the_next(tmp_path, s
 
     _run([str(BIN / "clusterix"), "run"], {**env, INGEST_CHUNKS_ENV: "1"})
     assert _tables(tmp_path / "assets") == _tables(_assets(single))
+
+
+def _reported() -> list[tuple[set[str], bool]]:
+    """Per run of the instance under DAGSTER_HOME, oldest first: the partitions of
+    ``submission`` it materialised, and whether it published."""
+    with dg.DagsterInstance.get() as instance:
+        runs = []
+        for run in reversed(instance.get_runs()):
+            materialised = instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            )
+            keys = {e.dagster_event.asset_key for e in materialised}
+            partitions = {e.dagster_event.partition for e in materialised}
+            runs.append((partitions - {None}, dg.AssetKey("publication") in keys))
+        return runs
+
+
+def test_chunked_runs_report_only_what_changed(tmp_path, monkeypatch):
+    """Chunks in one process (``clusterix run``): the join reports each chunk's changes."""
+    raw = tmp_path / "raw"
+    for partner in ("P1", "P2", "P3"):
+        shutil.copytree(REPO / "raw" / partner, raw / partner)
+    env = {
+        **os.environ,
+        "CLUSTERIX_RAW_DIR": str(raw),
+        "CLUSTERIX_ASSETS_DIR": str(tmp_path / "assets"),
+        "CLUSTERIX_STATE_DIR": str(tmp_path / "state"),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        INGEST_CHUNKS_ENV: "2",
+    }
+    clusterix_run = [str(BIN / "clusterix"), "run"]
+
+    _run(clusterix_run, env)
+    make_workbook(raw, "P2", "RP01", {"Events": [GOOD_EVENT]})  # new, in the second chunk
+    _run(clusterix_run, env)
+    _run(clusterix_run, env)
+
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    first, changed, unchanged = _reported()
+    assert len(first[0]) == 3 * 11 and first[1]
+    assert changed == ({"P2|RP01"}, True)
+    assert unchanged == (set(), False)
