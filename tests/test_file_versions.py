@@ -126,6 +126,9 @@ def test_current_records_follow_each_new_version(tmp_path, dirs):
     for asked, expected in ((first, 10), (second, 20), (first, 10)):
         assert list(current_records([asked])["events"]["participants"]) == [expected]
     assert current_records([first])["events"] is current_records([first])["events"]
+    # A partner-period never ingested loads as a new empty state every time: still reused.
+    again = current_records([first, SubmissionState("P1", "RP01")])["events"]
+    assert again is current_records([first, SubmissionState("P1", "RP01")])["events"]
 
 
 def test_a_huge_sparse_file_is_refused_on_its_size_without_being_read(tmp_path, dirs):

@@ -22,8 +22,10 @@ from pipelines.core.parsing import is_missing
 from pipelines.core.tables import SUBMISSIONS, VALIDATION_ISSUES
 from pipelines.core.validation import issues_frame
 
-# The states and the records of the last call (see current_records).
-_LAST: list[tuple[tuple[SubmissionState, ...], dict[str, pd.DataFrame]]] = []
+# The states and records of the latest calls, newest first (see current_records): two,
+# since a run asks for all states' records and, between, for the approved ones only.
+_RECENT: list[tuple[tuple[SubmissionState, ...], dict[str, pd.DataFrame]]] = []
+_KEEP = 2
 
 
 def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame]:
@@ -32,15 +34,17 @@ def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame
     Three steps of a run ask for the records of the same states, and concatenating one
     small frame per partner-period is slow at scale (4 s for 27,500 frames at 100x).
     States are never changed in place (``SubmissionState.apply`` returns a new one), so
-    the very same state objects give the same records: the last result is reused. The
+    the very same state objects give the same records: a recent result is reused. The
     frames are shared; callers derive new frames from them and never modify them.
     """
-    states = tuple(states)
-    for last_states, last_records in _LAST:
-        if len(last_states) == len(states) and all(map(operator.is_, last_states, states)):
-            return dict(last_records)
+    # Only states with rows count: a partner-period never ingested is a new, empty
+    # state object at every load, and must not make the same records look new.
+    contributing = tuple(s for s in states if any(not f.empty for f in s.records.values()))
+    for seen, seen_records in _RECENT:
+        if len(seen) == len(contributing) and all(map(operator.is_, seen, contributing)):
+            return dict(seen_records)
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in empty_records()}
-    for state in states:
+    for state in contributing:
         for name, frame in state.records.items():
             if not frame.empty:
                 frames[name].append(frame)
@@ -48,7 +52,7 @@ def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame
         name: pd.concat(parts, ignore_index=True) if parts else empty_records()[name]
         for name, parts in frames.items()
     }
-    _LAST[:] = [(states, records)]
+    _RECENT[:] = [(contributing, records), *_RECENT][:_KEEP]
     return dict(records)
 
 
