@@ -72,7 +72,7 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
         """This process's engine on ``index.db`` (a forked child makes its own)."""
         if self._index_engine is not None and self._index_pid == os.getpid():
             return self._index_engine
-        if self._index_engine is not None:  # inherited through fork: never touch its socket
+        if self._index_engine is not None:  # inherited through fork: never use its file handle
             self._index_engine.dispose(close=False)
         engine = db.create_engine(
             self.conn_string_for_shard(INDEX_SHARD_NAME),
