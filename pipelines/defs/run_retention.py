@@ -27,11 +27,15 @@ class PruneConfig(dg.Config):
 
 @dg.op(description="Delete the old finished runs that hold nothing the UI shows as latest.")
 def prune_runs_op(context: dg.OpExecutionContext, config: PruneConfig) -> None:
+    # The code location's checks, imported at run time since definitions.py imports this
+    # module (and a run executed in process has no repository on its context).
+    from pipelines.definitions import defs
+
     days = config.older_than_days
     report = prune_runs(
         context.instance,
         timedelta(days=run_retention_days() if days is None else days),
-        check_keys=context.repository_def.asset_graph.asset_check_keys,
+        check_keys=defs.resolve_asset_graph().asset_check_keys,
         dry_run=config.dry_run,
         spare={context.run_id},
     )
