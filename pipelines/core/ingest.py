@@ -23,7 +23,7 @@ import pandas as pd
 from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
 from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
-from pipelines.core.parsing import parse_column
+from pipelines.core.parsing import parse_value
 from pipelines.core.record_columns import RecordColumns
 from pipelines.core.reference import Reference
 from pipelines.core.rules import RULES, make_issue
@@ -126,7 +126,7 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
     values = {}
     for name, f in _COVER.items():
         raw, row = _cover_value(workbook, name)
-        parsed = parse_column(f, pd.Series([raw], dtype=object)).iloc[0]
+        parsed = parse_value(f, raw)
         values[name] = (raw, parsed, row)
 
     raw, partner, row = values["partner_id"]
@@ -182,7 +182,13 @@ def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFr
     columns = list(sheet.column_names)
     if not parts:
         return pd.DataFrame(columns=[*columns, *CONTEXT], dtype=object)
-    body = pd.concat([frame.loc[:, columns] for frame, _ in parts], ignore_index=True)
+    order = pd.Index(columns)
+    # One 2-D array: concatenating thousands of small frames costs more than validating.
+    arrays = [
+        (frame if frame.columns.equals(order) else frame.loc[:, columns]).to_numpy(dtype=object)
+        for frame, _ in parts
+    ]
+    body = pd.DataFrame(np.concatenate(arrays), columns=order, dtype=object)
     lengths = [len(frame) for frame, _ in parts]
     for column, attribute in CONTEXT.items():
         if column == "_row":
