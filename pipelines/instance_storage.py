@@ -11,12 +11,19 @@ sample run and most of a run at 10x and 100x (``scripts/benchmark.py``).
   process, in write-ahead-log mode (as Dagster creates it) with ``synchronous=NORMAL``,
   SQLite's setting for that mode: a crash loses nothing committed and the index stays
   consistent; a power cut may lose its last transactions, never its integrity.
-- ``<run_id>.db``: the webserver follows a live run by watching this file change, which
-  happens when a connection closes, so connections still open and close per event as
-  Dagster does, but with ``synchronous=OFF``: the operating system writes the pages
-  without the process waiting for the disk. A crashed process loses nothing; a power
+- ``<run_id>.db``: the webserver follows a live run by watching this file for changes.
+  Dagster's storage changes it by closing a connection per event (the close moves the
+  write-ahead log into the file). This storage keeps one connection to each of a few
+  recent run databases, with ``synchronous=OFF`` (the operating system writes the pages
+  without the process waiting for the disk), and touches the file's time after each
+  write, which the watcher sees as a change. A crashed process loses nothing; a power
   cut or kernel crash during a run may damage that run's event log (its page in the
   UI), never the published tables, the state directory or the index.
+- Dagster reflects the asset table's columns for every asset event, to learn whether
+  a migration has added them; a yes is remembered.
+
+Measured on 2,000 materialisations stored one by one (the way a run stores them): 2.9 ms
+each with Dagster's storage before these last two changes, 1.1 ms with them.
 
 Production uses Postgres (``deploy/dagster.yaml``), not this class.
 """
@@ -24,6 +31,7 @@ Production uses Postgres (``deploy/dagster.yaml``), not this class.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -38,6 +46,8 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._serdes import ConfigurableClassData
 
 HOME_ENV = "DAGSTER_HOME"
+# Run databases this process keeps a connection to (the writer needs one).
+OPEN_RUN_DATABASES = 4
 
 
 def _default_base_dir() -> str:
@@ -55,6 +65,9 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
         # Set before Dagster's __init__, which already writes to the index.
         self._index_engine: db.engine.Engine | None = None
         self._index_pid: int | None = None
+        self._run_engines: OrderedDict[str, db.engine.Engine] = OrderedDict()
+        self._run_engines_pid: int | None = None
+        self._has_index_cols = False
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -90,16 +103,65 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
     @contextmanager
     def _connect(self, shard: str) -> Iterator[db.engine.Connection]:
         if shard != INDEX_SHARD_NAME:
-            with super()._connect(shard) as conn:
-                conn.exec_driver_sql("PRAGMA synchronous=OFF")
-                yield conn
+            with self._db_lock, self._engine_for_run(shard).connect() as conn:
+                changes = _changes(conn)
+                with conn.begin():
+                    yield conn
+                # Only after a write: a watcher's own read must not wake it again.
+                if _changes(conn) != changes:
+                    os.utime(self.path_for_shard(shard))
             return
         # Dagster's lock: the webserver's threads share this storage and its connection.
         with self._db_lock, self._engine_for_index().connect() as conn, conn.begin():
             yield conn
 
+    def _has_asset_key_index_cols_on_connection(self, conn: db.engine.Connection) -> bool:
+        """Dagster reflects the asset table's columns for every asset event (a third of
+        its cost); a column that a migration added stays, so a yes is remembered."""
+        if not self._has_index_cols:
+            self._has_index_cols = super()._has_asset_key_index_cols_on_connection(conn)
+        return self._has_index_cols
+
+    def _engine_for_run(self, shard: str) -> db.engine.Engine:
+        """This process's engine on one run database, holding one connection. Only the
+        most recent few are kept: the webserver reads many runs' logs over its life."""
+        if self._run_engines_pid != os.getpid():  # inherited through fork: leave them be
+            for inherited in self._run_engines.values():
+                inherited.dispose(close=False)
+            self._run_engines, self._run_engines_pid = OrderedDict(), os.getpid()
+        engine = self._run_engines.get(shard)
+        if engine is not None:
+            self._run_engines.move_to_end(shard)
+            return engine
+        engine = db.create_engine(
+            self.conn_string_for_shard(shard),
+            pool_size=1,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        db.event.listen(engine, "connect", _no_sync)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        self._run_engines[shard] = engine
+        if len(self._run_engines) > OPEN_RUN_DATABASES:
+            self._run_engines.popitem(last=False)[1].dispose()
+        return engine
+
+    def _close_run_engines(self) -> None:
+        if self._run_engines_pid == os.getpid():
+            for engine in self._run_engines.values():
+                engine.dispose()
+        self._run_engines = OrderedDict()
+
+    def wipe(self) -> None:
+        """Dagster's wipe deletes the run databases' files: close ours first."""
+        with self._db_lock:
+            self._close_run_engines()
+        super().wipe()
+
     def dispose(self) -> None:
         super().dispose()
+        self._close_run_engines()
         if self._index_engine is not None and self._index_pid == os.getpid():
             self._index_engine.dispose()
         self._index_engine = None
@@ -107,3 +169,12 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
 
 def _normal_sync(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _no_sync(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+def _changes(conn: db.engine.Connection) -> int:
+    """Rows this SQLite connection has inserted, updated or deleted since it opened."""
+    return conn.connection.dbapi_connection.total_changes

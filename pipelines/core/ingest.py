@@ -23,7 +23,8 @@ import pandas as pd
 from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
 from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
-from pipelines.core.parsing import parse_column
+from pipelines.core.parsing import parse_value
+from pipelines.core.record_columns import RecordColumns
 from pipelines.core.reference import Reference
 from pipelines.core.rules import RULES, make_issue
 from pipelines.core.tables import (
@@ -125,7 +126,7 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
     values = {}
     for name, f in _COVER.items():
         raw, row = _cover_value(workbook, name)
-        parsed = parse_column(f, pd.Series([raw], dtype=object)).iloc[0]
+        parsed = parse_value(f, raw)
         values[name] = (raw, parsed, row)
 
     raw, partner, row = values["partner_id"]
@@ -181,7 +182,13 @@ def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFr
     columns = list(sheet.column_names)
     if not parts:
         return pd.DataFrame(columns=[*columns, *CONTEXT], dtype=object)
-    body = pd.concat([frame.loc[:, columns] for frame, _ in parts], ignore_index=True)
+    order = pd.Index(columns)
+    # One 2-D array: concatenating thousands of small frames costs more than validating.
+    arrays = [
+        (frame if frame.columns.equals(order) else frame.loc[:, columns]).to_numpy(dtype=object)
+        for frame, _ in parts
+    ]
+    body = pd.DataFrame(np.concatenate(arrays), columns=order, dtype=object)
     lengths = [len(frame) for frame, _ in parts]
     for column, attribute in CONTEXT.items():
         if column == "_row":
@@ -363,20 +370,28 @@ class SubmissionState:
 
     ``versions`` are ``submissions`` rows in the order seen (``current`` marks the
     version the published tables use); ``issues`` are the issue rows of every version;
-    ``records`` holds the valid rows of the current version only; ``last_seen`` maps
-    each file to the SHA-256 it had when last ingested, so an unchanged file is skipped.
-    Rows are kept as plain dicts: a state is loaded and folded once per partition and
-    run, and frames are only built when the tables are published.
+    ``columns`` holds the valid rows of the current version only, per fact table that
+    has any, as plain columns (see :mod:`record_columns`); ``last_seen`` maps each file
+    to the SHA-256 it had when last ingested, so an unchanged file is skipped.
     """
 
     partner_id: str
     period_id: str
     versions: list[dict] = field(default_factory=list)
     issues: list[dict] = field(default_factory=list)
-    records: dict[str, pd.DataFrame] = field(default_factory=empty_records)
+    columns: dict[str, RecordColumns] = field(default_factory=dict)
     last_seen: dict[str, str] = field(default_factory=dict)
     # The version seen last; None in states stored before it was kept (then the last row).
     latest_sha256: str | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return sum(map(len, self.columns.values()))
+
+    @property
+    def records(self) -> dict[str, pd.DataFrame]:
+        """The current version's valid rows as a frame per fact table (built per call)."""
+        return {**empty_records(), **{name: c.frame() for name, c in self.columns.items()}}
 
     @property
     def current_sha256(self) -> str | None:
@@ -423,10 +438,14 @@ class SubmissionState:
             self,
             versions=versions,
             issues=issues,
-            records={**empty_records(), **outcome.records} if accepted else self.records,
+            columns=_columns(outcome.records) if accepted else self.columns,
             last_seen={**self.last_seen, outcome.file: outcome.sha256},
             latest_sha256=outcome.sha256,
         )
+
+
+def _columns(records: Mapping[str, pd.DataFrame]) -> dict[str, RecordColumns]:
+    return {name: RecordColumns.of(frame) for name, frame in records.items() if not frame.empty}
 
 
 def fingerprint(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str:

@@ -17,7 +17,7 @@ from pipelines.core.publish import write_atomic
 
 # Bumped whenever SubmissionState changes shape: states of another format are then
 # ignored and the files in raw/ ingested afresh, rather than misread.
-STATE_FORMAT = "submissions-v2"
+STATE_FORMAT = "submissions-v3"
 ARCHIVE_DIR = "archive"
 # Other pickled state (the files no partner-period owns), format versioned like the states.
 ASSET_STATE_FORMAT = "assets-v2"

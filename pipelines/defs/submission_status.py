@@ -68,9 +68,7 @@ def partition_metadata(state: SubmissionState, ref: Reference) -> dict[str, obje
         "warnings": dg.MetadataValue.int(int(current["n_warnings"])),
         "rows quarantined": dg.MetadataValue.int(rows_quarantined(state, current["sha256"])),
         "versions seen": dg.MetadataValue.int(len(state.versions)),
-        "dagster/row_count": dg.MetadataValue.int(
-            sum(len(frame) for frame in state.records.values())
-        ),
+        "dagster/row_count": dg.MetadataValue.int(state.n_rows),
     }
 
 
