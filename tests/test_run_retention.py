@@ -287,3 +287,14 @@ def test_a_bad_retention_setting_is_one_line(monkeypatch, capsys):
         "error: CLUSTERIX_RUN_RETENTION_DAYS must be a whole number of days (0 or more),"
         " not 'ninety'\n"
     )
+
+
+def test_the_daemon_prunes_every_sunday_without_anyone_turning_it_on():
+    schedule = defs.resolve_schedule_def("weekly_run_retention")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.job_name == PRUNE_JOB
+    sunday = dt.datetime(2026, 12, 6, 5, 0, tzinfo=dt.UTC)
+    context = dg.build_schedule_context(scheduled_execution_time=sunday)
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.run_key == sunday.isoformat()
+    assert schedule.cron_schedule == "0 5 * * 0"

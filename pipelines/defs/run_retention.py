@@ -44,7 +44,7 @@ def prune_runs_op(context: dg.OpExecutionContext, config: PruneConfig) -> None:
     context.log.info(report.summary())
 
 
-@dg.job(name=PRUNE_JOB, executor_def=dg.in_process_executor, tags={"clusterix/kind": "retention"})
+@dg.job(name=PRUNE_JOB, executor_def=dg.in_process_executor)
 def prune_old_runs() -> None:
     """Delete the finished runs older than CLUSTERIX_RUN_RETENTION_DAYS (default 90) that
     hold no latest materialisation, observation, check evaluation or failure."""
