@@ -1,12 +1,14 @@
-"""The ``clusterix`` command: run the pipeline, review submissions, write a template,
-regenerate samples."""
+"""The ``clusterix`` command: run the pipeline, review submissions, prune old runs, write a
+template, regenerate samples."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import functools
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -76,17 +78,23 @@ def _state_synced(command: str) -> contextlib.AbstractContextManager:
 
 
 def _one_line_errors(command: Callable[[argparse.Namespace], int]):
-    """Object storage or lock failures of a review command as one line and exit 1."""
+    """Object storage, lock or database failures of a command as one line and exit 1."""
 
     @functools.wraps(command)
     def guarded(args: argparse.Namespace) -> int:
-        from pipelines.core.failures import OperationalError
+        from pipelines.core.failures import OperationalError, operational_error
         from pipelines.core.writer_lock import WriterBusy
 
         try:
             return command(args)
         except (OperationalError, WriterBusy) as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except Exception as exc:
+            message = operational_error(exc)  # an unreachable database, a full disk
+            if message is None:
+                raise
+            print(f"error: {message}", file=sys.stderr)
             return 1
 
     return guarded
@@ -163,6 +171,67 @@ def _list_reviews(args: argparse.Namespace) -> int:
     return 0
 
 
+@_one_line_errors
+def _prune_runs(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.retention import prune_runs
+
+    try:
+        days = config.run_retention_days() if args.older_than_days is None else args.older_than_days
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    home = os.environ.get("DAGSTER_HOME", "")
+    if not home or not Path(home).is_dir():
+        print(
+            f"error: DAGSTER_HOME ({home or 'not set'}) must name the Dagster instance's"
+            " directory, e.g. .dagster_serve for `make serve`",
+            file=sys.stderr,
+        )
+        return 2
+    with dg.DagsterInstance.get() as instance:
+        report = prune_runs(
+            instance,
+            datetime.timedelta(days=days),
+            check_keys=defs.resolve_asset_graph().asset_check_keys,
+            dry_run=args.dry_run,
+        )
+    for run_id in report.deleted:
+        print(f"{'would delete' if report.dry_run else 'deleted'} run {run_id}")
+    print(report.summary())
+    return 0
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a whole number of days (0 or more), not {text!r}")
+    return int(text)
+
+
+def _add_prune_runs(commands: argparse._SubParsersAction) -> None:
+    prune = commands.add_parser(
+        "prune-runs",
+        help="delete old finished Dagster runs that hold nothing the UI shows as latest",
+        description="Delete the finished runs of the Dagster instance ($DAGSTER_HOME)"
+        " created more than N days ago, except those holding the latest materialisation,"
+        " observation, check evaluation or failure of an asset or of a partition:"
+        " deleting those would change what the UI shows. Unfinished runs are never"
+        " touched. The daemon of `make serve` does the same every week.",
+    )
+    prune.add_argument(
+        "--older-than-days",
+        type=_days,
+        metavar="N",
+        help="age in days (default: CLUSTERIX_RUN_RETENTION_DAYS, else 90)",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
+    )
+    prune.set_defaults(func=_prune_runs)
+
+
 def _whoami() -> str:
     """The login name, as the default for who decides (none in some containers)."""
     try:
@@ -219,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_run)
     _add_review(commands)
+    _add_prune_runs(commands)
 
     template = commands.add_parser(
         "template", help="write a blank workbook pre-filled for a partner and period"

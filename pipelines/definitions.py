@@ -19,6 +19,7 @@ from pipelines.defs.publish_assets import history_tables, publication, published
 from pipelines.defs.reference_assets import reference_tables
 from pipelines.defs.resources import configured_paths
 from pipelines.defs.review import review_decisions_sensor, review_submission, reviews
+from pipelines.defs.run_retention import prune_old_runs, weekly_run_retention
 
 # One place says where everything lives (environment variables, read when a run
 # starts); the IO manager takes its folder from it.
@@ -40,9 +41,9 @@ defs = dg.Definitions(
         publication,
     ],
     asset_checks=[workbook_accepted],
-    jobs=[ingest_everything, review_submission],
+    jobs=[ingest_everything, review_submission, prune_old_runs],
     sensors=[raw_files_sensor, review_decisions_sensor],
-    schedules=[daily_ingest],
+    schedules=[daily_ingest, weekly_run_retention],
     resources={"paths": paths, "table_io": TableIOManager(paths=paths)},
     # One process for the whole run by default (a step per process would cost seconds
     # each), under the state directory's writer lock whoever launches the run.

@@ -106,7 +106,8 @@ def make_workbook(
 
 # Modules about the whole pipeline, some with a module fixture that runs it once.
 # The ops modules start `clusterix run`, a daemon or a database server as processes;
-# test_browser a webserver and Chromium over a run; test_instance_config runs `clusterix run`.
+# test_browser a webserver and Chromium over a run; test_instance_config runs `clusterix run`;
+# test_run_retention builds a history of runs (on PostgreSQL too) and prunes it.
 _PIPELINE_MODULES = frozenset(
     {
         "test_browser",
@@ -118,6 +119,7 @@ _PIPELINE_MODULES = frozenset(
         "test_object_storage",
         "test_bad_operations",
         "test_postgres",
+        "test_run_retention",
         "test_scale_out",
         "test_serve",
     }

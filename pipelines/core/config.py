@@ -93,3 +93,26 @@ def ingest_chunks() -> int:
     if chunks < 1:
         raise ValueError(f"{INGEST_CHUNKS_ENV} must be at least 1, not {configured}")
     return chunks
+
+
+RUN_RETENTION_DAYS_ENV = "CLUSTERIX_RUN_RETENTION_DAYS"
+DEFAULT_RUN_RETENTION_DAYS = 90
+
+
+def run_retention_days() -> int:
+    """How old a finished Dagster run must be before pruning may delete it
+    (``CLUSTERIX_RUN_RETENTION_DAYS``, default 90, as the instance's tick retention).
+
+    Read by ``clusterix prune-runs`` and by the weekly pruning run, so that one setting
+    governs both. 0 makes every finished run old enough; runs holding what the UI shows
+    are kept whatever their age (``pipelines/retention.py``).
+    """
+    configured = os.environ.get(RUN_RETENTION_DAYS_ENV, "").strip()
+    if not configured:
+        return DEFAULT_RUN_RETENTION_DAYS
+    if not configured.isdigit():
+        raise ValueError(
+            f"{RUN_RETENTION_DAYS_ENV} must be a whole number of days (0 or more),"
+            f" not {configured!r}"
+        )
+    return int(configured)
