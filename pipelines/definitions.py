@@ -17,13 +17,13 @@ from pipelines.defs.io_managers import TableIOManager
 from pipelines.defs.output_assets import data_dictionary, partner_feedback, progress_report
 from pipelines.defs.publish_assets import history_tables, publication, published_submissions
 from pipelines.defs.reference_assets import reference_tables
-from pipelines.defs.resources import ClusterixPaths
+from pipelines.defs.resources import configured_paths
 from pipelines.defs.review import review_decisions_sensor, review_submission, reviews
 from pipelines.defs.run_retention import prune_old_runs, weekly_run_retention
 
-# One place says where everything lives (the environment, read when a run starts);
-# the IO manager takes its folder from it.
-paths = ClusterixPaths()
+# One place says where everything lives (environment variables, read when a run
+# starts); the IO manager takes its folder from it.
+paths = configured_paths()
 
 defs = dg.Definitions(
     assets=[

@@ -2,6 +2,7 @@
 
 import contextlib
 import multiprocessing
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +46,22 @@ class ClusterixPaths(dg.ConfigurableResource):
             if context.run is not None and multiprocessing.parent_process() is not None:
                 stack.enter_context(step_guard(self.state, context.run.run_id))
             yield stack.enter_context(super().yield_for_execution(context))
+
+
+def configured_paths() -> ClusterixPaths:
+    """The resource as the code location configures it.
+
+    A directory set in the environment is a ``dg.EnvVar``: resolved when each run starts,
+    and shown by its variable's name on the resource's page in the UI. One not set is
+    left empty and takes its default (``raw``, ``assets``, ``state``) when a run starts:
+    Dagster fails a run whose ``EnvVar`` names an unset variable.
+    """
+
+    def from_environment(name: str) -> str | None:
+        return dg.EnvVar(name) if os.environ.get(name) else None
+
+    return ClusterixPaths(
+        raw_dir=from_environment(config.RAW_DIR_ENV),
+        assets_dir=from_environment(config.ASSETS_DIR_ENV),
+        state_dir=from_environment(config.STATE_DIR_ENV),
+    )
