@@ -153,6 +153,15 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
                 engine.dispose()
         self._run_engines = OrderedDict()
 
+    def delete_events(self, run_id: str) -> None:
+        """Deleting a run's events leaves no connection of ours to its database, which
+        run retention then removes."""
+        super().delete_events(run_id)
+        with self._db_lock:
+            engine = self._run_engines.pop(run_id, None)
+            if engine is not None and self._run_engines_pid == os.getpid():
+                engine.dispose()
+
     def wipe(self) -> None:
         """Dagster's wipe deletes the run databases' files: close ours first."""
         with self._db_lock:

@@ -11,7 +11,7 @@ import pandas as pd
 from pandas.testing import assert_frame_equal
 
 from pipelines.core.ingest import SubmissionState
-from pipelines.core.record_columns import RecordColumns
+from pipelines.core.record_columns import RecordColumns, split
 from pipelines.core.submissions import current_records
 
 
@@ -59,3 +59,19 @@ def test_current_records_equal_concatenated_frames_even_when_dtypes_differ():
         got = current_records(states)["policy_measures"]
         assert_frame_equal(got, pd.concat(frames, ignore_index=True), check_exact=True)
     assert current_records([SubmissionState("P1", "RP01")])["policy_measures"].empty
+
+
+def test_split_gives_what_groupby_gives_as_frames():
+    frame = pd.concat(
+        [
+            _funds("PM-1", Decimal("1.00"), dt.date(2026, 1, 1), 2),
+            _funds("PM-2", None, None, None),
+            _funds("PM-3", Decimal("3.00"), dt.date(2026, 1, 3), 4),
+        ],
+        ignore_index=True,
+    )
+    frame["sha256"] = pd.Series(["b", "a", "b"], dtype="str")
+    parts = split(frame, "sha256")
+    assert list(parts) == ["b", "a"]  # first seen first, as groupby(sort=False)
+    for key, group in frame.groupby("sha256", sort=False):
+        assert_frame_equal(parts[key].frame(), group.reset_index(drop=True), check_exact=True)

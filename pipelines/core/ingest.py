@@ -24,7 +24,7 @@ from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
 from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
 from pipelines.core.parsing import parse_value
-from pipelines.core.record_columns import RecordColumns
+from pipelines.core.record_columns import RecordColumns, split
 from pipelines.core.reference import Reference
 from pipelines.core.rules import RULES, make_issue
 from pipelines.core.tables import (
@@ -56,8 +56,14 @@ class Outcome:
     submitted_on: dt.date | None = None
     on_time: bool | None = None
     issues: list[dict] = field(default_factory=list)
-    records: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # The valid rows per fact table that has any (see record_columns).
+    columns: dict[str, RecordColumns] = field(default_factory=dict)
     seen_at: str = ""
+
+    @property
+    def records(self) -> dict[str, pd.DataFrame]:
+        """The valid rows as a frame per fact table that has any (built per call)."""
+        return {name: c.frame() for name, c in self.columns.items()}
 
     @property
     def source(self) -> dict[str, str | None]:
@@ -79,7 +85,7 @@ class Outcome:
 
     @property
     def n_rows(self) -> int:
-        return sum(len(frame) for frame in self.records.values())
+        return sum(map(len, self.columns.values()))
 
     def submission_row(self, current: bool) -> dict:
         return {
@@ -343,9 +349,8 @@ def _ingest_batch(
         result = validate_sheet(sheet, batch)
         for issue in result.issues.to_dict("records"):
             by_sha[issue["sha256"]].issues.append(issue)
-        records = _records(result.valid, sheet)
-        for sha, group in records.groupby("sha256", sort=False):
-            by_sha[sha].records[sheet.table] = group.reset_index(drop=True)
+        for sha, columns in split(_records(result.valid, sheet), "sha256").items():
+            by_sha[sha].columns[sheet.table] = columns
     return outcomes
 
 
@@ -438,14 +443,10 @@ class SubmissionState:
             self,
             versions=versions,
             issues=issues,
-            columns=_columns(outcome.records) if accepted else self.columns,
+            columns=dict(outcome.columns) if accepted else self.columns,
             last_seen={**self.last_seen, outcome.file: outcome.sha256},
             latest_sha256=outcome.sha256,
         )
-
-
-def _columns(records: Mapping[str, pd.DataFrame]) -> dict[str, RecordColumns]:
-    return {name: RecordColumns.of(frame) for name, frame in records.items() if not frame.empty}
 
 
 def fingerprint(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str:

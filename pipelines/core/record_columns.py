@@ -41,6 +41,23 @@ class RecordColumns:
         return joined([self], self.dtypes)
 
 
+def split(frame: pd.DataFrame, by: str) -> dict[object, RecordColumns]:
+    """The frame's rows per value of column ``by`` (first seen first, rows in order).
+
+    What ``groupby(by, sort=False)`` would give as frames, without building a frame per
+    group: ingest splits each validated batch by file version, 27,500 groups at 100x.
+    """
+    dtypes = tuple((str(name), str(dtype)) for name, dtype in frame.dtypes.items())
+    values = [frame[name].tolist() for name in frame.columns]
+    rows: dict[object, list[int]] = {}
+    for position, key in enumerate(frame[by].tolist()):
+        rows.setdefault(key, []).append(position)
+    return {
+        key: RecordColumns(dtypes, tuple([column[i] for i in kept] for column in values))
+        for key, kept in rows.items()
+    }
+
+
 def joined(parts: Sequence[RecordColumns], dtypes: Iterable[tuple[str, str]]) -> pd.DataFrame:
     """The rows of every part, in order, as one frame with the given columns and dtypes.
 
