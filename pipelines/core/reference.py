@@ -117,10 +117,15 @@ def _read_csv(name: str, data_dir: Path) -> tuple[pd.DataFrame, Path]:
     return pd.read_csv(path, dtype=str, keep_default_na=False), path
 
 
+# yaml.safe_load's loader with libyaml's parser when PyYAML has it (its wheels do):
+# the same values, parsed 5-10x faster; every process reads partners.yaml.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_partners(data_dir: Path) -> pd.DataFrame:
     path = data_dir / "partners.yaml"
     rows = []
-    for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+    for entry in yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or []:
         for name in entry.get("names") or [{}]:
             rows.append(
                 {

@@ -11,6 +11,7 @@ partner would recognise.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Callable, Sequence
 
@@ -62,6 +63,8 @@ def _text(value: object) -> str:
 
 
 def _date(value: object) -> str:
+    if isinstance(value, dt.date):  # the reference data's dates (a datetime is one too)
+        return value.strftime("%Y-%m-%d")
     return "" if is_missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
@@ -186,12 +189,13 @@ def _issue_rows(issues: pd.DataFrame) -> str:
     rows = []
     sheet_row = _column(issues, "sheet_row", "row")
     sheet_column = _column(issues, "sheet_column", "column")
-    for i, r in enumerate(issues.itertuples(index=False)):
-        line = sheet_row.iloc[i]
+    for r, line, column in zip(
+        issues.itertuples(index=False), sheet_row.tolist(), sheet_column.tolist(), strict=True
+    ):
         rows.append(
             f"<tr class='{_text(r.severity)}'><td>{_text(r.file)}</td><td>{_text(r.sheet)}</td>"
             f"<td class='num'>{'' if is_missing(line) else int(line)}</td>"
-            f"<td>{_text(sheet_column.iloc[i])}</td><td>{_text(r.value)}</td>"
+            f"<td>{_text(column)}</td><td>{_text(r.value)}</td>"
             f"<td>{_text(r.severity)}</td><td>{_text(r.message)}</td></tr>"
         )
     return "".join(rows)

@@ -8,6 +8,7 @@ types (dates, Decimals) round-trip, and each file is replaced atomically.
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,28 +24,31 @@ ARCHIVE_DIR = "archive"
 ASSET_STATE_FORMAT = "assets-v2"
 
 
-_CACHE: dict[Path, tuple[tuple[int, int], SubmissionState]] = {}
+# Keyed by the state file's path as text: several steps of a run each load every state
+# (12,100 at 100x), and building pathlib paths cost more than the stat that checks them.
+_CACHE: dict[str, tuple[tuple[int, int], SubmissionState]] = {}
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    info = path.stat()
+def _stamp(path: str) -> tuple[int, int]:
+    info = os.stat(path)
     return info.st_mtime_ns, info.st_size
 
 
-def state_path(state_dir: Path, partner_id: str, period_id: str) -> Path:
-    return state_dir / STATE_FORMAT / partner_id / f"{period_id}.pickle"
+def _state_file(state_dir: Path, partner_id: str, period_id: str) -> str:
+    return os.path.join(state_dir, STATE_FORMAT, partner_id, f"{period_id}.pickle")
 
 
 def save_state(state_dir: Path, state: SubmissionState) -> Path:
     """Store a state; one that is the very object loaded from the store is left as is."""
-    path = state_path(state_dir, state.partner_id, state.period_id)
+    path = _state_file(state_dir, state.partner_id, state.period_id)
     cached = _CACHE.get(path)
-    if cached is not None and cached[1] is state and path.exists() and _stamp(path) == cached[0]:
-        return path
+    unchanged = cached is not None and cached[1] is state and os.path.exists(path)
+    if unchanged and _stamp(path) == cached[0]:
+        return Path(path)
     payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    write_atomic(path, lambda tmp: tmp.write_bytes(payload))
+    write_atomic(Path(path), lambda tmp: tmp.write_bytes(payload))
     _CACHE[path] = (_stamp(path), state)
-    return path
+    return Path(path)
 
 
 def load_state(state_dir: Path, partner_id: str, period_id: str) -> SubmissionState:
@@ -54,7 +58,7 @@ def load_state(state_dir: Path, partner_id: str, period_id: str) -> SubmissionSt
     version (the cache is keyed by modification time and size, and states are never
     changed in place: ``SubmissionState.apply`` returns a new one).
     """
-    path = state_path(state_dir, partner_id, period_id)
+    path = _state_file(state_dir, partner_id, period_id)
     try:
         stamp = _stamp(path)
     except FileNotFoundError:
@@ -62,7 +66,7 @@ def load_state(state_dir: Path, partner_id: str, period_id: str) -> SubmissionSt
     cached = _CACHE.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         state = pickle.load(handle)
     _CACHE[path] = (stamp, state)
     return state
