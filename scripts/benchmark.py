@@ -433,7 +433,8 @@ def print_results(results: list[dict]) -> None:
         top = ", ".join(f"{k} {v:.1f}" for k, v in list(changed.items())[:6])
         print(f"  changed-workbook run steps (s): {top}")
         if r["missed"]:
-            print(f"  goals missed: {'; '.join(r['missed'])} (profiles below)")
+            below = " (profiles below)" if r.get("profiles") else ""
+            print(f"  goals missed: {'; '.join(r['missed'])}{below}")
     print(
         "\nEvery figure is a whole fresh process (interpreter start-up and imports included)."
         "\nThe Dagster instance is the default one on disk (SQLite under DAGSTER_HOME)."
