@@ -87,17 +87,24 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
             return self._index_engine
         if self._index_engine is not None:  # inherited through fork: never use its file handle
             self._index_engine.dispose(close=False)
+        engine = self._new_engine(INDEX_SHARD_NAME, "NORMAL")
+        self._index_engine, self._index_pid = engine, os.getpid()
+        return engine
+
+    def _new_engine(self, shard: str, synchronous: str) -> db.engine.Engine:
+        """An engine holding one connection to a shard, with SQLite's ``synchronous``
+        setting, the database created (as Dagster does) the first time."""
         engine = db.create_engine(
-            self.conn_string_for_shard(INDEX_SHARD_NAME),
+            self.conn_string_for_shard(shard),
             pool_size=1,
             # Dagster's wait for a database another process is writing.
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
-        db.event.listen(engine, "connect", _normal_sync)
-        if INDEX_SHARD_NAME not in self._initialized_dbs:
+        pragma = f"PRAGMA synchronous={synchronous}"
+        db.event.listen(engine, "connect", lambda dbapi, _record: dbapi.execute(pragma))
+        if shard not in self._initialized_dbs:
             self._initdb(engine)
-            self._initialized_dbs.add(INDEX_SHARD_NAME)
-        self._index_engine, self._index_pid = engine, os.getpid()
+            self._initialized_dbs.add(shard)
         return engine
 
     @contextmanager
@@ -133,16 +140,7 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
         if engine is not None:
             self._run_engines.move_to_end(shard)
             return engine
-        engine = db.create_engine(
-            self.conn_string_for_shard(shard),
-            pool_size=1,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-        )
-        db.event.listen(engine, "connect", _no_sync)
-        if shard not in self._initialized_dbs:
-            self._initdb(engine)
-            self._initialized_dbs.add(shard)
-        self._run_engines[shard] = engine
+        engine = self._run_engines[shard] = self._new_engine(shard, "OFF")
         if len(self._run_engines) > OPEN_RUN_DATABASES:
             self._run_engines.popitem(last=False)[1].dispose()
         return engine
@@ -174,14 +172,6 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
         if self._index_engine is not None and self._index_pid == os.getpid():
             self._index_engine.dispose()
         self._index_engine = None
-
-
-def _normal_sync(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-
-def _no_sync(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 def _changes(conn: db.engine.Connection) -> int:
