@@ -14,7 +14,7 @@ them, alone or joined with others, equals the one stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,16 +29,17 @@ class RecordColumns:
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> RecordColumns:
-        return cls(
-            dtypes=tuple((str(name), str(dtype)) for name, dtype in frame.dtypes.items()),
-            values=tuple(frame[name].tolist() for name in frame.columns),
-        )
+        return cls(_dtypes(frame), tuple(frame[name].tolist() for name in frame.columns))
 
     def __len__(self) -> int:
         return len(self.values[0]) if self.values else 0
 
     def frame(self) -> pd.DataFrame:
-        return joined([self], self.dtypes)
+        return joined([self])
+
+
+def _dtypes(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+    return tuple((str(name), str(dtype)) for name, dtype in frame.dtypes.items())
 
 
 def split(frame: pd.DataFrame, by: str) -> dict[object, RecordColumns]:
@@ -47,7 +48,7 @@ def split(frame: pd.DataFrame, by: str) -> dict[object, RecordColumns]:
     What ``groupby(by, sort=False)`` would give as frames, without building a frame per
     group: ingest splits each validated batch by file version, 27,500 groups at 100x.
     """
-    dtypes = tuple((str(name), str(dtype)) for name, dtype in frame.dtypes.items())
+    dtypes = _dtypes(frame)
     values = [frame[name].tolist() for name in frame.columns]
     rows: dict[object, list[int]] = {}
     for position, key in enumerate(frame[by].tolist()):
@@ -58,13 +59,16 @@ def split(frame: pd.DataFrame, by: str) -> dict[object, RecordColumns]:
     }
 
 
-def joined(parts: Sequence[RecordColumns], dtypes: Iterable[tuple[str, str]]) -> pd.DataFrame:
-    """The rows of every part, in order, as one frame with the given columns and dtypes.
+def joined(parts: Sequence[RecordColumns]) -> pd.DataFrame:
+    """The rows of at least one part, in order, as one frame.
 
-    Every part holds the same columns in the same order (ingest produces them), so the
-    values are put end to end column by column and converted once.
+    Parts of one table hold the same columns in the same order (ingest produces them),
+    so the values are put end to end column by column and converted once. Should their
+    dtypes ever differ, the frames are concatenated instead, as ``pd.concat`` decides.
     """
-    dtypes = tuple(dtypes)
+    dtypes = parts[0].dtypes
+    if any(part.dtypes != dtypes for part in parts):
+        return pd.concat([part.frame() for part in parts], ignore_index=True)
     columns = {}
     for index, (name, dtype) in enumerate(dtypes):
         values: list = []

@@ -49,18 +49,10 @@ def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame
         for name, columns in state.columns.items():
             parts[name].append(columns)
     records = {
-        name: _joined(found) if found else empty_records()[name] for name, found in parts.items()
+        name: joined(found) if found else empty_records()[name] for name, found in parts.items()
     }
     _RECENT[:] = [(contributing, records), *_RECENT][:_KEEP]
     return dict(records)
-
-
-def _joined(parts: list[RecordColumns]) -> pd.DataFrame:
-    """All parts' rows as one frame; as ``pd.concat`` would, should their dtypes differ."""
-    dtypes = {part.dtypes for part in parts}
-    if len(dtypes) == 1:
-        return joined(parts, parts[0].dtypes)
-    return pd.concat([part.frame() for part in parts], ignore_index=True)
 
 
 def submissions_table(states: Iterable[SubmissionState], strays: Iterable[Outcome]) -> pd.DataFrame:
