@@ -132,10 +132,8 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
     def _engine_for_run(self, shard: str) -> db.engine.Engine:
         """This process's engine on one run database, holding one connection. Only the
         most recent few are kept: the webserver reads many runs' logs over its life."""
-        if self._run_engines_pid != os.getpid():  # inherited through fork: leave them be
-            for inherited in self._run_engines.values():
-                inherited.dispose(close=False)
-            self._run_engines, self._run_engines_pid = OrderedDict(), os.getpid()
+        if self._run_engines_pid != os.getpid():
+            self._close_run_engines()
         engine = self._run_engines.get(shard)
         if engine is not None:
             self._run_engines.move_to_end(shard)
@@ -146,18 +144,20 @@ class IndexedSqliteEventLogStorage(SqliteEventLogStorage):
         return engine
 
     def _close_run_engines(self) -> None:
-        if self._run_engines_pid == os.getpid():
-            for engine in self._run_engines.values():
-                engine.dispose()
-        self._run_engines = OrderedDict()
+        """Close this process's connections to run databases; those inherited through a
+        fork belong to the parent and are only forgotten."""
+        own = self._run_engines_pid == os.getpid()
+        for engine in self._run_engines.values():
+            engine.dispose(close=own)
+        self._run_engines, self._run_engines_pid = OrderedDict(), os.getpid()
 
     def delete_events(self, run_id: str) -> None:
         """Deleting a run's events leaves no connection of ours to its database, which
         run retention then removes."""
-        super().delete_events(run_id)
+        super().delete_events(run_id)  # through _engine_for_run: the engines are ours
         with self._db_lock:
             engine = self._run_engines.pop(run_id, None)
-            if engine is not None and self._run_engines_pid == os.getpid():
+            if engine is not None:
                 engine.dispose()
 
     def wipe(self) -> None:
