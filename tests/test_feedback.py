@@ -8,8 +8,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.core.feedback import ISSUE_COLUMNS, write_feedback
-from pipelines.core.tables import ISSUE_COLUMNS as PIPELINE_ISSUE_COLUMNS
+from pipelines.core.metadata.tables import ISSUE_COLUMNS as PIPELINE_ISSUE_COLUMNS
+from pipelines.core.outputs.feedback import ISSUE_COLUMNS, write_feedback
 
 FORMULA = '=HYPERLINK("http://x","y")'
 
