@@ -34,12 +34,12 @@ demo: install
 	$(DEV_HOME) $(BIN)/clusterix run
 
 # loadscope keeps a module on one worker, so a module fixture (a whole pipeline run) is
-# built once; `make test-unit` is the fast subset (pytest -m unit).
+# built once; `make test-unit` is the fast subset (tests/unit).
 test: install
 	$(BIN)/pytest -n 2 --dist loadscope
 
 test-unit: install
-	$(BIN)/pytest -n 2 -m unit
+	$(BIN)/pytest -n 2 tests/unit
 
 ui: install
 	$(DEV_HOME) sh -c 'mkdir -p "$$DAGSTER_HOME" && \

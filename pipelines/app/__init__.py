@@ -1,1 +1,1 @@
-"""app."""
+"""Entry points: `clusterix` (cli), `clusterix run` (run) and `make serve` (serve)."""

@@ -25,11 +25,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect, sync_playwright
-from tests.helpers.dagster import dagster_instance
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.run import run_everything
 from pipelines.platform.instance import NO_TELEMETRY_ENV
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [

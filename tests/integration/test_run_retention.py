@@ -19,15 +19,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
-from tests.helpers.dagster import dagster_instance, memory_dir
-from tests.helpers.workbooks import GOOD_ROWS, event_row, make_workbook
 
 from pipelines.app.cli import main
 from pipelines.app.run import run_everything
 from pipelines.definitions import defs
 from pipelines.defs.operations.run_retention import PRUNE_JOB
 from pipelines.platform.retention import PruneReport, prune_runs
+from tests.helpers.dagster import dagster_instance, memory_dir
 from tests.helpers.pg_server import PostgresServer, postgres_server
+from tests.helpers.workbooks import GOOD_ROWS, event_row, make_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBMISSION = dg.AssetKey("submission")

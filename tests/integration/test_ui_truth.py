@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
-from tests.helpers.dagster import dagster_instance
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import SUBMISSIONS, published_tables
 from pipelines.core.outputs.parquet import read_parquet
+from tests.helpers.dagster import dagster_instance
 
 ROOT = Path(__file__).resolve().parents[2]
 

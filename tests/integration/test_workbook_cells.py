@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 from openpyxl import load_workbook
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import Outcome, ingest
 from pipelines.core.metadata.tables import RECORD_SHEETS
 from pipelines.core.reference.loader import reference
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int], None]
 COVER = {

@@ -1,1 +1,1 @@
-"""indicators."""
+"""Indicators computed from the current facts, with breakdowns, progress and completeness."""

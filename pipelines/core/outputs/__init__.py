@@ -1,1 +1,2 @@
-"""outputs."""
+"""What readers get: Parquet and the manifest, DuckDB, the report, feedback workbooks,
+the template and the data dictionary."""

@@ -1,1 +1,2 @@
-"""reference."""
+"""The project's reference data (partners, periods, instruments, event types,
+indicators) loaded from ``data/`` and validated like any input."""

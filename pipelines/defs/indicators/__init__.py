@@ -1,1 +1,1 @@
-"""indicators."""
+"""Indicator assets and the tables built on them."""

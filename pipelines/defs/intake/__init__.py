@@ -1,1 +1,1 @@
-"""intake."""
+"""Reference tables, the partitioned submission asset, ingest, its checks and statuses."""

@@ -1,1 +1,1 @@
-"""operations."""
+"""Jobs, sensors, schedules, the run wrapper and run retention."""

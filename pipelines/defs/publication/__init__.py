@@ -1,1 +1,1 @@
-"""publication."""
+"""The published tables, the report, feedback workbooks and the data dictionary."""

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import Outcome, ingest
 from pipelines.core.reference.loader import reference
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def _ingest(raw: Path, tmp_path: Path) -> Outcome:

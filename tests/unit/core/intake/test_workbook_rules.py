@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 from openpyxl import load_workbook
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import ingest
 from pipelines.core.outputs.template import write_template
 from pipelines.core.reference.loader import reference
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def _only_outcome(raw, tmp_path):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_indicators import RECORDS, REF, submissions
 
 from pipelines.core.indicators.compute import (
     compute_indicators,
@@ -22,6 +21,7 @@ from pipelines.core.intake.validation import issues_frame
 from pipelines.core.outputs.report import data_uri, indicator_chart_svg, report_html, write_report
 from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.facts import resolve_facts
+from tests.helpers.project_history import RECORDS, REF, submissions
 
 GENERATED_AT = "2026-11-24 12:00 UTC"
 AS_OF = dt.date(2023, 2, 1)  # RP11 not yet due

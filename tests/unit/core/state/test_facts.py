@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 
 from pipelines.core.metadata.schemas import table_schema
@@ -16,49 +15,18 @@ from pipelines.core.metadata.tables import (
     GOOD_PRACTICES,
     ISSUE_COLUMNS,
     POLICY_MEASURES,
-    Table,
 )
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.facts import (
     DUPLICATE_RULE,
     Facts,
     latest_reported_period,
-    record_columns,
     resolve_facts,
     resolve_facts_up_to,
 )
+from tests.helpers.project_history import event, records_frame
 
 REF = reference()
-
-
-def records_frame(table: Table, rows: list[dict]) -> pd.DataFrame:
-    """A records frame as the ingest hands it over, with lineage filled in."""
-    full = [
-        {
-            "file": f"{r['partner_id']}/{r['period_id']}.xlsx",
-            "sha256": f"sha-{r['partner_id']}-{r['period_id']}",
-            "row": i + 2,
-            **r,
-        }
-        for i, r in enumerate(rows)
-    ]
-    columns = record_columns(table)
-    return pd.DataFrame([{c: r.get(c) for c in columns} for r in full], columns=columns)
-
-
-def event(partner: str, period: str, ref: str, event_type: str, start: str, **extra) -> dict:
-    return {
-        "partner_id": partner,
-        "period_id": period,
-        "event_ref": ref,
-        "title": f"{event_type} {ref}",
-        "event_type": event_type,
-        "start_date": dt.date.fromisoformat(start),
-        "format": "in_person",
-        "country": "AT",
-        "participants": 12,
-        **extra,
-    }
 
 
 def assert_conforms(facts: Facts) -> None:
