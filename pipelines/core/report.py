@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.core.indicators import floor_gaps
+from pipelines.core.numbers import figure, percent
 from pipelines.core.publish import write_atomic
 from pipelines.core.reference import Reference
 from pipelines.core.report_submissions import (
@@ -115,7 +116,7 @@ def indicator_chart_svg(
     def y(value: float) -> float:
         return _TOP + (ticks[-1] - value) / (ticks[-1] - ticks[0]) * plot_h
 
-    title = f"{indicator_id}: achieved (line) vs target {_number(target)} (dashed)"
+    title = f"{indicator_id}: achieved (line) vs target {figure(target)} (dashed)"
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{_WIDTH}' height='{_HEIGHT}' "
         f"viewBox='0 0 {_WIDTH} {_HEIGHT}' {_FONT} font-size='10' fill='#333'>",
@@ -144,9 +145,7 @@ def indicator_chart_svg(
         f"y2='{y(float(target)):.1f}' stroke='{_TARGET_COLOUR}' stroke-width='1.5' "
         "stroke-dasharray='6 4'/>"
     )
-    marks = [
-        (f"{x(i):.1f}", f"{y(float(v)):.1f}", f"{periods[i]}: {_number(v)}") for i, v in points
-    ]
+    marks = [(f"{x(i):.1f}", f"{y(float(v)):.1f}", f"{periods[i]}: {figure(v)}") for i, v in points]
     if marks:
         line = " ".join(f"{cx},{cy}" for cx, cy, _ in marks)
         parts.append(
@@ -170,15 +169,6 @@ def data_uri(content: bytes, mime: str) -> str:
 # --- HTML pieces -------------------------------------------------------------------
 
 
-def _number(value: Decimal | None, unit: str = "") -> str:
-    """A value as a person reads it: thousands separated, cents only for money."""
-    if value is None:
-        return "–"
-    if unit == "EUR":
-        return f"{value:,.2f}"
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
-
-
 def _cue(pct: Decimal | None) -> str:
     """The colour class of a % of target: met, halfway, behind, or not measurable."""
     if pct is None:
@@ -191,13 +181,13 @@ def _cue(pct: Decimal | None) -> str:
 def _scorecard_html(scorecard: pd.DataFrame) -> str:
     rows = []
     for r in scorecard.itertuples(index=False):
-        pct = "–" if r.pct_of_target is None else f"{r.pct_of_target:.1f} %"
+        pct = percent(r.pct_of_target)
         width = 0 if r.pct_of_target is None else min(float(r.pct_of_target), 100.0)
         rows.append(
             f"<tr><td>{html.escape(r.indicator_id)}</td><td>{html.escape(r.name)}</td>"
-            f"<td>{html.escape(r.unit)}</td><td class='num'>{_number(r.target, r.unit)}</td>"
-            f"<td class='num'>{_number(r.achieved, r.unit)}</td>"
-            f"<td class='num'>{_number(r.achieved_approved, r.unit)}</td>"
+            f"<td>{html.escape(r.unit)}</td><td class='num'>{figure(r.target, r.unit)}</td>"
+            f"<td class='num'>{figure(r.achieved, r.unit)}</td>"
+            f"<td class='num'>{figure(r.achieved_approved, r.unit)}</td>"
             f"<td class='num {_cue(r.pct_of_target)}'>{pct}</td>"
             f"<td><div class='bar'><span style='width:{width:.0f}%'></span></div></td></tr>"
         )
