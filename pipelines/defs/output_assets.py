@@ -9,12 +9,11 @@ import pandas as pd
 from pipelines.core.completeness import STATUSES, submission_statuses
 from pipelines.core.dictionary import data_dictionary as render_dictionary
 from pipelines.core.feedback import write_feedback
+from pipelines.core.parsing import is_missing
 from pipelines.core.publish import write_atomic
 from pipelines.core.reference import reference
 from pipelines.core.report import write_report
-from pipelines.core.review import Ledger
-from pipelines.core.validation import issues_frame
-from pipelines.defs.ingest_assets import all_states
+from pipelines.core.review import SENT_BACK, Decision, Ledger
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -64,45 +63,49 @@ def progress_report(
     )
 
 
+def _feedback_key(status: dict, issues: pd.DataFrame, sent_back: Decision | None) -> str:
+    """What a feedback workbook says, as a key: the same key, the same workbook."""
+    said = {k: None if is_missing(v) else str(v) for k, v in status.items()}
+    said["issues"] = sorted(issues["issue_id"])
+    if sent_back is not None:
+        said["sent_back"] = [sent_back.decided_at, sent_back.note]
+    return json.dumps(said, sort_keys=True)
+
+
 @dg.asset(
     group_name="outputs",
     kinds={"excel"},
-    description="A feedback workbook per partner-period whose latest workbook has issues or"
-    " was sent back by the coordinator.",
-    deps=["submission_states"],
+    description="A feedback workbook per partner-period with open issues (its own, and those"
+    " found across partners such as probable duplicate events) or sent back by the"
+    " coordinator, opening with the outcome of its workbook.",
 )
 def partner_feedback(
-    context: dg.AssetExecutionContext, paths: ClusterixPaths
+    paths: ClusterixPaths, submissions: pd.DataFrame, validation_issues: pd.DataFrame
 ) -> dg.MaterializeResult:
     folder = paths.assets / FEEDBACK_DIR
     manifest_path = folder / ".written.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    listed, rewritten = [], 0
+    ref, today = reference(), dt.datetime.now(dt.UTC).date()
+    statuses = submission_statuses(submissions, ref, today, validation_issues)
+    open_issues = validation_issues[validation_issues["is_open"].astype(bool)]
+    issues_of = dict(list(open_issues.groupby(["partner_id", "period_id"], sort=False)))
     ledger = Ledger.read(paths.state)
-    for state in all_states(paths).values():
-        latest = state.latest
-        target = folder / state.partner_id / f"{state.period_id}.xlsx"
-        issues = state.issues_of(latest["sha256"]) if latest is not None else []
-        sent_back = ledger.sent_back(state)
+    listed, rewritten = [], 0
+    for status in statuses.to_dict("records"):
+        key = status["partner_id"], status["period_id"]
+        issues = issues_of.get(key, open_issues.iloc[0:0])
+        sent_back = ledger.last(*key) if status["review_status"] == SENT_BACK else None
+        target = folder / key[0] / f"{key[1]}.xlsx"
         name = target.relative_to(paths.assets).as_posix()
-        if not issues and sent_back is None:
+        if issues.empty and sent_back is None:
             target.unlink(missing_ok=True)
             manifest.pop(name, None)
             continue
         listed.append(f"- `{name}`: {len(issues)} issue(s)" + (", sent back" if sent_back else ""))
-        written_for = latest["sha256"] + (
-            f" sent back {sent_back.decided_at}: {sent_back.note}" if sent_back else ""
-        )
+        written_for = _feedback_key(status, issues, sent_back)
         if manifest.get(name) == written_for and target.exists():
-            continue  # already written for these exact bytes (and send-back)
-        write_feedback(
-            target,
-            state.partner_id,
-            state.period_id,
-            latest["file"],
-            issues_frame(issues),
-            sent_back,
-        )
+            continue  # already written with this very content (its date stays)
+        write_feedback(target, status, issues, today, ref.partner_name(key[0]), sent_back)
         manifest[name] = written_for
         rewritten += 1
     if listed:
