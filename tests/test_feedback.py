@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pipelines.core.completeness import submission_statuses
-from pipelines.core.feedback import ISSUE_HEADERS, write_feedback
+from pipelines.core.feedback import ISSUE_HEADERS, write_feedback, write_folder_feedback
 from pipelines.core.reference import reference
 from pipelines.core.rules import RULES
 from pipelines.core.tables import VALIDATION_ISSUES
@@ -232,3 +232,24 @@ def test_the_file_is_written_atomically(tmp_path: Path) -> None:
         write(tmp_path, issues=broken)
     assert target.read_bytes() == before  # the previous version is intact
     assert sorted(p.name for p in target.parent.iterdir()) == ["RP07.xlsx"]
+
+
+def test_files_of_no_period_get_their_own_feedback(tmp_path: Path) -> None:
+    issues = issues_frame(
+        {"file": "P4/notes.txt", "severity": "error", "rule": "unsupported_file_type"},
+        {"file": "P4/RP7.xlsx", "severity": "error", "rule": "unknown_period_file"},
+    ).assign(period_id=None)
+    path = write_folder_feedback(
+        tmp_path / "P4" / "files_not_read.xlsx", "P4", REF.partner_name("P4"), issues, WRITTEN_ON
+    )
+    facts = summary(path)
+    assert facts["Outcome"] == (
+        "Not read: 2 file(s) in your folder belong to no reporting period. The sheet 'Issues'"
+        " says what to do with each."
+    )
+    assert (facts["Date"], facts["Partner"], facts["Errors"]) == ("2026-12-03", NAME, 2)
+    rows = list(openpyxl.load_workbook(path)["Issues"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[7]) for r in rows] == [
+        ("P4/RP7.xlsx", RULES["unknown_period_file"].description),
+        ("P4/notes.txt", RULES["unsupported_file_type"].description),
+    ]

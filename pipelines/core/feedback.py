@@ -158,6 +158,29 @@ def write_feedback(
     return write_atomic(path, lambda tmp: _write(tmp, said, facts, ordered, sent_back))
 
 
+def write_folder_feedback(
+    path: Path, partner_id: str, partner_name: str, issues: pd.DataFrame, written_on: dt.date
+) -> Path:
+    """Write the feedback on files of a partner's folder that belong to no period.
+
+    ``issues`` are the open issues of those files (partner set, no period): they were
+    not read, and each issue's message says what to do with its file.
+    """
+    ordered = _ordered(issues)
+    files = ordered["file"].nunique()
+    said = (
+        f"Not read: {files} file(s) in your folder belong to no reporting period. The sheet"
+        " 'Issues' says what to do with each."
+    )
+    facts: list[tuple[str, str | int]] = [
+        ("Date", written_on.strftime("%Y-%m-%d")),
+        ("Partner", f"{partner_id} {partner_name}"),
+        ("Errors", int((ordered["severity"] == "error").sum())),
+        ("Warnings", int((ordered["severity"] == "warning").sum())),
+    ]
+    return write_atomic(path, lambda tmp: _write(tmp, said, facts, ordered, None))
+
+
 def _ordered(issues: pd.DataFrame) -> pd.DataFrame:
     """Errors first, then by file, sheet and row (workbook-level issues first)."""
     frame = issues.reset_index(drop=True)
