@@ -322,11 +322,12 @@ def test_chart_of_c1_skips_periods_without_value_and_goes_below_zero(inputs) -> 
             "achieved": [None, Decimal("-12.5"), Decimal("4"), Decimal("7.25")],
         }
     )
-    root = chart(indicator_chart_svg("C1", progress, Decimal("5.0")))
+    root = chart(indicator_chart_svg("C1", progress, Decimal("5.0"), unit="%"))
     assert len(root.findall(f".//{SVG}circle")) == 3
     texts = [t.text for t in root.findall(f".//{SVG}text")]
     assert {"−20", "−10", "0", "10"} <= set(texts)  # a minus sign, not a hyphen
     assert "RP02: -12.50" in [t.text for t in root.findall(f".//{SVG}title")]
+    assert "C1: achieved (line) vs target 5.00 (dashed)" in texts
     # the real C1 has no value before RP05: seven points on eleven periods
     c1 = chart(indicator_chart_svg("C1", inputs["progress"], Decimal(5), REF.period_ids))
     assert len(c1.findall(f".//{SVG}circle")) == 7
@@ -340,10 +341,10 @@ def test_chart_axis_of_euro_amounts_is_compact_and_text_is_escaped() -> None:
             "achieved": [Decimal("0"), Decimal("6100000.75")],
         }
     )
-    svg = indicator_chart_svg("R<3>", progress, Decimal("5086000"))
+    svg = indicator_chart_svg("R<3>", progress, Decimal("5086000"), unit="EUR")
     texts = [t.text for t in chart(svg).findall(f".//{SVG}text")]
     assert {"0", "2M", "4M", "6M", "8M", "R&P02"} <= set(texts)
-    assert "R<3>: achieved (line) vs target 5,086,000 (dashed)" in texts
+    assert "R<3>: achieved (line) vs target 5,086,000.00 (dashed)" in texts
     assert b"R&lt;3&gt;" in svg and b"R&amp;P02" in svg
 
 

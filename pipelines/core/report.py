@@ -1,9 +1,10 @@
 """The progress report: one HTML file a coordinator can open offline, or mail on.
 
 Everything is inside the file: the style sheet is inline and every chart is a small SVG
-written here and embedded as a data URI (so the markup of one chart cannot clash with
-another's). The same SVG goes into the Dagster UI. The page comes from the Jinja2
-template ``templates/report.html.j2``, which escapes every value. Values become floats
+embedded as a data URI (so the markup of one chart cannot clash with another's). The
+same SVG goes into the Dagster UI. The page and the charts come from the Jinja2
+templates ``templates/report.html.j2`` and ``templates/chart.svg.j2``, which escape
+every value; this module computes what they show. Values become floats
 only as plot coordinates; every number printed comes from the Decimal values through
 :mod:`pipelines.core.numbers`, and the same data always gives the same bytes. What is
 not known (a figure with no accepted workbook behind it) is written as unknown, never
@@ -13,7 +14,6 @@ as 0.
 from __future__ import annotations
 
 import base64
-import html
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -45,7 +45,6 @@ _APPROVED = "approved"
 
 _WIDTH, _HEIGHT = 340, 190  # about the size the report shows it at, so text stays legible
 _LEFT, _RIGHT, _TOP, _BOTTOM = 42, 8, 26, 24  # margins around the plot area
-_FONT = "font-family='system-ui, Helvetica, Arial, sans-serif'"
 
 
 def _compact(value: float) -> str:
@@ -72,11 +71,13 @@ def indicator_chart_svg(
     progress: pd.DataFrame,
     target: Decimal,
     periods: Sequence[str] | None = None,
+    unit: str = "",
 ) -> bytes:
     """The indicator's achieved value after each period (line) against its target (dashed).
 
     ``periods`` gives the x axis (default: the periods in ``progress``); a period without
-    a value has no point. The axis always includes zero and the target.
+    a value has no point. The axis always includes zero and the target. Figures in the
+    title and the points' tooltips are written as ``unit`` is (``5.00`` for a %).
     """
     periods = list(dict.fromkeys(progress["period_id"])) if periods is None else list(periods)
     rows = progress[(progress["indicator_id"] == indicator_id) & progress["achieved"].notna()]
@@ -98,49 +99,44 @@ def indicator_chart_svg(
     def y(value: float) -> float:
         return _TOP + (ticks[-1] - value) / (ticks[-1] - ticks[0]) * plot_h
 
-    title = f"{indicator_id}: achieved (line) vs target {figure(target)} (dashed)"
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{_WIDTH}' height='{_HEIGHT}' "
-        f"viewBox='0 0 {_WIDTH} {_HEIGHT}' {_FONT} font-size='10' fill='#333'>",
-        f"<text x='{_WIDTH // 2}' y='15' text-anchor='middle' font-size='11'>"
-        f"{html.escape(title)}</text>",
-    ]
-    for tick in ticks:
-        colour = "#999" if tick == 0 else "#e4e4e4"
-        parts.append(
-            f"<line x1='{_LEFT}' x2='{_WIDTH - _RIGHT}' y1='{y(tick):.1f}' y2='{y(tick):.1f}' "
-            f"stroke='{colour}'/><text x='{_LEFT - 5}' y='{y(tick) + 3.5:.1f}' "
-            f"text-anchor='end'>{html.escape(_compact(tick))}</text>"
-        )
     label_w = max(map(len, periods), default=0) * 5.6 + 2  # 9 px text and a gap
     every = math.ceil(label_w / slot_w)  # so many periods per label, lest labels overlap
-    for i, period in enumerate(periods):
-        if i % every == 0:
-            parts.append(
-                f"<text x='{x(i):.1f}' y='{_HEIGHT - _BOTTOM + 15}' text-anchor='middle' "
-                f"font-size='9'>{html.escape(period)}</text>"
-            )
-    bottom = _HEIGHT - _BOTTOM
-    parts.append(
-        f"<path d='M{_LEFT} {_TOP}V{bottom}H{_WIDTH - _RIGHT}' fill='none' stroke='#666'/>"
-        f"<line class='target' x1='{_LEFT}' x2='{_WIDTH - _RIGHT}' y1='{y(float(target)):.1f}' "
-        f"y2='{y(float(target)):.1f}' stroke='{_TARGET_COLOUR}' stroke-width='1.5' "
-        "stroke-dasharray='6 4'/>"
+    svg = render(
+        "chart.svg.j2",
+        width=_WIDTH,
+        height=_HEIGHT,
+        left=_LEFT,
+        right=_WIDTH - _RIGHT,
+        top=_TOP,
+        bottom=_HEIGHT - _BOTTOM,
+        title=f"{indicator_id}: achieved (line) vs target {figure(target, unit)} (dashed)",
+        ticks=[
+            {
+                "y": f"{y(tick):.1f}",
+                "label_y": f"{y(tick) + 3.5:.1f}",
+                "colour": "#999" if tick == 0 else "#e4e4e4",
+                "label": _compact(tick),
+            }
+            for tick in ticks
+        ],
+        period_labels=[
+            {"x": f"{x(i):.1f}", "label": period}
+            for i, period in enumerate(periods)
+            if i % every == 0
+        ],
+        target_y=f"{y(float(target)):.1f}",
+        target_colour=_TARGET_COLOUR,
+        achieved_colour=_ACHIEVED_COLOUR,
+        marks=[
+            {
+                "cx": f"{x(i):.1f}",
+                "cy": f"{y(float(v)):.1f}",
+                "label": f"{periods[i]}: {figure(v, unit)}",
+            }
+            for i, v in points
+        ],
     )
-    marks = [(f"{x(i):.1f}", f"{y(float(v)):.1f}", f"{periods[i]}: {figure(v)}") for i, v in points]
-    if marks:
-        line = " ".join(f"{cx},{cy}" for cx, cy, _ in marks)
-        parts.append(
-            f"<polyline class='achieved' points='{line}' fill='none' "
-            f"stroke='{_ACHIEVED_COLOUR}' stroke-width='2'/>"
-        )
-    parts.extend(
-        f"<circle class='point' cx='{cx}' cy='{cy}' r='3' fill='{_ACHIEVED_COLOUR}'>"
-        f"<title>{html.escape(label)}</title></circle>"
-        for cx, cy, label in marks
-    )
-    parts.append("</svg>")
-    return "".join(parts).encode("utf-8")
+    return svg.encode("utf-8")
 
 
 def data_uri(content: bytes, mime: str) -> str:
@@ -206,7 +202,8 @@ def _charts(
             "unit": r.unit,
             "alt": chart_alt(r, progress, periods),
             "src": data_uri(
-                indicator_chart_svg(r.indicator_id, progress, r.target, periods), "image/svg+xml"
+                indicator_chart_svg(r.indicator_id, progress, r.target, periods, r.unit),
+                "image/svg+xml",
             ),
         }
         for r in scorecard.itertuples(index=False)

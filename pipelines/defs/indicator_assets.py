@@ -117,7 +117,9 @@ def _indicator_metadata(result: IndicatorResult, progress: pd.DataFrame) -> dict
             figures,
         )
     )
-    svg = indicator_chart_svg(result.indicator_id, mine, result.target, reference().period_ids)
+    svg = indicator_chart_svg(
+        result.indicator_id, mine, result.target, reference().period_ids, result.unit
+    )
     metadata["progress chart"] = dg.MetadataValue.md(
         f"![{result.indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
     )
