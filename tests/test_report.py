@@ -407,3 +407,23 @@ def test_every_text_colour_meets_wcag_aa_on_every_background(page: str) -> None:
         if contrast(fg, bg) < 4.5
     }
     assert not low, f"below WCAG AA (4.5:1): {sorted(low)}"
+
+
+def test_the_grid_shows_submission_statuses_answer_for_every_partner_period(inputs, page) -> None:
+    """Each cell's class is the status the one function gave, never recomputed."""
+    grid = section(page, "status-grid")
+    shown = dict(
+        (title.split(":")[0], css.split()[0])
+        for css, title in re.findall(r'<td class="([^"]*)" title="([^"]*)"', grid)
+    )
+    statuses = inputs["statuses"]
+    expected = {f"{r.partner_id} {r.period_id}": r.status for r in statuses.itertuples(index=False)}
+    assert shown == expected
+    assert set(expected.values()) == {
+        "on_time",
+        "late",
+        "rejected",
+        "missing",
+        "not_yet_due",
+        "not_expected",
+    }
