@@ -176,9 +176,12 @@ def _scorecard(scorecard: pd.DataFrame, any_approved: bool) -> list[dict[str, st
 
 
 def chart_alt(indicator: Any, progress: pd.DataFrame, periods: Sequence[str]) -> str:
-    """A chart's values in words, for whoever cannot see it: target, then each period."""
-    mine = progress[(progress["indicator_id"] == indicator.indicator_id)]
-    by_period = dict(zip(mine["period_id"], mine["achieved"], strict=True))
+    """A chart's values in words, for whoever cannot see it: target, then each period.
+
+    ``indicator`` is the indicator's scorecard row, ``progress`` its rows of the
+    ``indicator_progress`` table.
+    """
+    by_period = dict(zip(progress["period_id"], progress["achieved"], strict=True))
     values = [
         f"{p} {figure(by_period[p], indicator.unit)}"
         for p in periods
@@ -195,19 +198,22 @@ def chart_alt(indicator: Any, progress: pd.DataFrame, periods: Sequence[str]) ->
 def _charts(
     scorecard: pd.DataFrame, progress: pd.DataFrame, periods: Sequence[str]
 ) -> list[dict[str, str]]:
-    return [
-        {
-            "indicator_id": r.indicator_id,
-            "label": f"{r.indicator_id} {r.name}",
-            "unit": r.unit,
-            "alt": chart_alt(r, progress, periods),
-            "src": data_uri(
-                indicator_chart_svg(r.indicator_id, progress, r.target, periods, r.unit),
-                "image/svg+xml",
-            ),
-        }
-        for r in scorecard.itertuples(index=False)
-    ]
+    # Split once: filtering the whole progress table per chart cost more than drawing it.
+    of = dict(list(progress.groupby("indicator_id", sort=False)))
+    charts = []
+    for r in scorecard.itertuples(index=False):
+        mine = of.get(r.indicator_id, progress.iloc[0:0])
+        svg = indicator_chart_svg(r.indicator_id, mine, r.target, periods, r.unit)
+        charts.append(
+            {
+                "indicator_id": r.indicator_id,
+                "label": f"{r.indicator_id} {r.name}",
+                "unit": r.unit,
+                "alt": chart_alt(r, mine, periods),
+                "src": data_uri(svg, "image/svg+xml"),
+            }
+        )
+    return charts
 
 
 def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[str, Any]:

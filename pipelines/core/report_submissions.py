@@ -206,60 +206,55 @@ def refused_rows(statuses: pd.DataFrame, ref: Reference) -> list[dict[str, str]]
     return rows
 
 
-def _column(issues: pd.DataFrame, *names: str) -> list[object]:
-    """The first of ``names`` the issues table has (empty values when none)."""
-    name = next((n for n in names if n in issues.columns), None)
-    return issues[name].tolist() if name else [None] * len(issues)
+def _issue_row(issue: dict[str, Any]) -> dict[str, str]:
+    """An issue as the report lists it (published or in-pipeline column names)."""
+    line = issue.get("sheet_row", issue.get("row"))
+    return {
+        "severity": _text(issue["severity"]),
+        "file": _text(issue["file"]),
+        "sheet": _text(issue["sheet"]),
+        "row": "" if is_missing(line) else str(int(line)),
+        "column": _text(issue.get("sheet_column", issue.get("column"))),
+        "record_ref": _text(issue.get("record_ref")),
+        "value": _text(issue["value"]),
+        "message": _text(issue["message"]),
+    }
 
 
-def _issue_rows(issues: pd.DataFrame) -> list[dict[str, str]]:
-    lines = _column(issues, "sheet_row", "row")
-    columns = _column(issues, "sheet_column", "column")
-    refs = _column(issues, "record_ref")
-    return [
-        {
-            "severity": _text(r.severity),
-            "file": _text(r.file),
-            "sheet": _text(r.sheet),
-            "row": "" if is_missing(line) else str(int(line)),
-            "column": _text(column),
-            "record_ref": _text(record_ref),
-            "value": _text(r.value),
-            "message": _text(r.message),
-        }
-        for r, line, column, record_ref in zip(
-            issues.itertuples(index=False), lines, columns, refs, strict=True
+def _todo(status: dict[str, Any], ref: Reference) -> str | None:
+    """What a partner must do about one partner-period's workbook, if anything."""
+    if not is_missing(status["rejected_file"]):
+        return (
+            f"{period_label(ref, status['period_id'])}: {status['rejected_file']} was refused:"
+            f" {_text(status['reason']) or SEE_ISSUES}. Send a corrected workbook."
         )
-    ]
+    if status["status"] == MISSING:
+        return f"{period_label(ref, status['period_id'])}: no workbook received."
+    return None
 
 
 def fix_sections(
     statuses: pd.DataFrame, issues: pd.DataFrame, ref: Reference
 ) -> list[dict[str, Any]]:
-    """Per partner with something to do: refused and missing workbooks, and open issues."""
+    """Per partner with something to do: refused and missing workbooks, and open issues.
+
+    Issues with ``is_open`` false (of versions neither in use nor the latest) are left out.
+    """
+    # Records grouped once: a frame filter per partner cost more than the whole section.
+    todo_of: dict[str, list[str]] = {}
+    for status in statuses.to_dict("records"):
+        if (todo := _todo(status, ref)) is not None:
+            todo_of.setdefault(status["partner_id"], []).append(todo)
+    issues_of: dict[str, list[dict[str, Any]]] = {}
+    for issue in issues.to_dict("records"):
+        if is_missing(issue.get("is_open")) or bool(issue["is_open"]):
+            issues_of.setdefault(issue["partner_id"], []).append(issue)
     sections = []
-    # Grouped once: a filter per partner grew with partners x rows.
-    statuses_of = dict(list(statuses.groupby("partner_id", sort=False)))
-    issues_of = dict(list(issues.groupby("partner_id", sort=False))) if not issues.empty else {}
     for partner_id in ref.partner_ids:
-        mine = statuses_of.get(partner_id, statuses.iloc[0:0])
-        todo = []
-        for r in mine.itertuples(index=False):
-            if not is_missing(r.rejected_file):
-                todo.append(
-                    f"{period_label(ref, r.period_id)}: {r.rejected_file} was refused:"
-                    f" {_text(r.reason) or SEE_ISSUES}. Send a corrected workbook."
-                )
-            elif r.status == MISSING:
-                todo.append(f"{period_label(ref, r.period_id)}: no workbook received.")
-        open_issues = issues_of.get(partner_id, issues.iloc[0:0])
-        if "is_open" in open_issues.columns:
-            # closed: issues of versions neither in use nor the latest refused one
-            kept = [is_missing(v) or bool(v) for v in open_issues["is_open"]]
-            open_issues = open_issues.loc[pd.Series(kept, index=open_issues.index, dtype=bool)]
-        if not todo and open_issues.empty:
+        todo, open_issues = todo_of.get(partner_id, []), issues_of.get(partner_id, [])
+        if not todo and not open_issues:
             continue
-        errors = int((open_issues["severity"] == "error").sum())
+        errors = sum(issue["severity"] == "error" for issue in open_issues)
         sections.append(
             {
                 "partner_id": partner_id,
@@ -267,7 +262,7 @@ def fix_sections(
                 "todo": todo,
                 "errors": errors,
                 "warnings": len(open_issues) - errors,
-                "issues": _issue_rows(open_issues),
+                "issues": [_issue_row(issue) for issue in open_issues],
             }
         )
     return sections
