@@ -185,7 +185,7 @@ def test_accepted_late_and_clean(tmp_path: Path) -> None:
     said = summary(write(tmp_path, status_of(LATE, issues=warning), warning))["Outcome"]
     assert said == (
         "Accepted: your workbook P4/RP07.xlsx is in use for RP07 (received 22 day(s) after"
-        " the deadline). No row was left out."
+        " the deadline). No row has an error."
     )
 
 

@@ -132,7 +132,7 @@ def outcome(status: Mapping[str, Any], issues: pd.DataFrame) -> str:
             f" {left_out} row(s) with errors were left out of the figures until you correct them."
         )
     elif not status["latest_rejected"]:
-        said += " No row was left out."
+        said += " No row has an error."
     return said
 
 
