@@ -173,7 +173,7 @@ def late_rows(statuses: pd.DataFrame, ref: Reference) -> list[dict[str, str]]:
     return [
         {
             "partner": partner_label(ref, r.partner_id),
-            "period": period_label(ref, r.period_id),
+            "period": r.period_id,  # the deadline has its own column
             "deadline": _date(r.deadline),
             "submitted_on": _date(r.submitted_on),
             "days_late": _text(r.days_late),
