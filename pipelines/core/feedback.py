@@ -17,7 +17,7 @@ numbers never inferred from strings, so '=HYPERLINK(...)' stays inert text.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,11 +82,26 @@ def _day(value: Any) -> str:
     return "" if is_missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def _left_out_rows(status: Mapping[str, Any], issues: pd.DataFrame) -> int:
+Issue = Mapping[str, Any]  # one row of the validation_issues table
+
+
+def _row(issue: Issue) -> int | None:
+    """The sheet row an issue is about (None for the whole workbook)."""
+    row = issue.get("sheet_row")
+    return None if is_missing(row) else int(row)
+
+
+def _left_out_rows(status: Mapping[str, Any], issues: Sequence[Issue]) -> int:
     """Rows of the version in use that an error kept out of the tables."""
-    errors = issues[(issues["severity"] == "error") & (issues["sha256"] == status["sha256"])]
-    errors = errors[errors["sheet_row"].notna()]
-    return len(errors.drop_duplicates(["sheet", "sheet_row"]))
+    return len(
+        {
+            (issue["sheet"], _row(issue))
+            for issue in issues
+            if issue["severity"] == "error"
+            and issue["sha256"] == status["sha256"]
+            and _row(issue) is not None
+        }
+    )
 
 
 def _received(status: Mapping[str, Any]) -> str:
@@ -97,7 +112,7 @@ def _received(status: Mapping[str, Any]) -> str:
     return f"received {int(status['days_late'])} day(s) after the deadline"
 
 
-def outcome(status: Mapping[str, Any], issues: pd.DataFrame) -> str:
+def outcome(status: Mapping[str, Any], issues: Sequence[Issue]) -> str:
     """What became of the partner's workbook, in words, from its partner-period status.
 
     ``status`` is one row of ``submission_statuses``; ``issues`` the partner-period's
@@ -167,7 +182,7 @@ def write_folder_feedback(
     not read, and each issue's message says what to do with its file.
     """
     ordered = _ordered(issues)
-    files = ordered["file"].nunique()
+    files = len({issue["file"] for issue in ordered})
     said = (
         f"Not read: {files} file(s) in your folder belong to no reporting period. The sheet"
         " 'Issues' says what to do with each."
@@ -175,31 +190,31 @@ def write_folder_feedback(
     facts: list[tuple[str, str | int]] = [
         ("Date", written_on.strftime("%Y-%m-%d")),
         ("Partner", f"{partner_id} {partner_name}"),
-        ("Errors", int((ordered["severity"] == "error").sum())),
-        ("Warnings", int((ordered["severity"] == "warning").sum())),
+        ("Errors", sum(issue["severity"] == "error" for issue in ordered)),
+        ("Warnings", sum(issue["severity"] == "warning" for issue in ordered)),
     ]
     return write_atomic(path, lambda tmp: _write(tmp, said, facts, ordered, None))
 
 
-def _ordered(issues: pd.DataFrame) -> pd.DataFrame:
-    """Errors first, then by file, sheet and row (workbook-level issues first)."""
-    frame = issues.reset_index(drop=True)
-    keys = pd.DataFrame(
-        {
-            "severity": frame["severity"].map(_SEVERITY_ORDER).fillna(len(_SEVERITY_ORDER)),
-            "file": frame["file"].map(lambda v: _text(v) or ""),
-            "sheet": frame["sheet"].map(lambda v: _text(v) or ""),
-            "row": pd.to_numeric(frame["sheet_row"], errors="coerce").fillna(0),
-        }
-    )
-    order = keys.sort_values(["severity", "file", "sheet", "row"], kind="stable").index
-    return frame.loc[order].reset_index(drop=True)
+def _ordered(issues: pd.DataFrame) -> list[Issue]:
+    """The issues as records: errors first, then by file, sheet and row (workbook-level
+    issues first)."""
+
+    def key(issue: Issue) -> tuple[int, str, str, int]:
+        return (
+            _SEVERITY_ORDER.get(issue["severity"], len(_SEVERITY_ORDER)),
+            _text(issue["file"]) or "",
+            _text(issue["sheet"]) or "",
+            _row(issue) or 0,
+        )
+
+    return sorted(issues.to_dict("records"), key=key)
 
 
 def _facts(
-    status: Mapping[str, Any], issues: pd.DataFrame, written_on: dt.date, partner_name: str
+    status: Mapping[str, Any], issues: Sequence[Issue], written_on: dt.date, partner_name: str
 ) -> list[tuple[str, str | int]]:
-    severity = issues["severity"]
+    errors = sum(issue["severity"] == "error" for issue in issues)
     facts: list[tuple[str, str | int]] = [
         ("Date", written_on.strftime("%Y-%m-%d")),
         ("Partner", f"{status['partner_id']} {partner_name}"),
@@ -213,10 +228,7 @@ def _facts(
         facts.append(("Submitted on", _day(status["submitted_on"])))
     if not is_missing(status["rejected_file"]) and status["latest_rejected"]:
         facts.append(("File refused", status["rejected_file"]))
-    facts += [
-        ("Errors", int((severity == "error").sum())),
-        ("Warnings", int((severity == "warning").sum())),
-    ]
+    facts += [("Errors", errors), ("Warnings", len(issues) - errors)]
     return facts
 
 
@@ -224,7 +236,7 @@ def _write(
     tmp: Path,
     said: str,
     facts: list[tuple[str, str | int]],
-    issues: pd.DataFrame,
+    issues: Sequence[Issue],
     sent_back: Decision | None,
 ) -> None:
     with xlsxwriter.Workbook(str(tmp), _SAFE_OPTIONS) as workbook:
@@ -246,7 +258,7 @@ def _write_summary(
     formats: dict[str, Any],
     said: str,
     facts: list[tuple[str, str | int]],
-    issues: pd.DataFrame,
+    issues: Sequence[Issue],
     sent_back: Decision | None,
 ) -> None:
     sheet.set_column(0, 0, 14)
@@ -274,7 +286,7 @@ def _write_summary(
             sheet.write_string(row, 1, _text(value) or "")
         row += 1
     row += 1
-    if issues.empty:
+    if not issues:
         sheet.write_string(row, 0, "No issues were found in this workbook.")
         return
     for label, meaning in _MEANING:
@@ -289,18 +301,17 @@ def _rule_in_words(name: Any) -> str | None:
     return rule.description if rule is not None else _text(name)
 
 
-def _write_issues(sheet: Worksheet, formats: dict[str, Any], issues: pd.DataFrame) -> None:
+def _write_issues(sheet: Worksheet, formats: dict[str, Any], issues: Sequence[Issue]) -> None:
     for column, (name, header, width) in enumerate(_ISSUE_SHEET):
         sheet.write_string(0, column, header, formats["header"])
         wrap = formats["wrap"] if name in ("rule", "message") else None
         sheet.set_column(column, column, width, wrap)
-    for row, record in enumerate(issues.to_dict("records"), start=1):
+    for row, record in enumerate(issues, start=1):
         for column, (name, _, _) in enumerate(_ISSUE_SHEET):
             value = record.get(name)
             if name == "sheet_row":
-                number = pd.to_numeric(value, errors="coerce")
-                if not is_missing(number):
-                    sheet.write_number(row, column, int(number))
+                if (number := _row(record)) is not None:
+                    sheet.write_number(row, column, number)
                 continue
             text = _rule_in_words(value) if name == "rule" else _text(value)
             if text is not None:
