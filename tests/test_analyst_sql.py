@@ -25,11 +25,11 @@ from conftest import (
     practice_row,
 )
 
-from pipelines.core.dictionary import SECTIONS
-from pipelines.core.manifest import current_manifest
-from pipelines.core.tables import published_tables
-from pipelines.core.warehouse import DATABASE, QUESTION_VIEWS, connect
-from pipelines.run import run_everything
+from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import published_tables
+from pipelines.core.outputs.dictionary import SECTIONS
+from pipelines.core.outputs.manifest import current_manifest
+from pipelines.core.outputs.warehouse import DATABASE, QUESTION_VIEWS, connect
 
 D = dt.date
 

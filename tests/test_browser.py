@@ -27,8 +27,8 @@ import pytest
 from conftest import GOOD_ROWS, dagster_instance, make_workbook
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect, sync_playwright
 
-from pipelines.instance import NO_TELEMETRY_ENV
-from pipelines.run import run_everything
+from pipelines.app.run import run_everything
+from pipelines.platform.instance import NO_TELEMETRY_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [

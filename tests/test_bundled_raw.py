@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 from conftest import dagster_instance
 
-from pipelines.core.publish import read_parquet
-from pipelines.core.tables import (
+from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import (
     EVENTS,
     STAKEHOLDER_MEETING_FLOOR,
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
-from pipelines.run import run_everything
+from pipelines.core.outputs.parquet import read_parquet
 
 RAW = Path(__file__).parents[1] / "raw"
 

@@ -15,9 +15,9 @@ import pytest
 from conftest import GOOD_ROWS, make_workbook
 from openpyxl import load_workbook
 
-from pipelines.core.discovery import discover
-from pipelines.core.ingest import Outcome, ingest
-from pipelines.core.reference import reference
+from pipelines.core.intake.discovery import discover
+from pipelines.core.intake.ingest import Outcome, ingest
+from pipelines.core.reference.loader import reference
 
 
 def _ingest(raw: Path, tmp_path: Path) -> Outcome:

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from pipelines.core.completeness import STATUSES, submission_statuses
-from pipelines.core.reference import reference
+from pipelines.core.reference.loader import reference
+from pipelines.core.state.completeness import STATUSES, submission_statuses
 
 REF = reference()
 AS_OF = dt.date(2023, 2, 1)  # RP10's deadline (2022-12-31) has passed, RP11's not

@@ -8,17 +8,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from pipelines.core.facts import (
-    DUPLICATE_RULE,
-    Facts,
-    latest_reported_period,
-    record_columns,
-    resolve_facts,
-    resolve_facts_up_to,
-)
-from pipelines.core.reference import reference
-from pipelines.core.schemas import table_schema
-from pipelines.core.tables import (
+from pipelines.core.metadata.schemas import table_schema
+from pipelines.core.metadata.tables import (
     COLLABORATIONS,
     EVENTS,
     FACT_TABLES,
@@ -26,6 +17,15 @@ from pipelines.core.tables import (
     ISSUE_COLUMNS,
     POLICY_MEASURES,
     Table,
+)
+from pipelines.core.reference.loader import reference
+from pipelines.core.state.facts import (
+    DUPLICATE_RULE,
+    Facts,
+    latest_reported_period,
+    record_columns,
+    resolve_facts,
+    resolve_facts_up_to,
 )
 
 REF = reference()

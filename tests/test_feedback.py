@@ -13,11 +13,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.core.completeness import submission_statuses
-from pipelines.core.feedback import ISSUE_HEADERS, write_feedback, write_folder_feedback
-from pipelines.core.reference import reference
-from pipelines.core.rules import RULES
-from pipelines.core.tables import VALIDATION_ISSUES
+from pipelines.core.metadata.rules import RULES
+from pipelines.core.metadata.tables import VALIDATION_ISSUES
+from pipelines.core.outputs.feedback import ISSUE_HEADERS, write_feedback, write_folder_feedback
+from pipelines.core.reference.loader import reference
+from pipelines.core.state.completeness import submission_statuses
 
 FORMULA = '=HYPERLINK("http://x","y")'
 REF = reference()

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from conftest import GOOD_ROWS, make_workbook
 
-from pipelines.core.archive import archive_bytes, remove_stale_temp_files
-from pipelines.core.discovery import discover
-from pipelines.core.ingest import RETRY, SubmissionState, fingerprint, ingest
-from pipelines.core.parsing import is_missing
-from pipelines.core.reference import reference
-from pipelines.core.submissions import current_records
-from pipelines.run import run_everything
+from pipelines.app.run import run_everything
+from pipelines.core.intake.discovery import discover
+from pipelines.core.intake.ingest import RETRY, SubmissionState, fingerprint, ingest
+from pipelines.core.intake.parsing import is_missing
+from pipelines.core.reference.loader import reference
+from pipelines.core.state.archive import archive_bytes, remove_stale_temp_files
+from pipelines.core.state.submissions import current_records
 
 
 def _sha(data: bytes) -> str:

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from pipelines.core.discovery import discover
-from pipelines.core.guard import Limits, WorkbookRejected, check_container
-from pipelines.core.tables import RECORD_SHEETS
-from pipelines.core.workbook import read_workbook
+from pipelines.core.intake.discovery import discover
+from pipelines.core.intake.guard import Limits, WorkbookRejected, check_container
+from pipelines.core.intake.workbook import read_workbook
+from pipelines.core.metadata.tables import RECORD_SHEETS
 
 EVENTS_PART = "xl/worksheets/sheet2.xml"  # the second sheet written below
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

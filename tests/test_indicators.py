@@ -14,9 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_facts import event, records_frame
 
-from pipelines.core.completeness import LATE, MISSING, NOT_EXPECTED, ON_TIME, REJECTED
-from pipelines.core.facts import resolve_facts
-from pipelines.core.indicators import (
+from pipelines.core.indicators.compute import (
     c1_regions,
     compute_indicators,
     floor_gaps,
@@ -29,10 +27,8 @@ from pipelines.core.indicators import (
     stakeholder_meeting_floor,
     submission_completeness,
 )
-from pipelines.core.publish import write_parquet
-from pipelines.core.reference import reference
-from pipelines.core.schemas import table_schema
-from pipelines.core.tables import (
+from pipelines.core.metadata.schemas import table_schema
+from pipelines.core.metadata.tables import (
     C1_REGIONS,
     COLLABORATIONS,
     EVENTS,
@@ -45,6 +41,10 @@ from pipelines.core.tables import (
     STAKEHOLDER_MEETING_FLOOR,
     SUBMISSION_COMPLETENESS,
 )
+from pipelines.core.outputs.parquet import write_parquet
+from pipelines.core.reference.loader import reference
+from pipelines.core.state.completeness import LATE, MISSING, NOT_EXPECTED, ON_TIME, REJECTED
+from pipelines.core.state.facts import resolve_facts
 
 REF = reference()
 SM = "regional_stakeholder_meeting"

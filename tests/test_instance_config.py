@@ -7,8 +7,8 @@ import threading
 import dagster as dg
 from conftest import GOOD_ROWS, make_workbook, memory_dir
 
-from pipelines.cli import main
-from pipelines.instance import DEV_INSTANCE_CONFIG, ensure_instance_config
+from pipelines.app.cli import main
+from pipelines.platform.instance import DEV_INSTANCE_CONFIG, ensure_instance_config
 
 
 def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(
@@ -64,7 +64,7 @@ def counted() -> int:
 def test_dev_event_log_is_shared_with_other_processes_while_a_run_writes(tmp_path, monkeypatch):
     """The index connection stays open, yet another instance (the webserver, the daemon)
     sees each materialisation at once, and the run's own events as Dagster stores them."""
-    from pipelines.instance_storage import IndexedSqliteEventLogStorage
+    from pipelines.platform.instance_storage import IndexedSqliteEventLogStorage
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     ensure_instance_config(tmp_path)

@@ -16,9 +16,9 @@ import duckdb
 import pytest
 from conftest import dagster_instance, event_row, make_workbook, measure_row, practice_row
 
-from pipelines.core.publish import read_parquet
-from pipelines.core.tables import INDICATOR_PROGRESS, INDICATOR_SCORECARD, SUBMISSIONS
-from pipelines.run import run_everything
+from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import INDICATOR_PROGRESS, INDICATOR_SCORECARD, SUBMISSIONS
+from pipelines.core.outputs.parquet import read_parquet
 
 D = dt.date
 

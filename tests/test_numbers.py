@@ -7,8 +7,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from pipelines.core.numbers import NO_VALUE, figure, percent
-from pipelines.run import format_scorecard
+from pipelines.app.run import format_scorecard
+from pipelines.core.outputs.numbers import NO_VALUE, figure, percent
 
 
 @pytest.mark.parametrize(

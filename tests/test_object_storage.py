@@ -27,11 +27,11 @@ import pytest
 from conftest import GOOD_ROWS, make_workbook
 from s3_server import S3Server, running_s3_server
 
-from pipelines.core.s3_lock import read_lock, remote_writer_lock
-from pipelines.core.storage import S3Url, publication_rank, pull, push, working_copy
-from pipelines.core.writer_lock import LOCK_NAME, WriterBusy
-from pipelines.defs.automation import raw_files_sensor
-from pipelines.defs.review import review_decisions_sensor
+from pipelines.defs.operations.automation import raw_files_sensor
+from pipelines.defs.review.decisions import review_decisions_sensor
+from pipelines.platform.s3_lock import read_lock, remote_writer_lock
+from pipelines.platform.storage import S3Url, publication_rank, pull, push, working_copy
+from pipelines.platform.writer_lock import LOCK_NAME, WriterBusy
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTERIX = Path(sys.executable).parent / "clusterix"
@@ -300,7 +300,7 @@ def test_the_sensor_sees_new_and_changed_objects(s3_server, bucket, tmp_path, in
 
 def _ingest_job() -> dg.JobDefinition:
     from pipelines.definitions import defs
-    from pipelines.defs.automation import INGEST_JOB
+    from pipelines.defs.operations.automation import INGEST_JOB
 
     return defs.resolve_job_def(INGEST_JOB)
 
@@ -408,7 +408,7 @@ def _hold(env: dict[str, str], location: str) -> subprocess.Popen:
     code = textwrap.dedent(
         f"""
         import time
-        from pipelines.core.s3_lock import remote_writer_lock
+        from pipelines.platform.s3_lock import remote_writer_lock
         with remote_writer_lock({location!r}, command="test holder", run_id="test-run"):
             print("held", flush=True)
             time.sleep(600)

@@ -15,9 +15,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.core.fields import FIELDS
-from pipelines.core.parsing import Invalid, parse_value
-from pipelines.core.rules import RULES
+from pipelines.core.intake.parsing import Invalid, parse_value
+from pipelines.core.metadata.fields import FIELDS
+from pipelines.core.metadata.rules import RULES
 
 AMOUNT = FIELDS["sf_influenced_eur"]
 COUNT = FIELDS["participants"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.core import config
 from pipelines.defs.resources import configured_paths
+from pipelines.platform import settings as config
 
 
 def _paths_at_run_start(resource) -> tuple[Path, Path, Path]:

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from conftest import GOOD_ROWS, dagster_instance, make_workbook
 
-from pipelines.core.publish import read_parquet
-from pipelines.core.tables import EVENTS, SUBMISSIONS, VALIDATION_ISSUES, published_tables
+from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import EVENTS, SUBMISSIONS, VALIDATION_ISSUES, published_tables
+from pipelines.core.outputs.parquet import read_parquet
 from pipelines.definitions import defs
-from pipelines.defs.automation import raw_files_sensor
 from pipelines.defs.metadata import INLINE_MARKDOWN_LIMIT
+from pipelines.defs.operations.automation import raw_files_sensor
 from pipelines.defs.partitions import submission_partitions
-from pipelines.run import run_everything
 
 
 def _events(assets: Path) -> pd.DataFrame:
@@ -132,7 +132,7 @@ def test_sensor_names_a_file_it_cannot_attribute(dirs, instance, capsys):
 
 
 def test_the_template_commands_default_name_is_accepted(dirs, instance):
-    from pipelines.core.template import write_template
+    from pipelines.core.outputs.template import write_template
 
     raw, assets = dirs
     (raw / "P4").mkdir()
@@ -198,7 +198,7 @@ def test_partitions_tell_each_partner_periods_truth(dirs, instance):
 
 
 def test_the_daily_run_ingests_the_first_and_the_last_partner_period(dirs, instance):
-    from pipelines.defs.automation import INGEST_JOB, daily_ingest
+    from pipelines.defs.operations.automation import INGEST_JOB, daily_ingest
 
     raw, assets = dirs
     first = {**GOOD_ROWS["Events"], "start_date": dt.date(2016, 6, 1)}
@@ -342,7 +342,7 @@ def test_every_table_reads_back_in_duckdb_with_its_types(dirs, instance):
 
 
 def test_data_dictionary_in_the_repository_is_current():
-    from pipelines.core.dictionary import data_dictionary
+    from pipelines.core.outputs.dictionary import data_dictionary
 
     committed = Path(__file__).parents[1] / "assets" / "README.md"
     assert committed.read_text(encoding="utf-8") == data_dictionary()
@@ -350,7 +350,7 @@ def test_data_dictionary_in_the_repository_is_current():
 
 @pytest.mark.parametrize("env", [{"CLUSTERIX_RAW_DIR": "/nonexistent/raw"}])
 def test_run_without_a_raw_directory_fails_cleanly(monkeypatch, env, capsys):
-    from pipelines.cli import main
+    from pipelines.app.cli import main
 
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -19,8 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import GOOD_ROWS, make_workbook
 
-from pipelines.core import publish
-from pipelines.core.manifest import (
+from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import PERIODS, published_tables
+from pipelines.core.outputs import parquet as publish
+from pipelines.core.outputs.manifest import (
     MANIFEST,
     current_manifest,
     mismatches,
@@ -28,11 +30,9 @@ from pipelines.core.manifest import (
     snapshot_dir,
     snapshots,
 )
-from pipelines.core.publish import run_id_of, write_parquet
-from pipelines.core.reference import reference
-from pipelines.core.tables import PERIODS, published_tables
-from pipelines.core.warehouse import build_database, connect
-from pipelines.run import run_everything
+from pipelines.core.outputs.parquet import run_id_of, write_parquet
+from pipelines.core.outputs.warehouse import build_database, connect
+from pipelines.core.reference.loader import reference
 
 
 class SimulatedCrash(BaseException):
@@ -130,7 +130,7 @@ def test_a_run_killed_at_any_write_leaves_the_published_set_whole(dirs, instance
 
 
 def test_a_full_disk_is_reported_in_one_line_and_publishes_nothing(dirs, monkeypatch, capsys):
-    from pipelines.cli import main
+    from pipelines.app.cli import main
 
     raw, assets = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})

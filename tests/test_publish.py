@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.core.publish import read_parquet, write_parquet
-from pipelines.core.reference import reference
-from pipelines.core.tables import PERIODS
+from pipelines.core.metadata.tables import PERIODS
+from pipelines.core.outputs.parquet import read_parquet, write_parquet
+from pipelines.core.reference.loader import reference
 
 
 def test_a_write_that_fails_midway_leaves_the_previous_file_intact(tmp_path):

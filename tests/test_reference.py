@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.core.reference import DATA_DIR, ReferenceDataError, load_reference, reference
+from pipelines.core.reference.loader import DATA_DIR, ReferenceDataError, load_reference, reference
 
 
 def test_partners_periods_and_instruments_match_the_spec():
@@ -125,8 +125,8 @@ def test_event_type_and_indicator_targets_must_agree(data_copy):
 
 def test_a_new_event_type_in_the_reference_data_is_accepted_in_workbooks(data_copy):
     """Event types are listed in the reference files only: adding one there is enough."""
-    from pipelines.core.schemas import sheet_schema
-    from pipelines.core.tables import EVENTS_SHEET
+    from pipelines.core.metadata.schemas import sheet_schema
+    from pipelines.core.metadata.tables import EVENTS_SHEET
 
     with (data_copy / "event_types.csv").open("a") as f:
         f.write("study_tour,extended,2,O1X.5,false,A study tour,\n")

@@ -13,16 +13,16 @@ import pandas as pd
 import pytest
 from test_indicators import RECORDS, REF, submissions
 
-from pipelines.core.completeness import submission_statuses
-from pipelines.core.facts import resolve_facts
-from pipelines.core.indicators import (
+from pipelines.core.indicators.compute import (
     compute_indicators,
     indicator_progress,
     indicator_scorecard,
     stakeholder_meeting_floor,
 )
-from pipelines.core.report import data_uri, indicator_chart_svg, report_html, write_report
-from pipelines.core.validation import issues_frame
+from pipelines.core.intake.validation import issues_frame
+from pipelines.core.outputs.report import data_uri, indicator_chart_svg, report_html, write_report
+from pipelines.core.state.completeness import submission_statuses
+from pipelines.core.state.facts import resolve_facts
 
 GENERATED_AT = "2026-11-24 12:00 UTC"
 AS_OF = dt.date(2023, 2, 1)  # RP11 not yet due

@@ -16,11 +16,9 @@ import openpyxl
 import pandas as pd
 from conftest import GOOD_ROWS, make_workbook
 
-from pipelines.cli import main
-from pipelines.core.publish import read_parquet
-from pipelines.core.reference import reference
-from pipelines.core.review import Ledger, ledger_path, record
-from pipelines.core.tables import (
+from pipelines.app.cli import main
+from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import (
     INDICATOR_SCORECARD,
     POLICY_MEASURES,
     REVIEWS,
@@ -28,9 +26,11 @@ from pipelines.core.tables import (
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
+from pipelines.core.outputs.parquet import read_parquet
+from pipelines.core.reference.loader import reference
+from pipelines.core.state.review import Ledger, ledger_path, record
 from pipelines.definitions import defs
-from pipelines.defs.review import REVIEW_JOB, review_decisions_sensor
-from pipelines.run import run_everything
+from pipelines.defs.review.decisions import REVIEW_JOB, review_decisions_sensor
 
 MEASURE = GOOD_ROWS["PolicyMeasures"]
 

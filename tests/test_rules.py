@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import GOOD_ROWS, make_workbook
 
-from pipelines.core.discovery import discover
-from pipelines.core.ingest import Outcome, ingest
-from pipelines.core.reference import reference
-from pipelines.core.rules import RULES
+from pipelines.core.intake.discovery import discover
+from pipelines.core.intake.ingest import Outcome, ingest
+from pipelines.core.metadata.rules import RULES
+from pipelines.core.reference.loader import reference
 
 D = dt.date
 
@@ -340,9 +340,9 @@ def test_sheet_schema_is_generated_from_the_sheet_definition():
 
     import pandas as pd
 
-    from pipelines.core.fields import Field
-    from pipelines.core.schemas import sheet_schema
-    from pipelines.core.tables import COLLABORATIONS_SHEET
+    from pipelines.core.metadata.fields import Field
+    from pipelines.core.metadata.schemas import sheet_schema
+    from pipelines.core.metadata.tables import COLLABORATIONS_SHEET
 
     extra = Field("visits", "integer", "Visits.", min_value=0)
     sheet = replace(COLLABORATIONS_SHEET, columns=(*COLLABORATIONS_SHEET.columns, extra))

@@ -22,11 +22,11 @@ from conftest import GOOD_ROWS, dagster_instance, event_row, make_workbook, memo
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 from pg_server import PostgresServer, postgres_server
 
-from pipelines.cli import main
+from pipelines.app.cli import main
+from pipelines.app.run import run_everything
 from pipelines.definitions import defs
-from pipelines.defs.run_retention import PRUNE_JOB
-from pipelines.retention import PruneReport, prune_runs
-from pipelines.run import run_everything
+from pipelines.defs.operations.run_retention import PRUNE_JOB
+from pipelines.platform.retention import PruneReport, prune_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMISSION = dg.AssetKey("submission")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core.reference import reference
+from pipelines.core.reference.loader import reference
 from pipelines.demo.plan import (
     FLAWS,
     FORMULA_LIKE_FILE,

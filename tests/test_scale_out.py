@@ -27,8 +27,8 @@ import yaml
 from conftest import GOOD_EVENT, make_workbook
 from pg_server import PostgresServer, postgres_server
 
-from pipelines.core.config import INGEST_CHUNKS_ENV
-from pipelines.core.writer_lock import WriterBusy, step_guard, writer_lock
+from pipelines.platform.settings import INGEST_CHUNKS_ENV
+from pipelines.platform.writer_lock import WriterBusy, step_guard, writer_lock
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -123,7 +123,7 @@ def _hold_step_guard(state: Path, run_id: str) -> subprocess.Popen:
     code = textwrap.dedent(
         f"""
         import time
-        from pipelines.core.writer_lock import step_guard
+        from pipelines.platform.writer_lock import step_guard
         with step_guard({str(state)!r}, {run_id!r}):
             print("working", flush=True)
             time.sleep(600)

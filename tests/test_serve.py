@@ -21,7 +21,7 @@ import pytest
 import yaml
 from pg_server import PostgresServer, postgres_server
 
-from pipelines import serve
+from pipelines.app import serve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_an_unreachable_postgres_is_one_line_and_nothing_starts(tmp_path):
         "PORT": str(_free_port()),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.serve"],
+        [sys.executable, "-m", "pipelines.app.serve"],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -130,7 +130,7 @@ def test_serve_runs_sensor_schedule_and_pipeline_under_the_daemon_on_postgres(
     log = tmp_path / "serve.log"
     with open(log, "w") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.serve", "--port", str(port)],
+            [sys.executable, "-m", "pipelines.app.serve", "--port", str(port)],
             env={**os.environ, **env},
             cwd=REPO,
             stdout=output,

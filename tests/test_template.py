@@ -10,11 +10,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.cli import main
-from pipelines.core.fields import EVENT_TYPES, FORMATS, MEASURE_STATUSES, PRACTICE_STAGES
-from pipelines.core.reference import reference
-from pipelines.core.tables import COVER_FIELDS, RECORD_SHEETS
-from pipelines.core.template import TemplateError, write_template
+from pipelines.app.cli import main
+from pipelines.core.metadata.fields import EVENT_TYPES, FORMATS, MEASURE_STATUSES, PRACTICE_STAGES
+from pipelines.core.metadata.tables import COVER_FIELDS, RECORD_SHEETS
+from pipelines.core.outputs.template import TemplateError, write_template
+from pipelines.core.reference.loader import reference
 
 FORMULA_LIKE = '=HYPERLINK("http://evil.example","click")'
 

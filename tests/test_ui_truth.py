@@ -12,9 +12,9 @@ import pytest
 from conftest import dagster_instance
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
-from pipelines.core.publish import read_parquet
-from pipelines.core.tables import SUBMISSIONS, published_tables
-from pipelines.run import run_everything
+from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import SUBMISSIONS, published_tables
+from pipelines.core.outputs.parquet import read_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
-from pipelines.core.guard import WorkbookRejected, column_letter
-from pipelines.core.tables import RECORD_SHEETS
-from pipelines.core.workbook import CoverValue, read_workbook
+from pipelines.core.intake.guard import WorkbookRejected, column_letter
+from pipelines.core.intake.workbook import CoverValue, read_workbook
+from pipelines.core.metadata.tables import RECORD_SHEETS
 
 Rows = list[list[object]]
 

@@ -19,10 +19,10 @@ import xlsxwriter
 from conftest import GOOD_ROWS, make_workbook
 from openpyxl import load_workbook
 
-from pipelines.core.discovery import discover
-from pipelines.core.ingest import Outcome, ingest
-from pipelines.core.reference import reference
-from pipelines.core.tables import RECORD_SHEETS
+from pipelines.core.intake.discovery import discover
+from pipelines.core.intake.ingest import Outcome, ingest
+from pipelines.core.metadata.tables import RECORD_SHEETS
+from pipelines.core.reference.loader import reference
 
 Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int], None]
 COVER = {

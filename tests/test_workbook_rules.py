@@ -8,10 +8,10 @@ import pytest
 from conftest import GOOD_ROWS, make_workbook
 from openpyxl import load_workbook
 
-from pipelines.core.discovery import discover
-from pipelines.core.ingest import ingest
-from pipelines.core.reference import reference
-from pipelines.core.template import write_template
+from pipelines.core.intake.discovery import discover
+from pipelines.core.intake.ingest import ingest
+from pipelines.core.outputs.template import write_template
+from pipelines.core.reference.loader import reference
 
 
 def _only_outcome(raw, tmp_path):

@@ -16,7 +16,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.core.writer_lock import LOCK_NAME, WriterBusy, read_holder, writer_lock
+from pipelines.platform.writer_lock import LOCK_NAME, WriterBusy, read_holder, writer_lock
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTERIX = Path(sys.executable).parent / "clusterix"
@@ -187,7 +187,7 @@ def test_a_waiting_writer_names_the_holder_and_gives_up_after_its_timeout(tmp_pa
 
 def _ingest_job() -> dg.JobDefinition:
     from pipelines.definitions import defs
-    from pipelines.defs.automation import INGEST_JOB
+    from pipelines.defs.operations.automation import INGEST_JOB
 
     return defs.resolve_job_def(INGEST_JOB)
 
@@ -197,7 +197,7 @@ def _hold_in_another_process(state: Path) -> subprocess.Popen:
     code = textwrap.dedent(
         f"""
         import sys, time
-        from pipelines.core.writer_lock import writer_lock
+        from pipelines.platform.writer_lock import writer_lock
         with writer_lock({str(state)!r}, command="test holder", run_id="test-run"):
             print("held", flush=True)
             time.sleep(600)
