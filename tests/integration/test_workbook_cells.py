@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from conftest import GOOD_ROWS, make_workbook
 from openpyxl import load_workbook
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import Outcome, ingest

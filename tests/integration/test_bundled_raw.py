@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import dagster_instance
+from tests.helpers.dagster import dagster_instance
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import (
@@ -25,7 +25,7 @@ from pipelines.core.metadata.tables import (
 )
 from pipelines.core.outputs.parquet import read_parquet
 
-RAW = Path(__file__).parents[1] / "raw"
+RAW = Path(__file__).parents[2] / "raw"
 
 # raw/README.md, "Deliberately flawed files"
 REJECTED = {("P7", "RP03"): "not_a_spreadsheet", ("P8", "RP07"): "partner_mismatch"}

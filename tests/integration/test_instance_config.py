@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 import dagster as dg
-from conftest import GOOD_ROWS, make_workbook, memory_dir
+from tests.helpers.dagster import memory_dir
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.cli import main
 from pipelines.platform.instance import DEV_INSTANCE_CONFIG, ensure_instance_config

@@ -24,13 +24,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import GOOD_ROWS, dagster_instance, make_workbook
 from playwright.sync_api import BrowserContext, Locator, Page, Route, expect, sync_playwright
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.run import run_everything
 from pipelines.platform.instance import NO_TELEMETRY_ENV
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

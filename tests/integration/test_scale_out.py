@@ -24,13 +24,13 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import GOOD_EVENT, make_workbook
-from pg_server import PostgresServer, postgres_server
+from tests.helpers.workbooks import GOOD_EVENT, make_workbook
 
 from pipelines.platform.settings import INGEST_CHUNKS_ENV
 from pipelines.platform.writer_lock import WriterBusy, step_guard, writer_lock
+from tests.helpers.pg_server import PostgresServer, postgres_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SUBMISSION = dg.AssetKey("submission")
 CHUNKS = ("ingest_chunk_1_of_2", "ingest_chunk_2_of_2")

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import openpyxl
 import pandas as pd
-from conftest import GOOD_ROWS, make_workbook
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.cli import main
 from pipelines.app.run import run_everything

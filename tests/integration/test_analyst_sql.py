@@ -16,14 +16,8 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import (
-    GOOD_EVENT,
-    dagster_instance,
-    event_row,
-    make_workbook,
-    measure_row,
-    practice_row,
-)
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import GOOD_EVENT, event_row, make_workbook, measure_row, practice_row
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import published_tables

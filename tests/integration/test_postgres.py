@@ -13,9 +13,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from pg_server import PostgresServer, postgres_server
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.pg_server import PostgresServer, postgres_server
+
+REPO = Path(__file__).resolve().parents[2]
 CLUSTERIX = Path(sys.executable).parent / "clusterix"
 
 

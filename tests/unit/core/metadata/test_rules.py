@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_ROWS, make_workbook
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import Outcome, ingest

@@ -18,7 +18,7 @@ import pytest
 
 from pipelines.platform.writer_lock import LOCK_NAME, WriterBusy, read_holder, writer_lock
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLUSTERIX = Path(sys.executable).parent / "clusterix"
 # A few partners' sample workbooks: enough work for a run to be caught mid-write.
 SAMPLE_PARTNERS = ("P1", "P2")

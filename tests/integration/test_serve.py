@@ -19,11 +19,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from pg_server import PostgresServer, postgres_server
 
 from pipelines.app import serve
+from tests.helpers.pg_server import PostgresServer, postgres_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

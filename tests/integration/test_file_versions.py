@@ -13,7 +13,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from conftest import GOOD_ROWS, make_workbook
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.run import run_everything
 from pipelines.core.intake.discovery import discover
@@ -183,7 +183,7 @@ def test_the_next_run_cleans_up_after_a_killed_one(dirs, instance, tmp_path):
 
 def test_batches_of_workbooks_give_the_results_of_one_pass(tmp_path):
     """The bundled sample, with its deliberate flaws, read in batches of 7 and in one."""
-    bundled = Path(__file__).resolve().parents[1] / "raw"
+    bundled = Path(__file__).resolve().parents[2] / "raw"
     found = discover(bundled)
     now = "2026-01-01T00:00:00+00:00"
     one = ingest(found, reference(), tmp_path / "a", now=now, batch_size=len(found))

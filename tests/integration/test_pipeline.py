@@ -10,7 +10,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from conftest import GOOD_ROWS, dagster_instance, make_workbook
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import EVENTS, SUBMISSIONS, VALIDATION_ISSUES, published_tables
@@ -149,7 +150,7 @@ def test_the_template_commands_default_name_is_accepted(dirs, instance):
 
 
 def test_a_new_instance_is_told_the_whole_picture(dirs, instance):
-    from conftest import dagster_instance
+    from tests.helpers.dagster import dagster_instance
 
     raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
@@ -344,7 +345,7 @@ def test_every_table_reads_back_in_duckdb_with_its_types(dirs, instance):
 def test_data_dictionary_in_the_repository_is_current():
     from pipelines.core.outputs.dictionary import data_dictionary
 
-    committed = Path(__file__).parents[1] / "assets" / "README.md"
+    committed = Path(__file__).parents[2] / "assets" / "README.md"
     assert committed.read_text(encoding="utf-8") == data_dictionary()
 
 

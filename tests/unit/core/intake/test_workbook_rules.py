@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import GOOD_ROWS, make_workbook
 from openpyxl import load_workbook
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import ingest

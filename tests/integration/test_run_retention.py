@@ -18,17 +18,18 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import GOOD_ROWS, dagster_instance, event_row, make_workbook, memory_dir
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
-from pg_server import PostgresServer, postgres_server
+from tests.helpers.dagster import dagster_instance, memory_dir
+from tests.helpers.workbooks import GOOD_ROWS, event_row, make_workbook
 
 from pipelines.app.cli import main
 from pipelines.app.run import run_everything
 from pipelines.definitions import defs
 from pipelines.defs.operations.run_retention import PRUNE_JOB
 from pipelines.platform.retention import PruneReport, prune_runs
+from tests.helpers.pg_server import PostgresServer, postgres_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SUBMISSION = dg.AssetKey("submission")
 CHECK_KEYS = defs.resolve_asset_graph().asset_check_keys
 OLDER_THAN = dt.timedelta(days=90)

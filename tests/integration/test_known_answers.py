@@ -14,7 +14,8 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import dagster_instance, event_row, make_workbook, measure_row, practice_row
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import event_row, make_workbook, measure_row, practice_row
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import INDICATOR_PROGRESS, INDICATOR_SCORECARD, SUBMISSIONS

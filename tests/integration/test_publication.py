@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import GOOD_ROWS, make_workbook
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import PERIODS, published_tables

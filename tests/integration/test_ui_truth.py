@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import dagster_instance
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+from tests.helpers.dagster import dagster_instance
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import SUBMISSIONS, published_tables
 from pipelines.core.outputs.parquet import read_parquet
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 QUERY = """
 {

@@ -24,16 +24,16 @@ import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from conftest import GOOD_ROWS, make_workbook
-from s3_server import S3Server, running_s3_server
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.defs.operations.automation import raw_files_sensor
 from pipelines.defs.review.decisions import review_decisions_sensor
 from pipelines.platform.s3_lock import read_lock, remote_writer_lock
 from pipelines.platform.storage import S3Url, publication_rank, pull, push, working_copy
 from pipelines.platform.writer_lock import LOCK_NAME, WriterBusy
+from tests.helpers.s3_server import S3Server, running_s3_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLUSTERIX = Path(sys.executable).parent / "clusterix"
 SAMPLE_PARTNERS = ("P1", "P2")
 
