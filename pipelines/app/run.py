@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from pipelines.core.metadata.tables import (
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
+from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.parquet import read_parquet
 from pipelines.platform import settings as config
 from pipelines.platform.failures import operational_error
@@ -125,15 +125,6 @@ def failure_line(result: dg.ExecuteInProcessResult) -> str:
     return "the pipeline run failed (the previously published tables are unchanged)"
 
 
-def _number(value: Decimal | None, unit: str = "") -> str:
-    """A figure as people write it: thousands separated, no .00 on whole counts."""
-    if value is None:
-        return "n/a"
-    if unit in ("EUR", "%") or value != value.to_integral_value():
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
-
-
 def format_scorecard(scorecard: pd.DataFrame) -> str:
     """The scorecard as a plain-text table for the terminal."""
     header = (
@@ -142,11 +133,10 @@ def format_scorecard(scorecard: pd.DataFrame) -> str:
     )
     lines = [header, "-" * len(header)]
     for row in scorecard.itertuples(index=False):
-        pct = "n/a" if row.pct_of_target is None else f"{row.pct_of_target:.1f}"
         lines.append(
             f"{row.indicator_id:<9} {row.name[:60]:<60} {row.unit:<11}"
-            f" {_number(row.target, row.unit):>14} {_number(row.achieved, row.unit):>14}"
-            f" {pct:>8}"
+            f" {figure(row.target, row.unit):>14} {figure(row.achieved, row.unit):>14}"
+            f" {percent(row.pct_of_target):>8}"
         )
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from pipelines.core.intake.parsing import as_text
 from pipelines.core.metadata.tables import Table
+from pipelines.core.outputs.numbers import percent
 
 PREVIEW_ROWS = 10
 
@@ -83,7 +84,7 @@ def progress_markdown(
     else:
         filled = max(0, min(_BAR_CELLS, round(pct / 100 * _BAR_CELLS)))
         bar = "█" * filled + "░" * (_BAR_CELLS - filled) + ("▶" if pct > 100 else "")
-        bar += f" {pct:.1f} % of target"
+        bar += f" {percent(pct)} of target"
     values = [v for _, v in by_period if v is not None]
     top = max([target, *values]) or 1.0
     sparks = "".join(

@@ -16,14 +16,14 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from tests.helpers.dagster import dagster_instance
-from tests.helpers.workbooks import GOOD_EVENT, event_row, make_workbook, measure_row, practice_row
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import published_tables
 from pipelines.core.outputs.dictionary import SECTIONS
 from pipelines.core.outputs.manifest import current_manifest
 from pipelines.core.outputs.warehouse import DATABASE, QUESTION_VIEWS, connect
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import GOOD_EVENT, event_row, make_workbook, measure_row, practice_row
 
 D = dt.date
 

@@ -293,3 +293,57 @@ def test_indicator_metadata_is_numeric_and_plotted(finished_run, page: Page) -> 
     assert numbers["target"] == 81
     assert numbers["achieved"] == 1  # P4's one regional stakeholder meeting in RP07
     assert numbers["% of target"] == pytest.approx(1.2)
+
+
+# Every element with text of its own: its colour, the first opaque background behind it,
+# and their WCAG 2 contrast ratio.
+CONTRASTS = """() => {
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const behind = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const found = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const [hi, lo] = [lum(rgb(getComputedStyle(e).color)), lum(behind(e))].sort((a, b) => b - a);
+    found.push([e.tagName + '.' + e.className, e.textContent.trim().slice(0, 40),
+                (hi + 0.05) / (lo + 0.05)]);
+  }
+  return found;
+}"""
+
+
+def test_the_report_reads_without_hover_and_meets_wcag_aa(finished_run, page: Page) -> None:
+    report = finished_run["assets"] / "report" / "progress_report.html"
+    page.goto(report.as_uri())
+
+    # the refusal's reason is one link away from its cell, for keyboard and touch users
+    page.locator("#status-grid td[title^='P7 RP03:'] a").focus()
+    page.keyboard.press("Enter")
+    reason = page.locator("#refused-P7-RP03")
+    expect(reason).to_be_in_viewport()
+    expect(reason).to_contain_text("this file is not an .xlsx or .ods workbook")
+    expect(reason).to_contain_text("nothing accepted: counts as not received")
+
+    # not expected is written, not only coloured; an unknown floor figure is not a 0
+    expect(page.locator("#status-grid td[title^='P11 RP09:']")).to_have_text("—")
+    expect(page.locator("#floor-grid td[title^='P7 RP03:']")).to_have_text("unknown")
+    expect(page.locator(".floor-summary")).to_contain_text("unknown")
+
+    # a chart says its values to whoever cannot see it
+    alt = page.locator("#chart-O1\\.5 img").get_attribute("alt")
+    assert "target 60 events" in alt and "RP07 1" in alt, alt
+
+    ratios = page.evaluate(CONTRASTS)
+    assert len(ratios) > 500, "every cell of the grids was measured"
+    low = [(element, text, round(ratio, 2)) for element, text, ratio in ratios if ratio < 4.5]
+    assert not low, f"text below WCAG AA contrast (4.5:1): {low[:10]}"

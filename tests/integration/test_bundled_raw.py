@@ -11,8 +11,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import openpyxl
+import pandas as pd
 import pytest
-from tests.helpers.dagster import dagster_instance
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import (
@@ -22,6 +23,7 @@ from pipelines.core.metadata.tables import (
     VALIDATION_ISSUES,
 )
 from pipelines.core.outputs.parquet import read_parquet
+from tests.helpers.dagster import dagster_instance
 
 RAW = Path(__file__).parents[2] / "raw"
 
@@ -116,3 +118,33 @@ def test_formula_like_title_stays_text(published):
     events = read_parquet(EVENTS, published)
     mine = events[(events["partner_id"] == "P4") & (events["period_id"] == "RP02")]
     assert FORMULA_TITLE in set(mine["title"])
+
+
+def _feedback_issues(assets: Path) -> set[tuple[str, str, str, object, object]]:
+    """(partner, period, file, sheet, row) of every issue listed in a feedback workbook."""
+    found = set()
+    for path in sorted((assets / "feedback").glob("P*/RP*.xlsx")):
+        sheet = openpyxl.load_workbook(path)["Issues"]
+        for row in sheet.iter_rows(min_row=2, values_only=True):
+            found.add((path.parent.name, path.stem, row[0], row[1], row[2]))
+    return found
+
+
+def test_every_open_issue_reaches_its_partners_feedback_workbook(published):
+    issues = read_parquet(VALIDATION_ISSUES, published)
+    open_issues = issues[issues["is_open"].astype(bool) & issues["partner_id"].notna()]
+    expected = {
+        (r.partner_id, r.period_id, r.file, r.sheet, None if pd.isna(r.sheet_row) else r.sheet_row)
+        for r in open_issues.itertuples()
+    }
+    assert {(p, q) for p, q, *_ in expected} >= DUPLICATES, "cross-partner warnings are open"
+    assert _feedback_issues(published) == expected
+
+
+def test_the_feedback_of_a_refused_workbook_says_nothing_is_in_use(published):
+    summary = openpyxl.load_workbook(published / "feedback" / "P7" / "RP03.xlsx")["Summary"]
+    facts = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row[0]}
+    assert facts["Outcome"].startswith("Refused: your workbook P7/RP03.xlsx was not accepted,")
+    assert "no workbook of yours is in use for RP03" in facts["Outcome"]
+    assert "still the one used" not in " ".join(str(v) for v in facts.values())
+    assert facts["Deadline"] == "2017-12-31"

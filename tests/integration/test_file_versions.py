@@ -13,8 +13,6 @@ import subprocess
 import threading
 from pathlib import Path
 
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
-
 from pipelines.app.run import run_everything
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import RETRY, SubmissionState, fingerprint, ingest
@@ -22,6 +20,7 @@ from pipelines.core.intake.parsing import is_missing
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.archive import archive_bytes, remove_stale_temp_files
 from pipelines.core.state.submissions import current_records
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def _sha(data: bytes) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import dagster as dg
-from tests.helpers.dagster import memory_dir
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.cli import main
 from pipelines.platform.instance import DEV_INSTANCE_CONFIG, ensure_instance_config
+from tests.helpers.dagster import memory_dir
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(

@@ -14,12 +14,12 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from tests.helpers.dagster import dagster_instance
-from tests.helpers.workbooks import event_row, make_workbook, measure_row, practice_row
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import INDICATOR_PROGRESS, INDICATOR_SCORECARD, SUBMISSIONS
 from pipelines.core.outputs.parquet import read_parquet
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import event_row, make_workbook, measure_row, practice_row
 
 D = dt.date
 

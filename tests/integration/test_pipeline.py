@@ -10,8 +10,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from tests.helpers.dagster import dagster_instance
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import EVENTS, SUBMISSIONS, VALIDATION_ISSUES, published_tables
@@ -20,6 +18,8 @@ from pipelines.definitions import defs
 from pipelines.defs.metadata import INLINE_MARKDOWN_LIMIT
 from pipelines.defs.operations.automation import raw_files_sensor
 from pipelines.defs.partitions import submission_partitions
+from tests.helpers.dagster import dagster_instance
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def _events(assets: Path) -> pd.DataFrame:
@@ -256,7 +256,8 @@ FORMULA = '=HYPERLINK("http://evil.example","click")'
 
 @pytest.fixture(scope="module")
 def quarantined_run(tmp_path_factory):
-    """One run over a workbook whose only event is quarantined and has a formula-like title."""
+    """One run over a workbook whose only event is quarantined and has a formula-like title,
+    beside a file of P4's folder that is no period's workbook."""
     base = tmp_path_factory.mktemp("quarantined")
     raw, assets = base / "raw", base / "assets"
     mp = pytest.MonkeyPatch()
@@ -264,6 +265,7 @@ def quarantined_run(tmp_path_factory):
         mp.setenv(f"CLUSTERIX_{name}_DIR", str(path))
     event = {**GOOD_ROWS["Events"], "title": FORMULA, "participants": "many"}
     make_workbook(raw, "P4", "RP07", {"Events": [event]})
+    (raw / "P4" / "minutes.docx").write_bytes(b"minutes of the meeting")
     with dagster_instance() as instance:
         assert run_everything(instance).success
         yield instance, assets
@@ -301,6 +303,18 @@ def test_feedback_workbook_keeps_formulas_as_text(quarantined_run):
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert any(c.value == "many" for c in cells)
     assert all(c.data_type != "f" for c in cells)
+
+
+def test_a_file_of_no_period_reaches_its_partners_feedback(quarantined_run):
+    from openpyxl import load_workbook
+
+    _, assets = quarantined_run
+    book = load_workbook(assets / "feedback" / "P4" / "files_not_read.xlsx")
+    facts = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
+    assert facts["Outcome"].startswith("Not read: 1 file(s) in your folder belong to no")
+    [issue] = list(book["Issues"].iter_rows(min_row=2, values_only=True))
+    assert issue[0] == "P4/minutes.docx"
+    assert "save it as Excel Workbook (.xlsx)" in issue[-1]
 
 
 SQL_TYPES = {"VARCHAR", "BIGINT", "DECIMAL(18,2)", "DATE", "BOOLEAN", "DOUBLE"}

@@ -17,7 +17,6 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import PERIODS, published_tables
@@ -33,6 +32,7 @@ from pipelines.core.outputs.manifest import (
 from pipelines.core.outputs.parquet import run_id_of, write_parquet
 from pipelines.core.outputs.warehouse import build_database, connect
 from pipelines.core.reference.loader import reference
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 class SimulatedCrash(BaseException):

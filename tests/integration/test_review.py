@@ -14,7 +14,6 @@ from pathlib import Path
 import dagster as dg
 import openpyxl
 import pandas as pd
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.app.cli import main
 from pipelines.app.run import run_everything
@@ -31,6 +30,7 @@ from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import Ledger, ledger_path, record
 from pipelines.definitions import defs
 from pipelines.defs.review.decisions import REVIEW_JOB, review_decisions_sensor
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 MEASURE = GOOD_ROWS["PolicyMeasures"]
 
@@ -97,7 +97,7 @@ def test_approve_locks_reopen_unlocks_and_the_approved_column_follows(dirs, inst
     assert completeness.loc[("P4", "RP07"), "review_status"] == "approved"
     assert completeness.loc[("P1", "RP07"), "review_status"] is None
     report = (assets / "report" / "progress_report.html").read_text()
-    assert "review: approved" in report and "✓ 🔒" in report
+    assert "review: approved" in report and "✓<br><small>approved</small>" in report
 
     # A later file for the locked partner-period: archived, refused, nothing published changes.
     corrected = _drop(raw, "2000.00", participants=45)

@@ -28,12 +28,15 @@ Level = Literal["file", "workbook", "row", "fact"]
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule. ``template`` is a ``str.format`` template; ``column`` is the column an
-    issue points at when the finder does not say (row rules about one column)."""
+    """One rule. ``description`` says in plain words what the rule asks of a workbook
+    (shown to partners beside each issue, in place of the rule's name); ``template`` is a
+    ``str.format`` template of the message; ``column`` is the column an issue points at
+    when the finder does not say (row rules about one column)."""
 
     name: str
     severity: Severity
     level: Level
+    description: str
     template: str
     column: str | None = None
 
@@ -53,8 +56,15 @@ def _shown(value: object) -> str:
     return "empty" if text is None else text
 
 
-def _r(name: str, severity: Severity, level: Level, template: str, column: str | None = None):
-    return Rule(name, severity, level, template, column)
+def _r(
+    name: str,
+    severity: Severity,
+    level: Level,
+    description: str,
+    template: str,
+    column: str | None = None,
+) -> Rule:
+    return Rule(name, severity, level, description, template, column)
 
 
 _WRONG = "{column} must be {hint}, got '{value}'"
@@ -66,6 +76,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "symlink",
         "error",
         "file",
+        "The workbook must be a real file, not a link to one",
         "{file} is a symbolic link; links are never followed. Put the workbook itself in"
         " your folder, e.g. {example_file}",
     ),
@@ -73,12 +84,14 @@ _RULE_LIST: tuple[Rule, ...] = (
         "not_a_regular_file",
         "error",
         "file",
+        "Only ordinary files can be read",
         "{file} is not a regular file (a pipe, socket or device) and cannot be read",
     ),
     _r(
         "outside_partner_folder",
         "error",
         "file",
+        "Each workbook goes in its partner's folder",
         "{file} is not in a partner folder; put each workbook in the folder of its partner,"
         " e.g. {example_file}",
     ),
@@ -86,6 +99,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "in_sub_folder",
         "error",
         "file",
+        "Workbooks go directly in the partner folder, not in a sub-folder",
         "{file} is in a sub-folder, and files in sub-folders are not read; put the workbook"
         " directly in the partner folder, e.g. {example_file}",
     ),
@@ -93,6 +107,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unknown_partner_folder",
         "error",
         "file",
+        "The folder must be named after a project partner",
         "the folder '{folder}' is not a partner id ({partner_range}){did_you_mean}; put the"
         " workbook in your own partner folder, e.g. {example_file}",
     ),
@@ -100,6 +115,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unsupported_file_type",
         "error",
         "file",
+        "Only .xlsx and .ods workbooks are read",
         "{file}: {kind} not accepted (.xlsm, .xls, .csv and other formats are refused); only"
         " .xlsx and .ods workbooks are read. Open the file in your spreadsheet program and"
         " save it as Excel Workbook (.xlsx)",
@@ -108,6 +124,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unknown_period_file",
         "error",
         "file",
+        "The file must be named after a reporting period",
         "{file}: '{stem}' is not a reporting period id ({period_range}){did_you_mean}; name the"
         " workbook after the period it reports on, e.g. RP07.xlsx",
     ),
@@ -115,6 +132,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "several_workbooks",
         "error",
         "file",
+        "One workbook per partner and period",
         "{partner_id} has {count} workbooks for {period_id} ({files}); keep only one in your"
         " folder. The last accepted version is used meanwhile",
     ),
@@ -122,6 +140,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "file_changed_while_read",
         "warning",
         "file",
+        "The file must not change while it is being read",
         "{file} disappeared or changed while it was being read; it is read again on the next run",
     ),
     # --- file: a partner-period the coordinator approved (pipelines.core.state.review) ---------
@@ -129,6 +148,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "period_locked",
         "error",
         "file",
+        "A period the coordinator approved takes no new workbook",
         "the coordinator approved your workbook for {period_id} and locked the period: this"
         " file was not read and the approved version stays in use. If something must change,"
         " ask the coordinator to reopen the period, then put the corrected workbook in your"
@@ -137,13 +157,32 @@ _RULE_LIST: tuple[Rule, ...] = (
     # --- workbook: the container and its sheets (workbook reading and guard) ------------
     # Where a rule covers many different defects (a damaged part, a password, an old
     # .xls), the reader describes the defect and its remedy as ``problem``.
-    _r("unreadable_file", "error", "workbook", "{problem}"),
-    _r("not_a_spreadsheet", "error", "workbook", "{problem}"),
-    _r("empty_file", "error", "workbook", "the file is empty (0 bytes); " + _SAVE_AGAIN),
+    _r(
+        "unreadable_file",
+        "error",
+        "workbook",
+        "The workbook must open",
+        "{problem}",
+    ),
+    _r(
+        "not_a_spreadsheet",
+        "error",
+        "workbook",
+        "The file must be a spreadsheet workbook",
+        "{problem}",
+    ),
+    _r(
+        "empty_file",
+        "error",
+        "workbook",
+        "The file must not be empty",
+        "the file is empty (0 bytes); " + _SAVE_AGAIN,
+    ),
     _r(
         "file_too_large",
         "error",
         "workbook",
+        "A workbook may not be larger than the size limit",
         "the file is larger than the {limit} a report workbook may be; remove pictures,"
         " embedded files and unused sheets, then save it again",
     ),
@@ -151,6 +190,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "zip_bomb",
         "error",
         "workbook",
+        "The workbook must not expand to an abnormal size when opened",
         "{what}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
         " again from your spreadsheet program, or contact the coordinator if it really is"
         " this large",
@@ -159,6 +199,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sheet_too_large",
         "error",
         "workbook",
+        "A sheet may not use more rows and columns than the limit",
         "sheet '{sheet}' uses the range {used}, beyond the {rows} rows and {columns} columns"
         " ({allowed}) a sheet may have; delete the rows and columns after your data (select"
         " them, Delete, then save) and save the workbook again",
@@ -167,12 +208,14 @@ _RULE_LIST: tuple[Rule, ...] = (
         "missing_sheet",
         "error",
         "workbook",
+        "The workbook has every sheet of the template",
         "the workbook has no sheet {missing}; it needs the sheets {wanted} (sheets found: {found})",
     ),
     _r(
         "missing_column",
         "error",
         "workbook",
+        "Each sheet has every required column of the template",
         "sheet '{sheet}' has no column {missing} in its header row (row 1), and it is"
         " required (columns found: {found})",
     ),
@@ -180,6 +223,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "duplicate_sheet",
         "error",
         "workbook",
+        "Each sheet of the template appears once",
         "the workbook has {count} sheets that read as '{sheet}': {sheets}; it is not clear"
         " which one holds your report, so delete or rename the others (hidden sheets too:"
         " right-click a sheet tab, Unhide)",
@@ -188,6 +232,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "duplicate_column",
         "error",
         "workbook",
+        "Each column header appears once in a sheet",
         "sheet '{sheet}' has a duplicate column '{column}' (columns {letters}); it is not clear"
         " which one holds the values, so delete or rename the others",
     ),
@@ -196,6 +241,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unknown_cover_partner",
         "error",
         "workbook",
+        "The Cover names a project partner",
         "Cover partner_id '{value}' is not a project partner ({partner_range})",
         "partner_id",
     ),
@@ -203,6 +249,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "partner_mismatch",
         "error",
         "workbook",
+        "The Cover names the partner whose folder holds the file",
         "Cover names partner {value} but the file is in the folder of {folder_partner}; a"
         " partner may only submit in its own folder",
         "partner_id",
@@ -211,6 +258,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unknown_cover_period",
         "error",
         "workbook",
+        "The Cover names a reporting period",
         "Cover period_id '{value}' is not a reporting period ({period_range})",
         "period_id",
     ),
@@ -218,6 +266,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "period_mismatch",
         "error",
         "workbook",
+        "The Cover names the period the file is named after",
         "Cover names period {value} but the file is named {file_period}; name the file after"
         " the period it reports on",
         "period_id",
@@ -226,6 +275,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "not_in_phase",
         "error",
         "workbook",
+        "The partner takes part in the period's phase",
         "{partner} takes no part in the phase of {value}; no workbook is expected",
         "period_id",
     ),
@@ -233,6 +283,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unsupported_template_version",
         "error",
         "workbook",
+        "The workbook uses a supported version of the template",
         "template_version '{value}' is not supported; use a template of version"
         " {template_version} (clusterix template {partner} {period})",
         "template_version",
@@ -241,18 +292,38 @@ _RULE_LIST: tuple[Rule, ...] = (
         "submitted_on_not_a_date",
         "error",
         "workbook",
+        "The Cover's submission date is a date",
         "Cover submitted_on must be {hint}, got '{value}'; on-time reporting and the dates"
         " after submission depend on it, so the workbook is not used until it is a date",
         "submitted_on",
     ),
     # --- row: one cell ------------------------------------------------------------------
-    _r("required_value_missing", "error", "row", "{column} is required; fill it in"),
-    _r("wrong_type", "error", "row", _WRONG),
-    _r("not_in_enumeration", "error", "row", _WRONG),
+    _r(
+        "required_value_missing",
+        "error",
+        "row",
+        "A required value is filled in",
+        "{column} is required; fill it in",
+    ),
+    _r(
+        "wrong_type",
+        "error",
+        "row",
+        "A value has the expected form (number, date, link...)",
+        _WRONG,
+    ),
+    _r(
+        "not_in_enumeration",
+        "error",
+        "row",
+        "A value is one of the choices of the drop-down list",
+        _WRONG,
+    ),
     _r(
         "ambiguous_number",
         "error",
         "row",
+        "A number is typed without thousands separators",
         "{column} '{value}' is a number typed as text with a separator, which reads"
         " differently from country to country (1.500 is 1500 in some and 1.5 in others);"
         " type the number itself: digits only, no thousands separator, a dot before any"
@@ -262,6 +333,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "error_cell",
         "error",
         "row",
+        "A cell holds a value, not a spreadsheet error",
         "{column} holds the spreadsheet error {value}, not a value; correct the formula or"
         " type the value itself",
     ),
@@ -269,6 +341,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "merged_cell",
         "error",
         "row",
+        "Cells are not merged",
         "{column} is part of the merged cells {value}, so its own value is lost; unmerge the"
         " cells and type the value in each row and column",
     ),
@@ -276,15 +349,29 @@ _RULE_LIST: tuple[Rule, ...] = (
         "computed_hyperlink",
         "error",
         "row",
+        "A link's address is typed, not computed by a formula",
         "{column} is a HYPERLINK formula whose address is computed, and '{value}' is only its"
         " text; type or paste the address itself (https://...)",
     ),
-    _r("negative_value", "error", "row", _WRONG),
-    _r("out_of_range", "error", "row", _WRONG),
+    _r(
+        "negative_value",
+        "error",
+        "row",
+        "A count or amount is not negative",
+        _WRONG,
+    ),
+    _r(
+        "out_of_range",
+        "error",
+        "row",
+        "A value lies within its allowed range",
+        _WRONG,
+    ),
     _r(
         "unknown_guest_partner_id",
         "error",
         "row",
+        "A guest partner is a project partner",
         "{column} '{value}' is not a project partner id ({partner_range})",
         "guest_partner_id",
     ),
@@ -292,6 +379,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unknown_country",
         "error",
         "row",
+        "A country is a two-letter ISO country code",
         "{column} '{value}' is not an ISO 3166 alpha-2 country code; write the two capital"
         " letters of the country, e.g. AT, RO or SE",
     ),
@@ -299,6 +387,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unknown_back_to_back_activity",
         "error",
         "row",
+        "A back-to-back activity is one of the listed activities",
         "{column} '{value}' names an activity that is not one of: {activities} (separate"
         " several with ';')",
         "back_to_back",
@@ -307,6 +396,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "date_outside_project",
         "error",
         "row",
+        "A date lies within the project's duration",
         "{column} '{value}' is outside the project ({project_start} to {project_end})",
     ),
     # --- row: several cells -------------------------------------------------------------
@@ -314,12 +404,14 @@ _RULE_LIST: tuple[Rule, ...] = (
         "date_after_submission",
         "error",
         "row",
+        "A date is not after the workbook's submission date",
         "{column} '{value}' is after the submission date '{_submitted_on}'",
     ),
     _r(
         "end_before_start",
         "error",
         "row",
+        "An end date is not before its start date",
         "end_date '{value}' is before start_date '{start_date}'",
         "end_date",
     ),
@@ -327,12 +419,14 @@ _RULE_LIST: tuple[Rule, ...] = (
         "duplicate_ref",
         "error",
         "row",
+        "Each record of a sheet has its own ref",
         "{column} '{value}' appears more than once in this sheet; each record needs its own id",
     ),
     _r(
         "staff_exchange_without_guest",
         "error",
         "row",
+        "A staff exchange names its guest partner",
         "a staff_exchange needs guest_partner_id: the partner whose staff member you hosted",
         "guest_partner_id",
     ),
@@ -340,6 +434,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "staff_exchange_self_guest",
         "error",
         "row",
+        "A staff exchange's guest is another partner",
         "guest_partner_id of a staff_exchange must be another partner, not yourself ('{value}')",
         "guest_partner_id",
     ),
@@ -347,6 +442,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "other_partners_instrument",
         "error",
         "row",
+        "A measure concerns your own policy instrument",
         "policy_instrument_id '{value}' is not your policy instrument (yours: {_own_instrument})",
         "policy_instrument_id",
     ),
@@ -354,6 +450,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "sf_on_non_sf_instrument",
         "error",
         "row",
+        "Structural Funds are reported only for an instrument linked to them",
         "sf_influenced_eur must be 0: '{policy_instrument_id}' is not linked to Structural"
         " Funds; report these funds as other_funds_influenced_eur",
         "sf_influenced_eur",
@@ -362,6 +459,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "implemented_without_date",
         "error",
         "row",
+        "An implemented measure has its implementation date",
         "implemented_on is required when status is implemented",
         "implemented_on",
     ),
@@ -369,6 +467,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "event_outside_period",
         "warning",
         "row",
+        "An event falls in the period it is reported in",
         "start_date '{value}' is outside the reporting period {_period_id}; check the date or"
         " report the event in its own period",
         "start_date",
@@ -377,6 +476,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "event_type_outside_phase",
         "warning",
         "row",
+        "An event's type belongs to the phase of its date",
         "'{event_type}' belongs to another project phase than the event's date '{start_date}'",
         "event_type",
     ),
@@ -384,6 +484,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "date_in_gap",
         "warning",
         "row",
+        "No activity is dated in the gap between phase 2 and the extended phase",
         "{column} '{value}' falls in the gap between phase 2 and the extended phase ({gap}),"
         " when no activity is expected",
     ),
@@ -391,6 +492,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "staff_exchange_too_long",
         "warning",
         "row",
+        "A staff exchange lasts no longer than the limit",
         "a staff exchange lasts up to {staff_exchange_days} days; this one runs from"
         " '{start_date}' to '{value}'",
         "end_date",
@@ -399,6 +501,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "back_to_back_not_project_meeting",
         "warning",
         "row",
+        "Back-to-back activities are reported for project meetings only",
         "back_to_back activities are only reported for project meetings",
         "back_to_back",
     ),
@@ -406,6 +509,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unknown_column",
         "warning",
         "row",
+        "Columns outside the template are ignored",
         "column '{value}' (column {letter}) is not part of the template and was ignored",
     ),
     # --- fact: across workbooks, once the current facts are resolved --------------------
@@ -413,6 +517,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "probable_duplicate",
         "warning",
         "fact",
+        "A consortium event reported by several partners is counted once",
         "{event_type} on {value} {reported}; a consortium-level event is counted once for the"
         " project, so this row is not counted. If it is a different event, check its type and"
         " start date.",
@@ -422,6 +527,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "near_duplicate_ref",
         "warning",
         "fact",
+        "One record keeps the same ref in every period",
         "{column} '{value}' differs from '{other_ref}' (reported in {other_period}) only in"
         " case, spaces or punctuation; if they are one record, write its ref the same way in"
         " every period, or it is counted twice",

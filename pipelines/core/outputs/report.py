@@ -1,68 +1,50 @@
 """The progress report: one HTML file a coordinator can open offline, or mail on.
 
 Everything is inside the file: the style sheet is inline and every chart is a small SVG
-written here by hand and embedded as a data URI (so the markup of one chart cannot clash
-with another's). The same SVG goes into the Dagster UI. Values become floats only as
-plot coordinates; every number printed comes from the Decimal values, and the same data
-always gives the same bytes.
+embedded as a data URI (so the markup of one chart cannot clash with another's). The
+same SVG goes into the Dagster UI. The page and the charts come from the Jinja2
+templates ``templates/report.html.j2`` and ``templates/chart.svg.j2``, which escape
+every value; this module computes what they show. Values become floats
+only as plot coordinates; every number printed comes from the Decimal values through
+:mod:`pipelines.core.outputs.numbers`, and the same data always gives the same bytes. What is
+not known (a figure with no accepted workbook behind it) is written as unknown, never
+as 0.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from pipelines.core.indicators.compute import floor_gaps
+from pipelines.core.outputs.numbers import figure, percent
+from pipelines.core.outputs.pages import render
 from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.outputs.report_submissions import (
-    grid_html,
-    refused_html,
-    status_grid_html,
-    what_to_fix_html,
+    fix_sections,
+    grid_periods,
+    grid_rows,
+    late_rows,
+    refused_rows,
+    status_grid,
 )
 from pipelines.core.reference.loader import Reference
+from pipelines.core.state.completeness import LATE, ON_TIME
 
 _ACHIEVED_COLOUR = "#1f5f8b"
 _TARGET_COLOUR = "#c0392b"
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;
-       color: #222; max-width: 70rem; }
-h1 { margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
-.meta { color: #666; }
-table { border-collapse: collapse; margin: .6rem 0; }
-th, td { padding: .25rem .55rem; border: 1px solid #ddd; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.good { background: #d9f2d9; } .fair { background: #fff0c2; } .poor { background: #f9d6d2; }
-.none { background: #eee; color: #777; }
-.bar { background: #e6e6e6; width: 8rem; height: .6rem; }
-.bar span { display: block; height: 100%; background: #2e7d32; }
-.charts { display: flex; flex-wrap: wrap; gap: 1rem; }
-figure { margin: 0; width: 21rem; } figure img { width: 100%; }
-figcaption { font-size: .85rem; color: #444; }
-table.grid td { text-align: center; min-width: 2.4rem; }
-table.grid th small { font-weight: normal; color: #666; }
-th.partner { white-space: nowrap; max-width: 16rem; overflow: hidden; text-overflow: ellipsis; }
-td.on_time { background: #d9f2d9; } td.late { background: #fff0c2; }
-td.rejected { background: #f4b6ae; font-weight: bold; } td.missing { background: #f9d6d2; }
-td.not_yet_due { background: #e8f0fb; color: #555; } td.not_expected { background: #eee; }
-td.latest_refused { outline: 2px solid #c0392b; outline-offset: -2px; }
-table.issues tr.error td { background: #fdf0ee; }
-section.partner-fix h3 { margin-bottom: .3rem; }
-"""
+_APPROVED = "approved"
 
 
 # --- charts ------------------------------------------------------------------------
 
 _WIDTH, _HEIGHT = 340, 190  # about the size the report shows it at, so text stays legible
 _LEFT, _RIGHT, _TOP, _BOTTOM = 42, 8, 26, 24  # margins around the plot area
-_FONT = "font-family='system-ui, Helvetica, Arial, sans-serif'"
 
 
 def _compact(value: float) -> str:
@@ -89,11 +71,13 @@ def indicator_chart_svg(
     progress: pd.DataFrame,
     target: Decimal,
     periods: Sequence[str] | None = None,
+    unit: str = "",
 ) -> bytes:
     """The indicator's achieved value after each period (line) against its target (dashed).
 
     ``periods`` gives the x axis (default: the periods in ``progress``); a period without
-    a value has no point. The axis always includes zero and the target.
+    a value has no point. The axis always includes zero and the target. Figures in the
+    title and the points' tooltips are written as ``unit`` is (``5.00`` for a %).
     """
     periods = list(dict.fromkeys(progress["period_id"])) if periods is None else list(periods)
     rows = progress[(progress["indicator_id"] == indicator_id) & progress["achieved"].notna()]
@@ -115,51 +99,44 @@ def indicator_chart_svg(
     def y(value: float) -> float:
         return _TOP + (ticks[-1] - value) / (ticks[-1] - ticks[0]) * plot_h
 
-    title = f"{indicator_id}: achieved (line) vs target {_number(target)} (dashed)"
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{_WIDTH}' height='{_HEIGHT}' "
-        f"viewBox='0 0 {_WIDTH} {_HEIGHT}' {_FONT} font-size='10' fill='#333'>",
-        f"<text x='{_WIDTH // 2}' y='15' text-anchor='middle' font-size='11'>"
-        f"{html.escape(title)}</text>",
-    ]
-    for tick in ticks:
-        colour = "#999" if tick == 0 else "#e4e4e4"
-        parts.append(
-            f"<line x1='{_LEFT}' x2='{_WIDTH - _RIGHT}' y1='{y(tick):.1f}' y2='{y(tick):.1f}' "
-            f"stroke='{colour}'/><text x='{_LEFT - 5}' y='{y(tick) + 3.5:.1f}' "
-            f"text-anchor='end'>{html.escape(_compact(tick))}</text>"
-        )
     label_w = max(map(len, periods), default=0) * 5.6 + 2  # 9 px text and a gap
     every = math.ceil(label_w / slot_w)  # so many periods per label, lest labels overlap
-    for i, period in enumerate(periods):
-        if i % every == 0:
-            parts.append(
-                f"<text x='{x(i):.1f}' y='{_HEIGHT - _BOTTOM + 15}' text-anchor='middle' "
-                f"font-size='9'>{html.escape(period)}</text>"
-            )
-    bottom = _HEIGHT - _BOTTOM
-    parts.append(
-        f"<path d='M{_LEFT} {_TOP}V{bottom}H{_WIDTH - _RIGHT}' fill='none' stroke='#666'/>"
-        f"<line class='target' x1='{_LEFT}' x2='{_WIDTH - _RIGHT}' y1='{y(float(target)):.1f}' "
-        f"y2='{y(float(target)):.1f}' stroke='{_TARGET_COLOUR}' stroke-width='1.5' "
-        "stroke-dasharray='6 4'/>"
+    svg = render(
+        "chart.svg.j2",
+        width=_WIDTH,
+        height=_HEIGHT,
+        left=_LEFT,
+        right=_WIDTH - _RIGHT,
+        top=_TOP,
+        bottom=_HEIGHT - _BOTTOM,
+        title=f"{indicator_id}: achieved (line) vs target {figure(target, unit)} (dashed)",
+        ticks=[
+            {
+                "y": f"{y(tick):.1f}",
+                "label_y": f"{y(tick) + 3.5:.1f}",
+                "colour": "#999" if tick == 0 else "#e4e4e4",
+                "label": _compact(tick),
+            }
+            for tick in ticks
+        ],
+        period_labels=[
+            {"x": f"{x(i):.1f}", "label": period}
+            for i, period in enumerate(periods)
+            if i % every == 0
+        ],
+        target_y=f"{y(float(target)):.1f}",
+        target_colour=_TARGET_COLOUR,
+        achieved_colour=_ACHIEVED_COLOUR,
+        marks=[
+            {
+                "cx": f"{x(i):.1f}",
+                "cy": f"{y(float(v)):.1f}",
+                "label": f"{periods[i]}: {figure(v, unit)}",
+            }
+            for i, v in points
+        ],
     )
-    marks = [
-        (f"{x(i):.1f}", f"{y(float(v)):.1f}", f"{periods[i]}: {_number(v)}") for i, v in points
-    ]
-    if marks:
-        line = " ".join(f"{cx},{cy}" for cx, cy, _ in marks)
-        parts.append(
-            f"<polyline class='achieved' points='{line}' fill='none' "
-            f"stroke='{_ACHIEVED_COLOUR}' stroke-width='2'/>"
-        )
-    parts.extend(
-        f"<circle class='point' cx='{cx}' cy='{cy}' r='3' fill='{_ACHIEVED_COLOUR}'>"
-        f"<title>{html.escape(label)}</title></circle>"
-        for cx, cy, label in marks
-    )
-    parts.append("</svg>")
-    return "".join(parts).encode("utf-8")
+    return svg.encode("utf-8")
 
 
 def data_uri(content: bytes, mime: str) -> str:
@@ -167,16 +144,7 @@ def data_uri(content: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
 
 
-# --- HTML pieces -------------------------------------------------------------------
-
-
-def _number(value: Decimal | None, unit: str = "") -> str:
-    """A value as a person reads it: thousands separated, cents only for money."""
-    if value is None:
-        return "–"
-    if unit == "EUR":
-        return f"{value:,.2f}"
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+# --- the page ----------------------------------------------------------------------
 
 
 def _cue(pct: Decimal | None) -> str:
@@ -188,62 +156,106 @@ def _cue(pct: Decimal | None) -> str:
     return "fair" if pct >= 50 else "poor"
 
 
-def _scorecard_html(scorecard: pd.DataFrame) -> str:
-    rows = []
-    for r in scorecard.itertuples(index=False):
-        pct = "–" if r.pct_of_target is None else f"{r.pct_of_target:.1f} %"
-        width = 0 if r.pct_of_target is None else min(float(r.pct_of_target), 100.0)
-        rows.append(
-            f"<tr><td>{html.escape(r.indicator_id)}</td><td>{html.escape(r.name)}</td>"
-            f"<td>{html.escape(r.unit)}</td><td class='num'>{_number(r.target, r.unit)}</td>"
-            f"<td class='num'>{_number(r.achieved, r.unit)}</td>"
-            f"<td class='num'>{_number(r.achieved_approved, r.unit)}</td>"
-            f"<td class='num {_cue(r.pct_of_target)}'>{pct}</td>"
-            f"<td><div class='bar'><span style='width:{width:.0f}%'></span></div></td></tr>"
-        )
-    head = (
-        "<tr><th>Indicator</th><th>Name</th><th>Unit</th><th>Target</th><th>Achieved</th>"
-        "<th title='From the partner-periods the coordinator approved'>Approved only</th>"
-        "<th>% of target</th><th></th></tr>"
+def _scorecard(scorecard: pd.DataFrame, any_approved: bool) -> list[dict[str, str]]:
+    return [
+        {
+            "indicator_id": r.indicator_id,
+            "name": r.name,
+            "unit": r.unit,
+            "target": figure(r.target, r.unit),
+            "achieved": figure(r.achieved, r.unit),
+            "approved": figure(r.achieved_approved, r.unit)
+            if any_approved
+            else "none approved yet",
+            "pct": percent(r.pct_of_target),
+            "cue": _cue(r.pct_of_target),
+            "width": "0" if r.pct_of_target is None else f"{min(float(r.pct_of_target), 100):.0f}",
+        }
+        for r in scorecard.itertuples(index=False)
+    ]
+
+
+def chart_alt(indicator: Any, progress: pd.DataFrame, periods: Sequence[str]) -> str:
+    """A chart's values in words, for whoever cannot see it: target, then each period.
+
+    ``indicator`` is the indicator's scorecard row, ``progress`` its rows of the
+    ``indicator_progress`` table.
+    """
+    by_period = dict(zip(progress["period_id"], progress["achieved"], strict=True))
+    values = [
+        f"{p} {figure(by_period[p], indicator.unit)}"
+        for p in periods
+        if p in by_period and not pd.isna(by_period[p])
+    ]
+    shown = "; ".join(values) if values else "no value yet"
+    target = figure(indicator.target, indicator.unit)
+    return (
+        f"{indicator.indicator_id} {indicator.name}: target {target} {indicator.unit};"
+        f" achieved after each period: {shown}"
     )
-    return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _charts_html(scorecard: pd.DataFrame, progress: pd.DataFrame, periods: Sequence[str]) -> str:
-    figures = []
+def _charts(
+    scorecard: pd.DataFrame, progress: pd.DataFrame, periods: Sequence[str]
+) -> list[dict[str, str]]:
+    # Split once: filtering the whole progress table per chart cost more than drawing it.
+    of = dict(list(progress.groupby("indicator_id", sort=False)))
+    charts = []
     for r in scorecard.itertuples(index=False):
-        svg = indicator_chart_svg(r.indicator_id, progress, r.target, periods)
-        label = html.escape(f"{r.indicator_id} {r.name}")
-        figures.append(
-            f"<figure id='chart-{html.escape(r.indicator_id)}'>"
-            f"<img alt='Progress of {label}' src='{data_uri(svg, 'image/svg+xml')}'>"
-            f"<figcaption>{label} ({html.escape(r.unit)})</figcaption></figure>"
+        mine = of.get(r.indicator_id, progress.iloc[0:0])
+        svg = indicator_chart_svg(r.indicator_id, mine, r.target, periods, r.unit)
+        charts.append(
+            {
+                "indicator_id": r.indicator_id,
+                "label": f"{r.indicator_id} {r.name}",
+                "unit": r.unit,
+                "alt": chart_alt(r, mine, periods),
+                "src": data_uri(svg, "image/svg+xml"),
+            }
         )
-    return f"<div class='charts'>{''.join(figures)}</div>"
+    return charts
 
 
-def _floor_html(floor: pd.DataFrame, ref: Reference) -> str:
-    gaps = floor_gaps(floor)
+def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[str, Any]:
+    """The floor grid: meetings per partner-semester; unknown where no workbook is in use.
+
+    A semester with no meeting reported is a gap only when the partner's workbook for it
+    is in use; otherwise (refused, missing, not yet due) the figure is unknown.
+    """
     if floor.empty:
-        return "<p>No phase-1 semester to check.</p>"
+        return {"rows": [], "periods": [], "summary": ""}
+    in_use = {
+        (r.partner_id, r.period_id)
+        for r in statuses.itertuples(index=False)
+        if r.status in (ON_TIME, LATE)
+    }
+    meetings = {(r.partner_id, r.period_id): int(r.meetings) for r in floor.itertuples(index=False)}
+
+    def cell(partner: str, period: str) -> dict[str, str]:
+        held = meetings[partner, period]
+        if not held and (partner, period) not in in_use:
+            return {
+                "css": "unknown",
+                "text": "unknown",
+                "note": "",
+                "title": f"{partner} {period}: unknown, no workbook of the partner in use",
+                "href": "",
+            }
+        css = "on_time" if held else "missing"
+        title = f"{partner} {period}: {held} meeting(s)"
+        return {"css": css, "text": str(held), "note": "", "title": title, "href": ""}
+
+    partners = list(dict.fromkeys(floor["partner_id"]))
+    periods = list(dict.fromkeys(floor["period_id"]))
+    rows = grid_rows(partners, periods, cell, ref)
+    shown = [c["css"] for row in rows for c in row["cells"]]
+    gaps, unknown = shown.count("missing"), shown.count("unknown")
     summary = (
-        "<p>The floor is met in every phase-1 semester.</p>"
-        if gaps.empty
-        else f"<p>{len(gaps)} of {len(floor)} partner-semesters without a regional stakeholder"
-        " meeting (red). Numbers are meetings held in the semester.</p>"
+        f"The floor is met in {shown.count('on_time')} of {len(shown)} partner-semesters;"
+        f" {gaps} without a regional stakeholder meeting; {unknown} unknown (no workbook of"
+        " the partner in use for the semester)."
     )
-    grid = floor.pivot(index="partner_id", columns="period_id", values="meetings")
-    grid = grid.reindex(
-        index=list(dict.fromkeys(floor["partner_id"])),
-        columns=list(dict.fromkeys(floor["period_id"])),
-    )
-
-    def cell(partner: str, period: str) -> tuple[str, str, str]:
-        meetings = int(grid.loc[partner, period])
-        css = "on_time" if meetings else "missing"
-        return css, str(meetings), f"{partner} {period}: {meetings} meeting(s)"
-
-    return summary + grid_html(list(grid.index), list(grid.columns), cell, ref, "floor-grid")
+    return {"rows": rows, "periods": grid_periods(ref, periods), "summary": summary}
 
 
 def _periods(progress: pd.DataFrame, ref: Reference) -> list[str]:
@@ -265,39 +277,19 @@ def report_html(
     ``statuses`` comes from ``completeness.submission_statuses`` and ``issues`` is the
     ``validation_issues`` table.
     """
-    sections = [
-        "<h2>Indicators against their targets</h2>",
-        _scorecard_html(scorecard),
-        "<h2>Progress per indicator</h2>",
-        "<p>Each chart shows the indicator as it stood once the workbooks of a period and"
-        " all earlier ones were in; the dashed line is the target.</p>",
-        _charts_html(scorecard, progress, _periods(progress, ref)),
-        "<h2 id='workbooks'>Workbooks received</h2>",
-        status_grid_html(statuses, ref),
-        "<h3 id='refused'>Refused workbooks</h3>",
-        refused_html(statuses, ref),
-        "<h2 id='what-to-fix'>What to fix, per partner</h2>",
-        "<p>Refused and missing workbooks, and the open issues of each partner's workbooks"
-        " (the latest one and the one in use): file, sheet, row and column as in the"
-        " spreadsheet. Each partner also gets these issues in a feedback workbook.</p>",
-        what_to_fix_html(statuses, issues, ref),
-        "<h2>Regional stakeholder meetings: phase-1 floor</h2>",
-        "<p>Every partner with a policy instrument holds at least one regional stakeholder"
-        " meeting in every phase-1 semester (10 × 6 = 60).</p>",
-        _floor_html(floor, ref),
-    ]
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>CLUSTERIX 2.0 progress report</title>"
-        f"<style>{_CSS}</style></head><body>"
-        "<h1>CLUSTERIX 2.0 progress report</h1>"
-        f"<p class='meta'>Generated {html.escape(generated_at)}</p>"
-        "<p>How far the Interreg Europe project CLUSTERIX 2.0 is from the output and result"
-        " indicators promised in its application form, computed from the partners' latest"
-        " accepted workbooks (a figure restated in a later period replaces the earlier one),"
-        " and which partners have reported for which period. Green: target met; amber:"
-        " halfway or more; red: less than halfway.</p>"
-        f"{''.join(sections)}</body></html>"
+    status = status_grid(statuses, ref)
+    any_approved = bool((statuses["review_status"] == _APPROVED).any())
+    return render(
+        "report.html.j2",
+        generated_at=generated_at,
+        scorecard=_scorecard(scorecard, any_approved),
+        charts=_charts(scorecard, progress, _periods(progress, ref)),
+        status=status,
+        periods=status["periods"],
+        late=late_rows(statuses, ref),
+        refused=refused_rows(statuses, ref),
+        fixes=fix_sections(statuses, issues, ref),
+        floor=_floor(floor, statuses, ref),
     )
 
 

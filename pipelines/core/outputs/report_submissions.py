@@ -1,19 +1,24 @@
 """The report's sections about workbooks: who sent what, and what each partner must fix.
 
-A coordinator acts on these pages: chases a partner for a missing workbook, asks for a
-corrected one when a workbook was refused, forwards the list of rows to fix. So a
+A coordinator acts on these sections: chases a partner for a missing workbook, asks for
+a corrected one when a workbook was refused, forwards the list of rows to fix. So a
 refused workbook never reads as "missing" (the partner did send it, and needs to hear
 why it was refused), a period still ahead of its deadline is not "missing" yet, and a
 partner-period whose latest upload was refused while an earlier version is in use is
-marked, not shown as a plain tick. Codes always come with the names and dates a
-partner would recognise.
+marked, not shown as a plain tick. Every status is the answer of
+:func:`pipelines.core.state.completeness.submission_statuses`, shown, never worked out again.
+Whatever a cell's tooltip says is also on the page (days late, the reason of a refusal),
+and codes always come with the names and dates a partner would recognise.
+
+Each function returns plain values for the report's template (``templates/``), which
+escapes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -34,7 +39,7 @@ _CELL_TEXT = {
     REJECTED: "refused",
     MISSING: "✗",
     NOT_YET_DUE: "due",
-    NOT_EXPECTED: "",
+    NOT_EXPECTED: "—",
 }
 _LABEL = {
     ON_TIME: "received on time",
@@ -51,15 +56,16 @@ _COUNTED = {
     MISSING: "missing",
     NOT_YET_DUE: "not yet due",
 }
-# The coordinator's review (pipelines.core.state.review), shown when there is a decision to show.
-_REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
+# The coordinator's review (pipelines.core.state.review), in words under the cell's mark.
+_REVIEW_NOTE = {"approved": "approved", "sent_back": "sent back", "reopened": "reopened"}
 LATEST_REFUSED = "latest_refused"  # css class of a cell whose latest upload was refused
+SEE_ISSUES = "see the issues below"
 
-Cell = Callable[[str, str], tuple[str, str, str]]
+Cell = dict[str, str]
 
 
 def _text(value: object) -> str:
-    return "" if is_missing(value) else html.escape(str(value))
+    return "" if is_missing(value) else str(value)
 
 
 def _date(value: object) -> str:
@@ -82,36 +88,39 @@ def period_label(ref: Reference, period_id: str) -> str:
     )
 
 
-def grid_html(
-    partners: Sequence[str], periods: Sequence[str], cell: Cell, ref: Reference, grid_id: str
-) -> str:
-    """A partner x period table; ``cell(partner, period)`` gives (css class, text, title).
-
-    Period headers show the dates (as a tooltip too); partner headers the names.
-    """
-    head = "<tr><th>Partner</th>"
+def grid_periods(ref: Reference, periods: Sequence[str]) -> list[dict[str, str]]:
+    """The column heads of a partner x period grid: id, dates and deadline, months."""
+    heads = []
     for period_id in periods:
         p = ref.period(period_id)
-        head += (
-            f"<th title='{html.escape(period_label(ref, period_id))}'>{html.escape(period_id)}"
-            f"<br><small>{pd.Timestamp(p['start_date']):%m/%Y}–"
-            f"{pd.Timestamp(p['end_date']):%m/%Y}</small></th>"
-        )
-    rows = []
-    for partner in partners:
-        cells = []
-        for period in periods:
-            css, text, title = cell(partner, period)
-            cells.append(f"<td class='{css}' title='{html.escape(title)}'>{html.escape(text)}</td>")
-        name = html.escape(ref.partner_name(partner))
-        rows.append(
-            f"<tr><th class='partner' title='{html.escape(partner)} {name}'>"
-            f"{html.escape(partner)} <small>{name}</small></th>{''.join(cells)}</tr>"
-        )
-    return f"<table class='grid' id='{grid_id}'>{head}</tr>{''.join(rows)}</table>"
+        months = f"{pd.Timestamp(p['start_date']):%m/%Y}–{pd.Timestamp(p['end_date']):%m/%Y}"
+        heads.append({"id": period_id, "label": period_label(ref, period_id), "months": months})
+    return heads
 
 
-def _cell_title(row: pd.Series, ref: Reference) -> str:
+def grid_rows(
+    partners: Sequence[str],
+    periods: Sequence[str],
+    cell: Callable[[str, str], Cell],
+    ref: Reference,
+) -> list[dict[str, Any]]:
+    """The rows of a partner x period grid; ``cell(partner, period)`` gives each cell."""
+    return [
+        {
+            "partner_id": partner,
+            "name": ref.partner_name(partner),
+            "cells": [cell(partner, period) for period in periods],
+        }
+        for partner in partners
+    ]
+
+
+def refused_anchor(partner_id: str, period_id: str) -> str:
+    """The id of a refused workbook's row in the report, which its grid cell links to."""
+    return f"refused-{partner_id}-{period_id}"
+
+
+def _cell_title(row: Any) -> str:
     title = f"{row.partner_id} {row.period_id}: {_LABEL[row.status]}"
     if row.status == LATE and not is_missing(row.days_late):
         title += f" ({int(row.days_late)} days late)"
@@ -121,47 +130,61 @@ def _cell_title(row: pd.Series, ref: Reference) -> str:
         title += f" (deadline {_date(row.deadline)})"
     if not is_missing(row.rejected_file):
         refused = "the latest upload" if row.latest_rejected else "the workbook"
-        title += f"; {refused} {row.rejected_file} was refused: {row.reason or 'see issues'}"
-    if row.review_status in _REVIEW_MARK:
-        title += f"; review: {row.review_status.replace('_', ' ')}"
+        title += f"; {refused} {row.rejected_file} was refused: {_text(row.reason) or SEE_ISSUES}"
+    if row.review_status in _REVIEW_NOTE:
+        title += f"; review: {_REVIEW_NOTE[row.review_status]}"
     return title
 
 
-def status_grid_html(statuses: pd.DataFrame, ref: Reference) -> str:
-    """Counts by status, the legend, and the partner x period grid of statuses."""
+def _status_cell(row: Any) -> Cell:
+    text, css = _CELL_TEXT[row.status], row.status
+    if row.status == LATE and not is_missing(row.days_late):
+        text = f"late {int(row.days_late)} d"
+    if row.latest_rejected:
+        text, css = text + "*", f"{css} {LATEST_REFUSED}"
+    refused = not is_missing(row.rejected_file)
+    return {
+        "css": css,
+        "text": text,
+        "note": _REVIEW_NOTE.get(row.review_status, ""),
+        "title": _cell_title(row),
+        "href": "#" + refused_anchor(row.partner_id, row.period_id) if refused else "",
+    }
+
+
+def status_grid(statuses: pd.DataFrame, ref: Reference) -> dict[str, Any]:
+    """Counts by status and the partner x period grid of statuses."""
     counts = statuses["status"].value_counts()
-    expected = int((statuses["status"] != NOT_EXPECTED).sum())
-    flagged = int(statuses["latest_rejected"].sum())
-    parts = [f"{int(counts.get(status, 0))} {label}" for status, label in _COUNTED.items()]
-    summary = (
-        f"<p class='status-summary'>Of {expected} expected workbooks: {', '.join(parts)}."
-        + (f" {flagged} received with a later upload refused (marked *)." if flagged else "")
-        + "</p><p class='legend'>✓ received on time; <em>late</em> received after the deadline;"
-        " <em>refused</em> a workbook came but was refused (see below); ✗ missing after the"
-        " deadline; <em>due</em> deadline not passed yet; grey: not expected. * the latest"
-        " upload was refused and the earlier accepted version is still in use. Review: 🔒"
-        " approved (locked), ↩ sent back, 🔓 reopened. Hover a cell for details.</p>"
-    )
     by_key = {(r.partner_id, r.period_id): r for r in statuses.itertuples(index=False)}
-
-    def cell(partner: str, period: str) -> tuple[str, str, str]:
-        row = by_key[partner, period]
-        text = _CELL_TEXT[row.status]
-        css = row.status
-        if row.latest_rejected:
-            text, css = text + "*", f"{css} {LATEST_REFUSED}"
-        return css, text + _REVIEW_MARK.get(row.review_status, ""), _cell_title(row, ref)
-
     partners = list(dict.fromkeys(statuses["partner_id"]))
     periods = list(dict.fromkeys(statuses["period_id"]))
-    return summary + grid_html(partners, periods, cell, ref, "status-grid")
+    return {
+        "expected": int((statuses["status"] != NOT_EXPECTED).sum()),
+        "counts": [(int(counts.get(s, 0)), label) for s, label in _COUNTED.items()],
+        "flagged": int(statuses["latest_rejected"].sum()),
+        "periods": grid_periods(ref, periods),
+        "rows": grid_rows(partners, periods, lambda a, b: _status_cell(by_key[a, b]), ref),
+    }
 
 
-def refused_html(statuses: pd.DataFrame, ref: Reference) -> str:
+def late_rows(statuses: pd.DataFrame, ref: Reference) -> list[dict[str, str]]:
+    """Every workbook in use that came after its deadline, with the days late."""
+    late = statuses[statuses["status"] == LATE]
+    return [
+        {
+            "partner": partner_label(ref, r.partner_id),
+            "period": r.period_id,  # the deadline has its own column
+            "deadline": _date(r.deadline),
+            "submitted_on": _date(r.submitted_on),
+            "days_late": _text(r.days_late),
+        }
+        for r in late.itertuples(index=False)
+    ]
+
+
+def refused_rows(statuses: pd.DataFrame, ref: Reference) -> list[dict[str, str]]:
     """Every partner-period whose latest workbook was refused, with the reason."""
     refused = statuses[statuses["rejected_file"].map(lambda v: not is_missing(v))]
-    if refused.empty:
-        return "<p>No workbook is refused at present.</p>"
     rows = []
     for r in refused.itertuples(index=False):
         if r.latest_rejected:
@@ -171,76 +194,75 @@ def refused_html(statuses: pd.DataFrame, ref: Reference) -> str:
         else:
             effect = "nothing accepted: counts as not received"
         rows.append(
-            f"<tr class='refused'><td>{_text(partner_label(ref, r.partner_id))}</td>"
-            f"<td>{_text(period_label(ref, r.period_id))}</td><td>{_text(r.rejected_file)}</td>"
-            f"<td>{_text(r.reason) or 'see the issues below'}</td><td>{effect}</td></tr>"
+            {
+                "anchor": refused_anchor(r.partner_id, r.period_id),
+                "partner": partner_label(ref, r.partner_id),
+                "period": period_label(ref, r.period_id),
+                "file": _text(r.rejected_file),
+                "reason": _text(r.reason) or SEE_ISSUES,
+                "effect": effect,
+            }
         )
-    head = "<tr><th>Partner</th><th>Period</th><th>File</th><th>Reason</th><th>Effect</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
+    return rows
 
 
-def _column(issues: pd.DataFrame, *names: str) -> pd.Series:
-    """The first of ``names`` the issues table has (empty when none)."""
-    name = next((n for n in names if n in issues.columns), None)
-    return issues[name] if name else pd.Series([None] * len(issues), index=issues.index)
+def _issue_row(issue: dict[str, Any]) -> dict[str, str]:
+    """An issue as the report lists it (published or in-pipeline column names)."""
+    line = issue.get("sheet_row", issue.get("row"))
+    return {
+        "severity": _text(issue["severity"]),
+        "file": _text(issue["file"]),
+        "sheet": _text(issue["sheet"]),
+        "row": "" if is_missing(line) else str(int(line)),
+        "column": _text(issue.get("sheet_column", issue.get("column"))),
+        "record_ref": _text(issue.get("record_ref")),
+        "value": _text(issue["value"]),
+        "message": _text(issue["message"]),
+    }
 
 
-def _issue_rows(issues: pd.DataFrame) -> str:
-    rows = []
-    sheet_row = _column(issues, "sheet_row", "row")
-    sheet_column = _column(issues, "sheet_column", "column")
-    for r, line, column in zip(
-        issues.itertuples(index=False), sheet_row.tolist(), sheet_column.tolist(), strict=True
-    ):
-        rows.append(
-            f"<tr class='{_text(r.severity)}'><td>{_text(r.file)}</td><td>{_text(r.sheet)}</td>"
-            f"<td class='num'>{'' if is_missing(line) else int(line)}</td>"
-            f"<td>{_text(column)}</td><td>{_text(r.value)}</td>"
-            f"<td>{_text(r.severity)}</td><td>{_text(r.message)}</td></tr>"
+def _todo(status: dict[str, Any], ref: Reference) -> str | None:
+    """What a partner must do about one partner-period's workbook, if anything."""
+    if not is_missing(status["rejected_file"]):
+        return (
+            f"{period_label(ref, status['period_id'])}: {status['rejected_file']} was refused:"
+            f" {_text(status['reason']) or SEE_ISSUES}. Send a corrected workbook."
         )
-    return "".join(rows)
+    if status["status"] == MISSING:
+        return f"{period_label(ref, status['period_id'])}: no workbook received."
+    return None
 
 
-def what_to_fix_html(statuses: pd.DataFrame, issues: pd.DataFrame, ref: Reference) -> str:
-    """Per partner: refused workbooks with the reason, missing ones, and open issues."""
+def fix_sections(
+    statuses: pd.DataFrame, issues: pd.DataFrame, ref: Reference
+) -> list[dict[str, Any]]:
+    """Per partner with something to do: refused and missing workbooks, and open issues.
+
+    Issues with ``is_open`` false (of versions neither in use nor the latest) are left out.
+    """
+    # Records grouped once: a frame filter per partner cost more than the whole section.
+    todo_of: dict[str, list[str]] = {}
+    for status in statuses.to_dict("records"):
+        if (todo := _todo(status, ref)) is not None:
+            todo_of.setdefault(status["partner_id"], []).append(todo)
+    issues_of: dict[str, list[dict[str, Any]]] = {}
+    for issue in issues.to_dict("records"):
+        if is_missing(issue.get("is_open")) or bool(issue["is_open"]):
+            issues_of.setdefault(issue["partner_id"], []).append(issue)
     sections = []
-    # Grouped once: a filter per partner grew with partners x rows.
-    statuses_of = dict(list(statuses.groupby("partner_id", sort=False)))
-    issues_of = dict(list(issues.groupby("partner_id", sort=False))) if not issues.empty else {}
     for partner_id in ref.partner_ids:
-        mine = statuses_of.get(partner_id, statuses.iloc[0:0])
-        todo = []
-        for r in mine.itertuples(index=False):
-            if not is_missing(r.rejected_file):
-                todo.append(
-                    f"<li>{_text(period_label(ref, r.period_id))}: {_text(r.rejected_file)} was"
-                    f" refused: {_text(r.reason) or 'see the issues below'}. Send a corrected"
-                    " workbook.</li>"
-                )
-            elif r.status == MISSING:
-                todo.append(
-                    f"<li>{_text(period_label(ref, r.period_id))}: no workbook received.</li>"
-                )
-        open_issues = issues_of.get(partner_id, issues.iloc[0:0])
-        if "is_open" in open_issues.columns:
-            # closed: issues of versions neither in use nor the latest refused one
-            open_issues = open_issues[[is_missing(v) or bool(v) for v in open_issues["is_open"]]]
-        if not todo and open_issues.empty:
+        todo, open_issues = todo_of.get(partner_id, []), issues_of.get(partner_id, [])
+        if not todo and not open_issues:
             continue
-        body = f"<ul>{''.join(todo)}</ul>" if todo else ""
-        if not open_issues.empty:
-            errors = int((open_issues["severity"] == "error").sum())
-            body += (
-                f"<p>{errors} error(s) (rows left out until corrected) and"
-                f" {len(open_issues) - errors} warning(s) (rows kept; please check):</p>"
-                "<table class='issues'><tr><th>File</th><th>Sheet</th><th>Row</th>"
-                "<th>Column</th><th>Value</th><th>Severity</th><th>Message</th></tr>"
-                f"{_issue_rows(open_issues)}</table>"
-            )
+        errors = sum(issue["severity"] == "error" for issue in open_issues)
         sections.append(
-            f"<section class='partner-fix' id='fix-{html.escape(partner_id)}'>"
-            f"<h3>{_text(partner_label(ref, partner_id))}</h3>{body}</section>"
+            {
+                "partner_id": partner_id,
+                "partner": partner_label(ref, partner_id),
+                "todo": todo,
+                "errors": errors,
+                "warnings": len(open_issues) - errors,
+                "issues": [_issue_row(issue) for issue in open_issues],
+            }
         )
-    if not sections:
-        return "<p>Nothing to fix: every workbook received is clean.</p>"
-    return "".join(sections)
+    return sections

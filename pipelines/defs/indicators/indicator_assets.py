@@ -34,6 +34,7 @@ from pipelines.core.metadata.tables import (
     SUBMISSION_COMPLETENESS,
     Table,
 )
+from pipelines.core.outputs.numbers import figure
 from pipelines.core.outputs.report import data_uri, indicator_chart_svg
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import Ledger, approved_indicators
@@ -61,13 +62,6 @@ def indicator_asset_name(indicator_id: str) -> str:
     return "indicator_" + re.sub(r"[^0-9a-z]+", "_", indicator_id.lower())
 
 
-def number(value: Decimal | None, unit: str) -> str:
-    """One format per unit: money and percentages to 0.01, counts as whole numbers."""
-    if value is None:
-        return "n/a"
-    return f"{value:,.2f}" if unit in ("EUR", "%") else f"{value:,.0f}"
-
-
 def breakdown_markdown(result: IndicatorResult) -> str:
     """The breakdown, every partner listed (with 0 where it has nothing), one format."""
     rows = result.breakdown
@@ -81,7 +75,7 @@ def breakdown_markdown(result: IndicatorResult) -> str:
             "category", key=lambda s: s.map(order)
         )
         rows = pd.concat([partners, rows[rows["dimension"] != "partner"]], ignore_index=True)
-    shown = rows.assign(achieved=[number(v, result.unit) for v in rows["achieved"]])
+    shown = rows.assign(achieved=[figure(v, result.unit) for v in rows["achieved"]])
     return markdown_table(shown, limit=200)
 
 
@@ -123,7 +117,9 @@ def _indicator_metadata(result: IndicatorResult, progress: pd.DataFrame) -> dict
             figures,
         )
     )
-    svg = indicator_chart_svg(result.indicator_id, mine, result.target, reference().period_ids)
+    svg = indicator_chart_svg(
+        result.indicator_id, mine, result.target, reference().period_ids, result.unit
+    )
     metadata["progress chart"] = dg.MetadataValue.md(
         f"![{result.indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
     )

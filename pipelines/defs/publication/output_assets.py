@@ -2,19 +2,22 @@
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 import pandas as pd
 
-from pipelines.core.intake.validation import issues_frame
+from pipelines.core.intake.parsing import is_missing
 from pipelines.core.outputs.dictionary import data_dictionary as render_dictionary
-from pipelines.core.outputs.feedback import write_feedback
+from pipelines.core.outputs.feedback import write_feedback, write_folder_feedback
 from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.outputs.report import write_report
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.completeness import STATUSES, submission_statuses
-from pipelines.core.state.review import Ledger
-from pipelines.defs.intake.ingest_assets import all_states
+from pipelines.core.state.review import SENT_BACK, Decision, Ledger
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -29,6 +32,7 @@ def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
 
 REPORT_FILE = "report/progress_report.html"
 FEEDBACK_DIR = "feedback"
+FOLDER_FEEDBACK = "files_not_read.xlsx"  # per partner: files of its folder in no period
 
 
 @dg.asset(group_name="outputs", kinds={"html"}, description="Offline HTML progress report.")
@@ -64,48 +68,99 @@ def progress_report(
     )
 
 
+class _Feedback(NamedTuple):
+    """A feedback workbook that should exist: where, what it says (as a key), how to
+    write it, and its line in the asset's metadata."""
+
+    path: Path
+    says: str
+    write: Callable[[Path], Path]
+    line: str
+
+
+def _says(status: dict, issues: pd.DataFrame, sent_back: Decision | None) -> str:
+    """What a feedback workbook says, as a key: the same key, the same workbook."""
+    said = {k: None if is_missing(v) else str(v) for k, v in status.items()}
+    said["issues"] = sorted(issues["issue_id"])
+    if sent_back is not None:
+        said["sent_back"] = [sent_back.decided_at, sent_back.note]
+    return json.dumps(said, sort_keys=True)
+
+
+def _wanted_feedback(
+    folder: Path,
+    statuses: pd.DataFrame,
+    open_issues: pd.DataFrame,
+    ledger: Ledger,
+    today: dt.date,
+) -> list[_Feedback]:
+    """One workbook per partner-period with open issues or sent back, and one per partner
+    whose folder holds files of no period."""
+    ref = reference()
+    issues_of = dict(list(open_issues.groupby(["partner_id", "period_id"], sort=False)))
+    wanted = []
+    for status in statuses.to_dict("records"):
+        key = status["partner_id"], status["period_id"]
+        issues = issues_of.get(key, open_issues.iloc[0:0])
+        sent_back = ledger.last(*key) if status["review_status"] == SENT_BACK else None
+        if issues.empty and sent_back is None:
+            continue
+        write = partial(
+            write_feedback,
+            status=status,
+            issues=issues,
+            written_on=today,
+            partner_name=ref.partner_name(key[0]),
+            sent_back=sent_back,
+        )
+        line = f"{len(issues)} issue(s)" + (", sent back" if sent_back else "")
+        path = folder / key[0] / f"{key[1]}.xlsx"
+        wanted.append(_Feedback(path, _says(status, issues, sent_back), write, line))
+    no_period = open_issues[open_issues["partner_id"].notna() & open_issues["period_id"].isna()]
+    for partner_id, issues in no_period.groupby("partner_id", sort=True):
+        write = partial(
+            write_folder_feedback,
+            partner_id=partner_id,
+            partner_name=ref.partner_name(partner_id),
+            issues=issues,
+            written_on=today,
+        )
+        path = folder / partner_id / FOLDER_FEEDBACK
+        says = json.dumps(sorted(issues["issue_id"]))
+        wanted.append(_Feedback(path, says, write, f"{len(issues)} issue(s), files not read"))
+    return wanted
+
+
 @dg.asset(
     group_name="outputs",
     kinds={"excel"},
-    description="A feedback workbook per partner-period whose latest workbook has issues or"
-    " was sent back by the coordinator.",
-    deps=["submission_states"],
+    description="A feedback workbook per partner-period with open issues (its own, and those"
+    " found across partners such as probable duplicate events) or sent back by the"
+    " coordinator, opening with the outcome of its workbook; and one per partner whose"
+    f" folder holds files of no period (<partner>/{FOLDER_FEEDBACK}).",
 )
 def partner_feedback(
-    context: dg.AssetExecutionContext, paths: ClusterixPaths
+    paths: ClusterixPaths, submissions: pd.DataFrame, validation_issues: pd.DataFrame
 ) -> dg.MaterializeResult:
     folder = paths.assets / FEEDBACK_DIR
     manifest_path = folder / ".written.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    listed, rewritten = [], 0
-    ledger = Ledger.read(paths.state)
-    for state in all_states(paths).values():
-        latest = state.latest
-        target = folder / state.partner_id / f"{state.period_id}.xlsx"
-        issues = state.issues_of(latest["sha256"]) if latest is not None else []
-        sent_back = ledger.sent_back(state)
-        name = target.relative_to(paths.assets).as_posix()
-        if not issues and sent_back is None:
-            target.unlink(missing_ok=True)
-            manifest.pop(name, None)
-            continue
-        listed.append(f"- `{name}`: {len(issues)} issue(s)" + (", sent back" if sent_back else ""))
-        written_for = latest["sha256"] + (
-            f" sent back {sent_back.decided_at}: {sent_back.note}" if sent_back else ""
-        )
-        if manifest.get(name) == written_for and target.exists():
-            continue  # already written for these exact bytes (and send-back)
-        write_feedback(
-            target,
-            state.partner_id,
-            state.period_id,
-            latest["file"],
-            issues_frame(issues),
-            sent_back,
-        )
-        manifest[name] = written_for
+    written = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    today = dt.datetime.now(dt.UTC).date()
+    statuses = submission_statuses(submissions, reference(), today, validation_issues)
+    open_issues = validation_issues[validation_issues["is_open"].astype(bool)]
+    wanted = _wanted_feedback(folder, statuses, open_issues, Ledger.read(paths.state), today)
+    manifest, listed, rewritten = {}, [], 0
+    for feedback in wanted:
+        name = feedback.path.relative_to(paths.assets).as_posix()
+        listed.append(f"- `{name}`: {feedback.line}")
+        manifest[name] = feedback.says
+        if written.get(name) == feedback.says and feedback.path.exists():
+            continue  # already written with this very content (its date stays)
+        feedback.write(feedback.path)
         rewritten += 1
-    if listed:
+    for stale in set(folder.glob("*/*.xlsx")) - {f.path for f in wanted}:
+        stale.unlink()
+    if manifest != written:
         text = json.dumps(manifest, indent=1, sort_keys=True)
         write_atomic(manifest_path, lambda tmp: tmp.write_text(text, "utf-8"))
     return dg.MaterializeResult(

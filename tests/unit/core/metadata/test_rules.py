@@ -12,11 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import Outcome, ingest
+from pipelines.core.metadata.rules import RULES
 from pipelines.core.reference.loader import reference
+from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 D = dt.date
 
@@ -363,3 +364,11 @@ def test_sheet_schema_is_generated_from_the_sheet_definition():
     assert list(zip(cases["column"], cases["check"], cases["index"], strict=True)) == [
         ("visits", "negative_value", 1)
     ]
+
+
+def test_every_rule_is_described_in_plain_words():
+    """A partner reads the description in place of the rule's name (feedback workbooks)."""
+    for rule in RULES.values():
+        assert rule.description[0].isupper(), rule.name
+        assert "_" not in rule.description and "{" not in rule.description, rule.name
+    assert len({r.description for r in RULES.values()}) == len(RULES), "each says its own"
