@@ -1,4 +1,4 @@
-"""HTML from the Jinja2 templates in ``pipelines/core/templates/``.
+"""HTML from the Jinja2 templates in ``pipelines/core/outputs/templates/``.
 
 Every value a template prints is escaped (autoescape), so a partner's text can never
 become markup; a name a template uses but is not given fails loudly instead of
@@ -10,7 +10,7 @@ from __future__ import annotations
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 _ENVIRONMENT = Environment(
-    loader=PackageLoader("pipelines.core", "templates"),
+    loader=PackageLoader("pipelines.core.outputs", "templates"),
     autoescape=True,
     undefined=StrictUndefined,
     trim_blocks=True,
