@@ -390,6 +390,164 @@ def test_cells_without_references_are_placed_and_read(tmp_path: Path) -> None:
     assert frame.loc[3, "participants"] == 12
 
 
+# --- files as other programs write them: read, not refused ---------------------------------
+
+EVENTS_HEADER = list(RECORD_SHEETS[0].column_names)
+EVENT = ["EV-1", "Kick-off", "project_meeting", "2019-05-20", None, "online", None, "RO"]
+
+
+def events_rows(*rows: str, dimension: str) -> bytes:
+    """The Events sheet with its header, one event and ``rows``, as inline strings."""
+
+    def row(number: int, values: list[object]) -> str:
+        cells = "".join(
+            f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{v}</t></is></c>'
+            for i, v in enumerate(values)
+            if v is not None
+        )
+        return f'<row r="{number}">{cells}</row>'
+
+    return sheet_xml(row(1, EVENTS_HEADER) + row(2, EVENT) + "".join(rows), dimension)
+
+
+def read_event(path: Path) -> None:
+    frame = read_workbook(path).sheets["Events"]
+    assert list(frame.index) == [2]
+    assert frame.loc[2, "country"] == "RO"
+
+
+@pytest.mark.parametrize(
+    ("dimension", "tail"),
+    [
+        # Gnumeric, Excel 16 and Excel for Mac: the whole sheet declared, 2 rows used.
+        ("A1:XFD1048576", ""),
+        ("A1:A65536", ""),
+        # LibreOffice 7.x: formatted empty cells down to the last row of the sheet.
+        (
+            "A1:D1048576",
+            '<row r="3" s="1" customFormat="true"><c r="A3" s="1"/><c r="D3" s="1"/></row>'
+            '<row r="1048576" s="1" customFormat="true"><c r="A1048576" s="1" t="n"/>'
+            '<c r="D1048576" s="1" t="n"></c></row>',
+        ),
+        # A formula with no cached value builds no cell either.
+        ("A1:XFD9", '<row r="9"><c r="XFD9"><f>1+1</f></c></row>'),
+    ],
+)
+def test_a_used_range_declared_far_beyond_the_values_is_read(
+    tmp_path: Path, dimension: str, tail: str
+) -> None:
+    part = events_rows(tail, dimension=dimension)
+    read_event(rewrite(valid_xlsx(tmp_path / "RP07.xlsx"), {EVENTS_PART: part}))
+
+
+def test_formatted_empty_cells_and_whole_columns_are_read(tmp_path: Path) -> None:
+    """openpyxl writes a styled empty cell as <c r="XFD60000" s="1"/> and declares
+    A1:XFD60000; XlsxWriter's set_column('A:XFD') formats every column."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    path = tmp_path / "RP07.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book["Cover"].append(["field", "value"])
+    for sheet in RECORD_SHEETS:
+        book.create_sheet(sheet.name).append(list(sheet.column_names))
+    book["Events"].append(EVENT)
+    book["Events"].cell(60_000, 16_384).font = Font(bold=True)
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        assert b'<dimension ref="A1:XFD60000"' in archive.read(EVENTS_PART)
+    read_event(path)
+
+    path = tmp_path / "RP08.xlsx"
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        bold = workbook.add_format({"bold": True})
+        workbook.add_worksheet("Cover").write_row(0, 0, ["field", "value"])
+        for sheet in RECORD_SHEETS:
+            written = workbook.add_worksheet(sheet.name)
+            written.set_column("A:XFD", 14, bold)
+            written.write_row(0, 0, sheet.column_names)
+            if sheet.name == "Events":
+                written.write_row(1, 0, EVENT)
+    read_event(path)
+
+
+def repack(path: Path, rename: Callable[[str], str], parts: dict[str, bytes]) -> Path:
+    """The workbook's parts under new names (``rename``), with ``parts`` replaced or added."""
+    with zipfile.ZipFile(path) as source:
+        kept = {rename(info.filename): source.read(info) for info in source.infolist()}
+    kept.update(parts)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in kept.items():
+            target.writestr(name, data)
+    return path
+
+
+def test_backslash_part_names_are_read_and_checked(tmp_path: Path) -> None:
+    """Excel 12 and 16 and .NET tools have written part names with Windows separators."""
+    path = valid_xlsx(tmp_path / "RP07.xlsx")
+    rewrite(path, {EVENTS_PART: events_rows(dimension="A1:H2")})
+    read_event(repack(path, lambda name: name.replace("/", "\\"), {}))
+
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(3, 50_003))
+    big = {EVENTS_PART.replace("/", "\\"): events_rows(rows, dimension="A1:H2")}
+    error = rejected(repack(path, lambda name: name, big))
+    assert (error.rule, error.sheet, error.facts["used"]) == (
+        "sheet_too_large",
+        "Events",
+        "A1:L50001",
+    )
+
+
+def outside_xl(path: Path, folder: str, events: bytes) -> Path:
+    """The workbook moved from xl/ to ``folder``, as _rels/.rels says, Events replaced."""
+    with zipfile.ZipFile(path) as source:
+        rels = source.read("_rels/.rels").replace(b'Target="xl/', f'Target="/{folder}'.encode())
+        types = source.read("[Content_Types].xml").replace(b'"/xl/', f'"/{folder}'.encode())
+    moved = {"_rels/.rels": rels, "[Content_Types].xml": types, folder + EVENTS_PART[3:]: events}
+    return repack(path, lambda name: folder + name[3:] if name.startswith("xl/") else name, moved)
+
+
+def test_a_workbook_stored_outside_xl_is_read(tmp_path: Path) -> None:
+    path = outside_xl(valid_xlsx(tmp_path / "RP07.xlsx"), "book/", events_rows(dimension="A1"))
+    assert not any(name.startswith("xl/") for name in zipfile.ZipFile(path).namelist())
+    read_event(path)
+
+
+def test_a_sheet_at_an_absolute_target_is_checked(tmp_path: Path) -> None:
+    """The relationship's target /data/sheet1.xml is a part outside the workbook's folder:
+    calamine reads it, so its 60,001 rows are over the limit wherever the part is."""
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(3, 60_003))
+    path = rewrite(
+        valid_xlsx(tmp_path / "RP07.xlsx"),
+        {
+            "xl/_rels/workbook.xml.rels": lambda rels: rels.replace(
+                b'Target="worksheets/sheet2.xml"', b'Target="/data/sheet1.xml"'
+            ),
+            "data/sheet1.xml": events_rows(rows, dimension="A1:H2"),
+        },
+    )
+    error = rejected(path)
+    assert (error.rule, error.sheet) == ("sheet_too_large", "Events")
+    assert said(error).startswith("sheet 'Events' holds values in the range A1:L50001, beyond")
+
+
+def test_a_wide_sheet_the_pipeline_does_not_read_is_fine(tmp_path: Path) -> None:
+    """A reference table 300 columns wide beside the record sheets."""
+    path = tmp_path / "RP07.xlsx"
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        workbook.add_worksheet("Cover").write_row(0, 0, ["field", "value"])
+        for sheet in RECORD_SHEETS:
+            written = workbook.add_worksheet(sheet.name)
+            written.write_row(0, 0, sheet.column_names)
+            if sheet.name == "Events":
+                written.write_row(1, 0, EVENT)
+        workbook.add_worksheet("Lists").write_row(0, 0, [f"code {n}" for n in range(300)])
+    read_event(path)
+    with pytest.raises(WorkbookRejected, match=r"sheet_too_large \(sheet='Lists'"):
+        check_container(path)  # a caller that reads every sheet bounds them all
+
+
 # --- .ods ----------------------------------------------------------------------------------
 
 ODS_NS = (
