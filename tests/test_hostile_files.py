@@ -702,6 +702,105 @@ def test_check_container_alone_refuses_a_bomb(tmp_path: Path) -> None:
     check_container(valid_xlsx(tmp_path / "good.xlsx"))
 
 
+def test_a_password_protected_ods_is_told_so(tmp_path: Path) -> None:
+    """LibreOffice encrypts content.xml and describes the encryption in the manifest."""
+    path = write_ods(tmp_path / "RP07.ods", ods_tables())
+    encryption = (
+        '<manifest:encryption-data manifest:checksum-type="urn:oasis:names:tc:opendocument:'
+        'xmlns:manifest:1.0#sha256-1k" manifest:checksum="bXlzdW0=">'
+        '<manifest:algorithm manifest:algorithm-name="http://www.w3.org/2001/04/xmlenc#aes256-cbc"'
+        ' manifest:initialisation-vector="aXZpdml2aXZpdml2aXY="/>'
+        '<manifest:key-derivation manifest:key-derivation-name="PBKDF2" manifest:key-size="32"'
+        ' manifest:iteration-count="100000" manifest:salt="c2FsdHNhbHRzYWx0c2E="/>'
+        "</manifest:encryption-data>"
+    )
+    manifest = MANIFEST.replace(
+        "</manifest:manifest>",
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"'
+        f' manifest:size="4242">{encryption}</manifest:file-entry></manifest:manifest>',
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", os.urandom(4096))  # ciphertext, stored as is
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    error = rejected(path)
+    assert error.rule == "password_protected"
+    assert said(error).startswith(
+        "the workbook is protected with a password, so it cannot be read; remove the password"
+    )
+
+
+# --- what the reader cannot read, in its own words ---------------------------------------
+
+
+def test_a_macro_sheet_is_named_as_the_cause(tmp_path: Path) -> None:
+    """Excel stores an Excel 4.0 macro sheet as xl/macrosheets/sheet1.xml."""
+    macro_type = "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet"
+    path = rewrite(
+        valid_xlsx(tmp_path / "RP07.xlsx"),
+        {
+            "xl/workbook.xml": lambda xml: xml.replace(
+                b"</sheets>", b'<sheet name="Macro1" sheetId="99" r:id="rId99"/></sheets>'
+            ),
+            "xl/_rels/workbook.xml.rels": lambda xml: xml.replace(
+                b"</Relationships>",
+                f'<Relationship Id="rId99" Type="{macro_type}"'
+                ' Target="macrosheets/sheet1.xml"/></Relationships>'.encode(),
+            ),
+            "xl/macrosheets/sheet1.xml": sheet_xml("").replace(b"worksheet", b"xm:macrosheet"),
+        },
+    )
+    error = rejected(path)
+    assert (error.rule, error.facts) == (
+        "unknown_sheet_kind",
+        {"part": "xl/macrosheets/sheet1.xml"},
+    )
+    assert said(error).startswith(
+        "the workbook holds a sheet of a kind that cannot be read (an Excel 4.0 macro sheet or"
+        " similar, stored as 'xl/macrosheets/sheet1.xml'); delete that sheet"
+    )
+
+
+def _replace_ods_part(path: Path, name: str, new: Callable[[bytes], bytes] | None) -> Path:
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for part, data in parts.items():
+            if part != name or new is not None:
+                target.writestr(part, new(data) if part == name and new else data)
+    return path
+
+
+def test_an_ods_without_mimetype_is_told_so(tmp_path: Path) -> None:
+    path = _replace_ods_part(write_ods(tmp_path / "RP07.ods", ods_tables()), "mimetype", None)
+    error = rejected(path)
+    assert error.rule == "ods_without_mimetype"
+    assert said(error).startswith("the .ods file lacks its 'mimetype' part")
+
+
+def test_a_pretty_printed_ods_is_told_so(tmp_path: Path) -> None:
+    from xml.dom import minidom
+
+    def pretty(xml: bytes) -> bytes:
+        return minidom.parseString(xml).toprettyxml(indent="  ").encode()
+
+    path = write_ods(tmp_path / "RP07.ods", ods_tables())
+    error = rejected(_replace_ods_part(path, "content.xml", pretty))
+    assert error.rule == "reformatted_ods"
+    assert "it has text between its cells, as when the XML inside is pretty-printed" in said(error)
+
+
+def test_utf16_xml_is_told_so(tmp_path: Path) -> None:
+    def utf16(xml: bytes) -> bytes:
+        return xml.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+
+    error = rejected(rewrite(valid_xlsx(tmp_path / "RP07.xlsx"), {"xl/workbook.xml": utf16}))
+    assert (error.rule, error.facts) == ("unsupported_encoding", {"part": "xl/workbook.xml"})
+    assert said(error).startswith(
+        "the part 'xl/workbook.xml' of the workbook is not in UTF-8, the only text encoding"
+    )
+
+
 # --- the drop folder ----------------------------------------------------------------------
 
 
