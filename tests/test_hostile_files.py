@@ -495,7 +495,7 @@ def test_backslash_part_names_are_read_and_checked(tmp_path: Path) -> None:
     assert (error.rule, error.sheet, error.facts["used"]) == (
         "sheet_too_large",
         "Events",
-        "A1:L50001",
+        "A1:L50002",
     )
 
 
@@ -529,7 +529,7 @@ def test_a_sheet_at_an_absolute_target_is_checked(tmp_path: Path) -> None:
     )
     error = rejected(path)
     assert (error.rule, error.sheet) == ("sheet_too_large", "Events")
-    assert said(error).startswith("sheet 'Events' holds values in the range A1:L50001, beyond")
+    assert said(error).startswith("sheet 'Events' holds values in the range A1:L60002, beyond")
 
 
 def test_a_wide_sheet_the_pipeline_does_not_read_is_fine(tmp_path: Path) -> None:

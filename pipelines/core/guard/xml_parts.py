@@ -99,12 +99,15 @@ def xlsx_sheet_names(
 # grid only when every '<c' that may open a cell is a whole plain tag '<c r="A1" ...>'
 # and no other r attribute exists than those and the rows' own (calamine takes the
 # last of repeated r attributes, and accepts 't="s"r="B2"'). Otherwise the exact scan
-# decides. A cell closed at once ('<c r="A1" s="1"/>', '...></c>') holds no value;
-# any other may (so does one whose '</c>' a piece boundary cuts off), so its position
-# bounds the grid from above, and the exact scan decides when that bound passes a limit.
+# decides. A cell closed at once ('<c r="A1" s="1"/>', '...></c>') holds no value; one
+# whose tag is followed by a value ('><v>1', '><is>') holds one and counts; any other
+# may (a '<f>' first, or a piece boundary in between), so its position bounds the
+# grid from above, and the exact scan decides when that bound passes a limit.
 _CELL_TAG = re.compile(
-    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?:[ \t\r\n]+[\w:.-]+="[^"<>]*")*[ \t\r\n]*(/>|></c>|>)'
+    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: [\w:.-]+="[^"<>]*")*(/>|></c>|><v>[^<]|><is>|>)'
 )
+_EMPTY_ENDS = frozenset({b"/>", b"></c>"})
+_UNSURE_END = b">"
 _LONGER_NAME = re.compile(rb"<c[^ \t\r\n/>]")  # <col>, <cfRule>... never a cell
 _TIGHT_R = (b" r=", b"\tr=", b"\nr=", b"\rr=", b'"r=', b"'r=")
 _LOOSE_R = re.compile(rb"r[ \t\r\n]+=")  # r = "A1"
@@ -153,13 +156,14 @@ class _Pieces:
 class SheetScan:
     """What one worksheet part would put in memory: its grid and its shared-string cells.
 
-    ``rows`` and ``columns`` reach the last cell that holds a value (from the fast
-    scan: that may hold one).
+    ``rows`` and ``columns`` reach the last cell that holds a value; ``bound`` is the
+    (rows, columns) of the last cell that may hold one, as far as the fast scan can tell.
     """
 
     name: str
     rows: int = 0
     columns: int = 0
+    bound: tuple[int, int] = (0, 0)
     values: int = 0  # <v> elements: each may copy one shared string
     marked: bool = False  # holds what a cell's value may hide (see has_note_marks)
 
@@ -184,14 +188,24 @@ def fast_sheet_scan(name: str, chunks: Iterable[bytes]) -> SheetScan | None:
         scan.values += piece.count(b"<v")
         odd = bool(_LOOSE_R.search(piece) or _PREFIXED_CELL.search(piece))
         scan.marked = scan.marked or has_note_marks(piece)
-        refs = [ref for ref, end in found if end == b">"]
-        if refs:
-            rows = map(bytes.lstrip, refs, repeat(_LETTERS))
-            scan.rows = max(scan.rows, max(map(int, rows)))
-            letters = set(map(bytes.rstrip, refs, repeat(_DIGITS)))
-            scan.columns = max(scan.columns, max(map(column_number, letters)))
+        ends = {end for _, end in found}
+        if ends & _EMPTY_ENDS or _UNSURE_END in ends:
+            _extend(scan, [ref for ref, end in found if end not in _EMPTY_ENDS], certain=False)
+            found = [(ref, end) for ref, end in found if len(end) > 2 and end != b"></c>"]
+        _extend(scan, [ref for ref, _ in found])
     vouched = short_cells == tags and r_attributes == tags + row_refs
     return scan if vouched and not (odd or pieces.split) else None
+
+
+def _extend(scan: SheetScan, refs: list[bytes], certain: bool = True) -> None:
+    """Widen the scan's grid (``certain``) or its bound to reach the cells ``refs``."""
+    if not refs:
+        return
+    rows = max(map(int, map(bytes.lstrip, refs, repeat(_LETTERS))))
+    columns = max(map(column_number, set(map(bytes.rstrip, refs, repeat(_DIGITS)))))
+    scan.bound = (max(scan.bound[0], rows), max(scan.bound[1], columns))
+    if certain:
+        scan.rows, scan.columns = max(scan.rows, rows), max(scan.columns, columns)
 
 
 class ExactSheetScan:
