@@ -23,7 +23,7 @@ from pipelines.core.guard.container import (
 from pipelines.core.guard.xml_parts import elements, xlsx_sheet_parts
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
-_PACKAGE_RELS = "_rels/.rels"
+PACKAGE_RELS = "_rels/.rels"
 _OFFICE_DOCUMENT = "/relationships/officeDocument"
 _MIMETYPE = "mimetype"
 _MANIFEST = "meta-inf/manifest.xml"
@@ -76,9 +76,10 @@ class _Parts:
         return read_small(self.data, self.by_key[key], self.limits, self.budget)
 
 
-def _workbook_folder(rels: bytes | None) -> str:
-    """The folder of the officeDocument target of ``_rels/.rels`` (calamine's xl_path)."""
-    relationships = elements(rels, _PACKAGE_RELS, "Relationship") if rels else []
+def workbook_folder(rels: bytes | None) -> str:
+    """The folder of the officeDocument target of ``_rels/.rels`` (calamine's xl_path),
+    from that part's bytes; 'xl/' when there are none."""
+    relationships = elements(rels, PACKAGE_RELS, "Relationship") if rels else []
     targets = [
         rel["Target"]
         for rel in relationships
@@ -105,7 +106,7 @@ def locate(
 ) -> Package:
     """The workbook's kind and parts; a container that holds none is refused."""
     parts = _Parts(data, by_key, limits, budget)
-    folder = _workbook_folder(parts.small(parts.find(_PACKAGE_RELS)))
+    folder = workbook_folder(parts.small(parts.find(PACKAGE_RELS)))
     workbook = parts.find(folder + "workbook.xml")
     if workbook is not None:
         rels = parts.small(parts.find(folder + "_rels/workbook.xml.rels"))
