@@ -348,6 +348,26 @@ def test_a_sheet_stored_under_an_unusual_name_is_still_checked(tmp_path: Path) -
     assert said(error).startswith("sheet 'Events' holds values in the range A1:XFD9, beyond the")
 
 
+def test_a_sheet_whose_target_is_the_workbook_part_is_still_checked(tmp_path: Path) -> None:
+    """workbook.xml read as the Events sheet too: calamine ignores what it does not need."""
+    far = b'<sheetData><row r="2"><c r="XFD2"><v>1</v></c></row></sheetData></workbook>'
+    path = rewrite(
+        valid_xlsx(tmp_path / "RP07.xlsx"),
+        {
+            "xl/_rels/workbook.xml.rels": lambda rels: rels.replace(
+                b'Target="worksheets/sheet2.xml"', b'Target="/xl/workbook.xml"'
+            ),
+            "xl/workbook.xml": lambda xml: xml.replace(b"</workbook>", far),
+        },
+    )
+    error = rejected(path)
+    assert (error.rule, error.sheet, error.facts["used"]) == (
+        "sheet_too_large",
+        "Events",
+        "A1:XFD2",
+    )
+
+
 def test_an_ods_part_hidden_in_an_xlsx_is_checked_too(tmp_path: Path) -> None:
     """calamine may fall back to reading content.xml: it is bounded whatever the kind."""
     rows = ods_row(["x"], repeat=1_000_000, tail=1)

@@ -145,8 +145,8 @@ _RULE_LIST: tuple[Rule, ...] = (
         "unreadable_file",
         "error",
         "workbook",
-        "the file cannot be opened ({reason}); put the workbook itself in your folder, not"
-        " a link to it, then run again",
+        "the file cannot be opened ({reason}); put the workbook itself in your folder (not a"
+        " link or shortcut to it), readable by everyone who runs the pipeline",
     ),
     _r("empty_file", "error", "workbook", "the file is empty (0 bytes); " + _SAVE_AGAIN),
     _r(

@@ -148,16 +148,16 @@ def _inspect(data: bytes, limits: Limits, reads: SheetFilter) -> Inspected:
     package: Package = locate(data, by_key, limits, budget)
     inspection = _Inspection(data, limits, budget)
     for key, info in by_key.items():
+        # One part may play several roles (a sheet's target may be workbook.xml): each
+        # role's check applies.
         names = [name for name in package.sheets.get(key, []) if reads(name)]
-        if key in package.read:
-            continue
+        if names:
+            inspection.scan_sheet(info, names)
         if key == ODS_CONTENT:  # whatever the kind: calamine may fall back to ods
             inspection.ods_marked |= scan_ods(data, info, limits, budget)
-        elif names:
-            inspection.scan_sheet(info, names)
-        elif key == package.shared_strings:
+        if key == package.shared_strings:
             inspection.shared_strings = (info, drain(inflate(data, info, limits, budget)))
-        else:
+        elif not names and key != ODS_CONTENT and key not in package.read:
             drain(inflate(data, info, limits, budget))
     inspection.check_shared_text()
     return Inspected(package.kind, frozenset(inspection.marked), inspection.ods_marked)

@@ -130,8 +130,9 @@ class _Pieces:
     """A byte stream re-cut just before its last '<', so that no tag is split in two.
 
     Every pattern the fast scan counts has no '<' but its first byte, so none of them
-    can straddle two pieces. A stretch longer than 1 MiB without any '<' never occurs
-    in a genuine workbook: it is cut anywhere and ``split`` records it.
+    can straddle two pieces; only what follows a cell's tag may be cut off, and the cell
+    then counts as one that may hold a value. A stretch longer than 1 MiB without any
+    '<' never occurs in a genuine workbook: it is cut anywhere and ``split`` records it.
     """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
