@@ -1,8 +1,9 @@
-"""Hostile and broken files: each one is refused with its rule and a clear message.
+"""Hostile and broken files are refused with the rule of their true cause; odd but
+valid files, as other spreadsheet programs write them, are read.
 
-The files are built for real in each test (xlsxwriter, zipfile, hand-written XML),
-including ones that would make the spreadsheet parser allocate gigabytes if they got
-through. No file here ever reaches that point.
+The files are built for real in each test (xlsxwriter, openpyxl, zipfile, hand-written
+XML), including ones that would make the spreadsheet parser allocate gigabytes if they
+got through. No file here ever reaches that point.
 """
 
 from __future__ import annotations
