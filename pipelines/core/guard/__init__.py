@@ -101,12 +101,13 @@ class _Inspection:
 
     def scan_sheet(self, info: zipfile.ZipInfo, names: list[str]) -> None:
         """Bound the grid of a part read as the sheets ``names``: from byte counts when
-        they vouch for it and tell, else exactly."""
+        they vouch for it and tell which cells hold a value, else exactly."""
         limits, name = self.limits, names[0]
         scan = fast_sheet_scan(name, inflate(self.data, info, limits, self.budget))
-        if scan is not None:
-            check_extent(name, scan.rows, scan.columns, limits)
-        if scan is None or scan.bound[0] > limits.max_rows or scan.bound[1] > limits.max_columns:
+        if scan is None or (
+            not scan.every_cell_valued
+            and (scan.rows > limits.max_rows or scan.columns > limits.max_columns)
+        ):
             chunks = inflate(self.data, info, limits, None)
             scan = ExactSheetScan(name, info.filename, limits, None).run(chunks)
         check_extent(name, scan.rows, scan.columns, limits)

@@ -96,18 +96,16 @@ def xlsx_sheet_names(
 
 
 # The fast scan of a worksheet part counts raw byte patterns; it vouches for the cell
-# grid only when every '<c' that may open a cell is a whole plain tag '<c r="A1" ...>'
-# and no other r attribute exists than those and the rows' own (calamine takes the
-# last of repeated r attributes, and accepts 't="s"r="B2"'). Otherwise the exact scan
-# decides. A cell closed at once ('<c r="A1" s="1"/>', '...></c>') holds no value; one
-# whose tag is followed by a value ('><v>1', '><is>') holds one and counts; any other
-# may (a '<f>' first, or a piece boundary in between), so its position bounds the
-# grid from above, and the exact scan decides when that bound passes a limit.
-_CELL_TAG = re.compile(
-    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: [\w:.-]+="[^"<>]*")*(/>|></c>|><v>[^<]|><is>|>)'
-)
-_EMPTY_ENDS = frozenset({b"/>", b"></c>"})
-_UNSURE_END = b">"
+# grid only when every '<c' that may open a cell is exactly '<c r="A1"' and no other r
+# attribute exists than those and the rows' own (calamine takes the last of repeated r
+# attributes, and accepts 't="s"r="B2"'). Otherwise the exact scan decides. The cells
+# it places bound the grid from above; they are the grid when each one's tag is
+# followed by its value ('"><v>', '"><is>': only a cell holds those). Otherwise some
+# cell may hold no value (a style only, or a formula first), and when the bound passes
+# a limit the exact scan decides.
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
+_VALUE_AFTER_TAG = (b'"><v>', b'"><is>')
+_VALUE_STARTS = (b"<v>", b"<is>")
 _LONGER_NAME = re.compile(rb"<c[^ \t\r\n/>]")  # <col>, <cfRule>... never a cell
 _TIGHT_R = (b" r=", b"\tr=", b"\nr=", b"\rr=", b'"r=', b"'r=")
 _LOOSE_R = re.compile(rb"r[ \t\r\n]+=")  # r = "A1"
@@ -130,9 +128,9 @@ class _Pieces:
     """A byte stream re-cut just before its last '<', so that no tag is split in two.
 
     Every pattern the fast scan counts has no '<' but its first byte, so none of them
-    can straddle two pieces; only what follows a cell's tag may be cut off, and the cell
-    then counts as one that may hold a value. A stretch longer than 1 MiB without any
-    '<' never occurs in a genuine workbook: it is cut anywhere and ``split`` records it.
+    can straddle two pieces (a cell's tag and its value are counted across the cut). A
+    stretch longer than 1 MiB without any '<' never occurs in a genuine workbook: it is
+    cut anywhere and ``split`` records it.
     """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
@@ -157,14 +155,14 @@ class _Pieces:
 class SheetScan:
     """What one worksheet part would put in memory: its grid and its shared-string cells.
 
-    ``rows`` and ``columns`` reach the last cell that holds a value; ``bound`` is the
-    (rows, columns) of the last cell that may hold one, as far as the fast scan can tell.
+    ``rows`` and ``columns`` reach the last cell that holds a value, or from the fast
+    scan, the last cell; ``every_cell_valued`` says that then every cell holds one.
     """
 
     name: str
     rows: int = 0
     columns: int = 0
-    bound: tuple[int, int] = (0, 0)
+    every_cell_valued: bool = True
     values: int = 0  # <v> elements: each may copy one shared string
     marked: bool = False  # holds what a cell's value may hide (see has_note_marks)
 
@@ -176,37 +174,32 @@ def fast_sheet_scan(name: str, chunks: Iterable[bytes]) -> SheetScan | None:
     """
     scan = SheetScan(name)
     pieces = _Pieces(chunks)
-    short_cells = tags = r_attributes = row_refs = 0
-    odd = False
+    short_cells = refs = valued = r_attributes = row_refs = 0
+    odd = after_tag = False
     for piece in pieces:
         if odd:
             continue
-        found = _CELL_TAG.findall(piece)
+        found = _CELL_REF.findall(piece)
         short_cells += piece.count(b"<c") - len(_LONGER_NAME.findall(piece))
-        tags += len(found)
+        refs += len(found)
+        # A tag and its value may sit on either side of a cut between pieces.
+        valued += sum(map(piece.count, _VALUE_AFTER_TAG)) + (
+            after_tag and piece.startswith(_VALUE_STARTS)
+        )
+        after_tag = piece.endswith(b'">')
         r_attributes += sum(map(piece.count, _TIGHT_R))
         row_refs += piece.count(b'<row r="')
         scan.values += piece.count(b"<v")
         odd = bool(_LOOSE_R.search(piece) or _PREFIXED_CELL.search(piece))
         scan.marked = scan.marked or has_note_marks(piece)
-        ends = {end for _, end in found}
-        if ends & _EMPTY_ENDS or _UNSURE_END in ends:
-            _extend(scan, [ref for ref, end in found if end not in _EMPTY_ENDS], certain=False)
-            found = [(ref, end) for ref, end in found if len(end) > 2 and end != b"></c>"]
-        _extend(scan, [ref for ref, _ in found])
-    vouched = short_cells == tags and r_attributes == tags + row_refs
+        if found:
+            rows = map(bytes.lstrip, found, repeat(_LETTERS))
+            scan.rows = max(scan.rows, max(map(int, rows)))
+            letters = set(map(bytes.rstrip, found, repeat(_DIGITS)))
+            scan.columns = max(scan.columns, max(map(column_number, letters)))
+    scan.every_cell_valued = valued == refs
+    vouched = short_cells == refs and r_attributes == refs + row_refs
     return scan if vouched and not (odd or pieces.split) else None
-
-
-def _extend(scan: SheetScan, refs: list[bytes], certain: bool = True) -> None:
-    """Widen the scan's grid (``certain``) or its bound to reach the cells ``refs``."""
-    if not refs:
-        return
-    rows = max(map(int, map(bytes.lstrip, refs, repeat(_LETTERS))))
-    columns = max(map(column_number, set(map(bytes.rstrip, refs, repeat(_DIGITS)))))
-    scan.bound = (max(scan.bound[0], rows), max(scan.bound[1], columns))
-    if certain:
-        scan.rows, scan.columns = max(scan.rows, rows), max(scan.columns, columns)
 
 
 class ExactSheetScan:
