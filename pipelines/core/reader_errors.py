@@ -26,34 +26,38 @@ _CAUSES = (
 _UTF16 = re.compile(rb"^(?:\xff\xfe|\xfe\xff)|^<\?xml[^>]*encoding=['\"]utf-16", re.IGNORECASE)
 
 
-def _cause_from_path(data: bytes, kind: str, exc: Exception) -> str:
-    """calamine's own message for these bytes read as a ``kind`` file."""
+def _cause_from_path(data: bytes, kind: str, exc: Exception) -> Exception:
+    """calamine's own error for these bytes read as a ``kind`` file."""
     with tempfile.NamedTemporaryFile(suffix=f".{kind}") as copy:
         copy.write(data)
         copy.flush()
         try:
             CalamineWorkbook.from_path(copy.name).close()
         except Exception as cause:  # what the parser says is the fact wanted
-            return str(cause)
-    return str(exc)
+            return cause
+    return exc
 
 
 def _utf16_part(data: bytes) -> str | None:
-    """The first XML part written in UTF-16, which calamine cannot read."""
+    """The first XML part calamine may read that is written in UTF-16 (customXml parts,
+    which Excel may write so, are never read)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for info in archive.infolist():
-            if info.filename.lower().endswith((".xml", ".rels")):
+            name = info.filename.replace("\\", "/").lower()
+            if name.endswith((".xml", ".rels")) and not name.startswith("customxml/"):
                 with archive.open(info) as part:
                     if _UTF16.match(part.read(200)):
                         return info.filename
     return None
 
 
-def _rejection(reason: str, data: bytes, sheet: str | None) -> WorkbookRejected:
+def _rejection(cause: Exception, data: bytes, sheet: str | None) -> WorkbookRejected:
+    reason = str(cause)
     for pattern, rule in _CAUSES:
         if match := pattern.search(reason):
             return WorkbookRejected(rule, sheet=sheet, **match.groupdict())
-    if (part := _utf16_part(data)) is not None:
+    is_xml = "xml" in f"{type(cause).__name__} {reason}".lower()
+    if is_xml and (part := _utf16_part(data)) is not None:
         return WorkbookRejected("unsupported_encoding", sheet=sheet, part=part)
     if sheet is not None:
         return WorkbookRejected("unreadable_sheet", sheet=sheet, reason=reason)
@@ -67,4 +71,4 @@ def unopenable(data: bytes, kind: str, exc: Exception) -> WorkbookRejected:
 
 def unreadable_sheet(data: bytes, sheet: str, exc: Exception) -> WorkbookRejected:
     """The refusal of a workbook whose sheet ``sheet`` calamine opened but cannot read."""
-    return _rejection(str(exc), data, sheet)
+    return _rejection(exc, data, sheet)
