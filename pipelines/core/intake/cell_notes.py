@@ -16,7 +16,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-from pipelines.core.intake.guard.container import column_number
+from pipelines.core.intake.guard.container import column_number, part_key
+from pipelines.core.intake.guard.package import PACKAGE_RELS, workbook_folder
 from pipelines.core.intake.guard.xml_parts import elements, expat, parse_xml, xlsx_sheet_names
 
 Position = tuple[int, int]  # 0-based (row, column), as calamine's grid
@@ -61,33 +62,35 @@ def _formula_link(formula: str) -> tuple[bool, str | None]:
 def read_notes(data: bytes, sheets: list[str]) -> dict[str, SheetNotes]:
     """The notes of the named sheets of a workbook whose container the guard passed."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        parts = {info.filename.casefold(): info.filename for info in archive.infolist()}
-        if "xl/workbook.xml" in parts:
-            return _xlsx_notes(archive, parts, sheets)
+        parts = {part_key(info.filename): info.filename for info in archive.infolist()}
+        folder = workbook_folder(_read(archive, parts, PACKAGE_RELS))
+        if f"{folder}workbook.xml" in parts:
+            return _xlsx_notes(archive, parts, sheets, folder)
         if "content.xml" in parts:
             return _OdsNotes(sheets).run(archive.read(parts["content.xml"]))
     return {}
 
 
 def _read(archive: zipfile.ZipFile, parts: dict[str, str], key: str) -> bytes | None:
-    name = parts.get(key.casefold())
+    name = parts.get(part_key(key))
     return archive.read(name) if name else None
 
 
 def _xlsx_notes(
-    archive: zipfile.ZipFile, parts: dict[str, str], sheets: list[str]
+    archive: zipfile.ZipFile, parts: dict[str, str], sheets: list[str], folder: str
 ) -> dict[str, SheetNotes]:
     names = xlsx_sheet_names(
-        _read(archive, parts, "xl/workbook.xml"),
-        _read(archive, parts, "xl/_rels/workbook.xml.rels"),
+        _read(archive, parts, f"{folder}workbook.xml"),
+        _read(archive, parts, f"{folder}_rels/workbook.xml.rels"),
+        folder,
     )
     notes = {}
     for part, name in names.items():
         if name not in sheets:
             continue
         xml = _read(archive, parts, part) or b""
-        folder, _, file = part.rpartition("/")
-        rels = _read(archive, parts, f"{folder}/_rels/{file}.rels")
+        sheet_folder, _, file = part.rpartition("/")
+        rels = _read(archive, parts, f"{sheet_folder}/_rels/{file}.rels")
         notes[name] = _XlsxSheetNotes(part).run(xml, rels)
     return notes
 

@@ -4,8 +4,8 @@
 checks them), then parses those same bytes with python-calamine (never openpyxl), in
 one pass over the sheets it needs, and returns the Cover fields and one DataFrame per
 record sheet, keyed by spreadsheet row number. Anything wrong with the workbook as a
-whole raises :class:`WorkbookRejected`, whose ``rule`` and ``message`` go to the
-partner unchanged.
+whole raises :class:`WorkbookRejected`: a rule and its facts, which the rule registry
+words for the partner.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pipelines.core.intake.guard import (
     read_bytes,
 )
 from pipelines.core.intake.parsing import CellNote, clean_code
+from pipelines.core.intake.reader_errors import unopenable, unreadable_sheet
 from pipelines.core.metadata.tables import COVER_SHEET, RECORD_SHEETS, Sheet
 
 
@@ -76,17 +77,20 @@ def _clean(row: list[Any]) -> list[Any]:
     return [None if _is_blank(value) else value for value in row]
 
 
-def _sheet_rows(book: CalamineWorkbook, actual: str, sheet: str) -> list[list[Any]]:
+def _sheet_rows(book: CalamineWorkbook, actual: str, sheet: str, data: bytes) -> list[list[Any]]:
     """The sheet's cells from A1, one list per spreadsheet row."""
     try:
         return book.get_sheet_by_name(actual).to_python(skip_empty_area=False)
     except Exception as exc:  # any parser failure on a hostile file means "unreadable"
-        raise WorkbookRejected(
-            "unreadable_file",
-            f"sheet {sheet!r} cannot be read ({exc}); save your workbook again and replace"
-            " the file",
-            sheet=sheet,
-        ) from exc
+        raise unreadable_sheet(data, sheet, exc) from exc
+
+
+def _is_read(sheet: str) -> bool:
+    """Whether the sheet named so is one the pipeline reads (the guard bounds only those)."""
+    return _key(sheet) in _READ_KEYS
+
+
+_READ_KEYS = frozenset(_key(name) for name in (COVER_SHEET, *(s.name for s in RECORD_SHEETS)))
 
 
 def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
@@ -229,28 +233,26 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
 
     Raises :class:`WorkbookRejected` for anything that refuses the whole workbook: the
     container rules of :func:`check_container`, ``missing_sheet``, ``missing_column``
-    and ``unreadable_file``. The sheet ``Guide`` and any other sheet are ignored.
+    and what the reader cannot read (:mod:`pipelines.core.intake.reader_errors`). The sheet
+    ``Guide`` and any other sheet are ignored, and bounded only by their bytes.
     """
-    inspected = check_bytes(data, limits)
+    inspected = check_bytes(data, limits, reads=_is_read)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # any parser failure on a hostile file means "unreadable"
-        raise WorkbookRejected(
-            "unreadable_file",
-            f"the workbook cannot be read ({exc}); save it again and replace the file",
-        ) from exc
+        raise unopenable(data, inspected.kind, exc) from exc
     with book:
         hidden = {s.name for s in book.sheets_metadata if s.visible != SheetVisibleEnum.Visible}
         actual = _locate_sheets(book.sheet_names, hidden)
         noted = [name for name in actual.values() if inspected.may_hold_notes(name)]
         notes = read_notes(data, noted) if noted else {}
-        rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET)
+        rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET, data)
         _apply_notes(rows, notes.get(actual[COVER_SHEET]))
         cover = _read_cover(rows)
         sheets: dict[str, pd.DataFrame] = {}
         extra_columns: dict[str, list[tuple[str, str]]] = {}
         for sheet in RECORD_SHEETS:
-            rows = _sheet_rows(book, actual[sheet.name], sheet.name)
+            rows = _sheet_rows(book, actual[sheet.name], sheet.name, data)
             _apply_notes(rows, notes.get(actual[sheet.name]))
             sheets[sheet.name], extra_columns[sheet.name] = _record_frame(sheet, rows)
     return RawWorkbook(cover, sheets, extra_columns, hashlib.sha256(data).hexdigest())

@@ -69,6 +69,12 @@ def _r(
 
 _WRONG = "{column} must be {hint}, got '{value}'"
 _SAVE_AGAIN = "save your workbook again and replace the file"
+_NOT_A_WORKBOOK = "this file is not an .xlsx or .ods workbook"
+_SAVE_AS = "save it from your spreadsheet program as Excel Workbook (.xlsx)"
+_BOMB = (
+    "this is not a normal workbook (a 'decompression bomb'). Save your workbook again from"
+    " your spreadsheet program, or contact the coordinator if it really is this large"
+)
 
 _RULE_LIST: tuple[Rule, ...] = (
     # --- file: the drop folder (discovery) ----------------------------------------------
@@ -154,22 +160,14 @@ _RULE_LIST: tuple[Rule, ...] = (
         " ask the coordinator to reopen the period, then put the corrected workbook in your"
         " folder again",
     ),
-    # --- workbook: the container and its sheets (workbook reading and guard) ------------
-    # Where a rule covers many different defects (a damaged part, a password, an old
-    # .xls), the reader describes the defect and its remedy as ``problem``.
+    # --- workbook: the file and its container (pipelines.core.intake.guard) -------------------
     _r(
         "unreadable_file",
         "error",
         "workbook",
         "The workbook must open",
-        "{problem}",
-    ),
-    _r(
-        "not_a_spreadsheet",
-        "error",
-        "workbook",
-        "The file must be a spreadsheet workbook",
-        "{problem}",
+        "the file cannot be opened ({reason}); put the workbook itself in your folder (not a"
+        " link or shortcut to it), readable by everyone who runs the pipeline",
     ),
     _r(
         "empty_file",
@@ -187,23 +185,167 @@ _RULE_LIST: tuple[Rule, ...] = (
         " embedded files and unused sheets, then save it again",
     ),
     _r(
+        "not_a_spreadsheet",
+        "error",
+        "workbook",
+        "The file must be a spreadsheet workbook",
+        f"{_NOT_A_WORKBOOK}; {_SAVE_AS}",
+    ),
+    _r(
+        "legacy_excel_file",
+        "error",
+        "workbook",
+        "The workbook must be saved as .xlsx, not as an old .xls or with a password",
+        f"{_NOT_A_WORKBOOK}: it looks like an old Excel 97-2003 (.xls) file or a"
+        f" password-protected workbook (they are stored alike); remove any password and"
+        f" {_SAVE_AS}",
+    ),
+    _r(
+        "binary_workbook",
+        "error",
+        "workbook",
+        "The workbook must be saved as .xlsx, not as a binary .xlsb",
+        f"{_NOT_A_WORKBOOK}: it is an Excel binary workbook (.xlsb); {_SAVE_AS}",
+    ),
+    _r(
+        "not_a_spreadsheet_document",
+        "error",
+        "workbook",
+        "The OpenDocument file must be a spreadsheet (.ods)",
+        f"{_NOT_A_WORKBOOK}: it is an OpenDocument file but not a spreadsheet; {_SAVE_AS}",
+    ),
+    _r(
+        "no_workbook_inside",
+        "error",
+        "workbook",
+        "The file must be a spreadsheet workbook, not another document renamed",
+        f"{_NOT_A_WORKBOOK}: it is a zip archive with no spreadsheet inside (perhaps another"
+        f" kind of document renamed); {_SAVE_AS}",
+    ),
+    _r(
+        "password_protected",
+        "error",
+        "workbook",
+        "The workbook must not be protected with a password",
+        "the workbook is protected with a password, so it cannot be read; remove the"
+        " password (in Excel: File > Info > Protect Workbook > Encrypt with Password, clear"
+        " it; in LibreOffice: File > Save As, untick 'Save with password') and save it"
+        " again",
+    ),
+    _r(
+        "damaged_file",
+        "error",
+        "workbook",
+        "The file must not be damaged",
+        "the file is damaged and cannot be opened (it may have been cut short while copying"
+        " or uploading); " + _SAVE_AGAIN,
+    ),
+    _r(
+        "damaged_part",
+        "error",
+        "workbook",
+        "Every part of the workbook must be readable",
+        "the file is damaged: its part '{part}' is unreadable ({defect}); " + _SAVE_AGAIN,
+    ),
+    _r(
+        "duplicate_part",
+        "error",
+        "workbook",
+        "The workbook must not hold the same part twice",
+        "the file is damaged: it holds the part '{part}' twice; " + _SAVE_AGAIN,
+    ),
+    _r(
+        "too_many_parts",
+        "error",
+        "workbook",
+        "The workbook must not hold more parts (sheets, images) than allowed",
+        "the file holds {parts} parts (sheets, pictures, styles and the like), more than the"
+        " {limit} a report workbook may have; delete the sheets, pictures and embedded"
+        " files the report does not need, then save it again",
+    ),
+    _r(
         "zip_bomb",
         "error",
         "workbook",
         "The workbook must not expand to an abnormal size when opened",
-        "{what}; this is not a normal workbook (a 'decompression bomb'). Save your workbook"
-        " again from your spreadsheet program, or contact the coordinator if it really is"
-        " this large",
+        "the part '{part}' expands more than {ratio} times its compressed size, which a"
+        " workbook never does; " + _BOMB,
+    ),
+    _r(
+        "content_too_large",
+        "error",
+        "workbook",
+        "The workbook must not expand beyond the size allowed when opened",
+        "the file expands to {size} or more once opened, beyond the {limit} allowed; " + _BOMB,
+    ),
+    _r(
+        "too_much_text",
+        "error",
+        "workbook",
+        "The cells must not expand to more text than allowed when opened",
+        "the cells of the workbook expand to more than {limit} characters of text once"
+        " opened (the same long text copied into very many cells); " + _BOMB,
     ),
     _r(
         "sheet_too_large",
         "error",
         "workbook",
         "A sheet may not use more rows and columns than the limit",
-        "sheet '{sheet}' uses the range {used}, beyond the {rows} rows and {columns} columns"
-        " ({allowed}) a sheet may have; delete the rows and columns after your data (select"
-        " them, Delete, then save) and save the workbook again",
+        "sheet '{sheet}' holds values in the range {used}, beyond the {rows} rows and {columns}"
+        " columns ({allowed}) a sheet may have; delete what is after your data (select"
+        " those rows and columns, Delete) and save the workbook again",
     ),
+    # --- workbook: what the reader cannot read (pipelines.core.intake.workbook) ------------------
+    _r(
+        "unknown_sheet_kind",
+        "error",
+        "workbook",
+        "Every sheet must be an ordinary worksheet",
+        "the workbook holds a sheet of a kind that cannot be read (an Excel 4.0 macro sheet"
+        " or similar, stored as '{part}'); delete that sheet, or copy your report into a new"
+        " workbook, and save it again",
+    ),
+    _r(
+        "ods_without_mimetype",
+        "error",
+        "workbook",
+        "An .ods file must be saved by a spreadsheet program",
+        "the .ods file lacks its 'mimetype' part, so it was not saved by a spreadsheet"
+        " program (perhaps zipped again by hand); open it in LibreOffice and save it again",
+    ),
+    _r(
+        "reformatted_ods",
+        "error",
+        "workbook",
+        "An .ods file must be saved by a spreadsheet program, not edited by hand",
+        "the .ods file's content has been reformatted (it has text between its cells, as"
+        " when the XML inside is pretty-printed); open it in LibreOffice and save it again",
+    ),
+    _r(
+        "unsupported_encoding",
+        "error",
+        "workbook",
+        "Every part of the workbook must be in UTF-8",
+        "the part '{part}' of the workbook is not in UTF-8, the only text encoding that can"
+        " be read; open the workbook in Excel or LibreOffice and save it again",
+    ),
+    _r(
+        "unreadable_workbook",
+        "error",
+        "workbook",
+        "The workbook must be readable",
+        "the workbook cannot be read: {reason}; open it in Excel or LibreOffice and save it"
+        " again as Excel Workbook (.xlsx)",
+    ),
+    _r(
+        "unreadable_sheet",
+        "error",
+        "workbook",
+        "Every sheet read must be readable",
+        "sheet '{sheet}' cannot be read: {reason}; open the workbook in Excel or LibreOffice"
+        " and save it again as Excel Workbook (.xlsx)",
+    ),
+    # --- workbook: its sheets and columns (pipelines.core.intake.workbook) ----------------------
     _r(
         "missing_sheet",
         "error",
@@ -353,20 +495,8 @@ _RULE_LIST: tuple[Rule, ...] = (
         "{column} is a HYPERLINK formula whose address is computed, and '{value}' is only its"
         " text; type or paste the address itself (https://...)",
     ),
-    _r(
-        "negative_value",
-        "error",
-        "row",
-        "A count or amount is not negative",
-        _WRONG,
-    ),
-    _r(
-        "out_of_range",
-        "error",
-        "row",
-        "A value lies within its allowed range",
-        _WRONG,
-    ),
+    _r("negative_value", "error", "row", "A count or amount is not negative", _WRONG),
+    _r("out_of_range", "error", "row", "A value lies within its allowed range", _WRONG),
     _r(
         "unknown_guest_partner_id",
         "error",

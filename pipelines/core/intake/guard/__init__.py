@@ -2,55 +2,52 @@
 
 A workbook comes from outside the project, so it is hostile until checked. The guard
 works on the bytes read once (:func:`read_bytes`), so a file replaced half-way cannot
-slip past it, in two stages:
+slip past it, in three stages:
 
-1. :mod:`.container`: size, kind, number of parts, and how far every part *really*
+1. :mod:`.container`: size, number of parts, and how far every part *really*
    inflates (headers can lie, so the bytes are counted as they are decompressed).
-2. :mod:`.xml_parts` (xlsx) and :mod:`.ods_parts` (ods): what the parser would build
-   in memory: the cell grid of every sheet and the text that shared strings (xlsx) or
-   repeated cells (ods) expand to.
+2. :mod:`.package`: where the workbook is, found the way the parser finds it.
+3. :mod:`.xml_parts` (xlsx) and :mod:`.ods_parts` (ods): what the parser would build
+   in memory: the grid of the sheets it reads, up to their last value, and the text
+   that shared strings (xlsx) or repeated cells (ods) expand to.
 
-Anything wrong raises :class:`WorkbookRejected`, whose ``rule`` and ``message`` go to
-the partner unchanged. The bounds mirror python-calamine 0.9's internals, which is why
-pyproject.toml pins python-calamine to 0.9.x.
+Anything wrong raises :class:`WorkbookRejected`: a rule name and facts, which the
+rule registry words for the partner. The bounds mirror python-calamine 0.9's
+internals, which is why pyproject.toml pins python-calamine to 0.9.x; why the guard
+mirrors them rather than running the parser in a worker process under limits is in
+docs/design/guard.md.
 """
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.core.intake.guard.container import (
     DEFAULT_LIMITS,
-    METADATA_PARTS,
-    NOT_A_WORKBOOK,
-    ODS_MIMETYPE,
-    SAVE_AS,
     Budget,
     FileGone,
     Limits,
     WorkbookRejected,
     check_entries,
+    check_extent,
     check_size,
     column_letter,
     drain,
     inflate,
     open_zip,
     read_bytes,
-    read_small,
     too_much_text,
-    workbook_kind,
 )
 from pipelines.core.intake.guard.ods_parts import scan_ods
+from pipelines.core.intake.guard.package import ODS_CONTENT, Package, locate
 from pipelines.core.intake.guard.xml_parts import (
     ExactSheetScan,
     SharedStrings,
     SheetScan,
-    check_dimension,
-    check_extent,
     fast_sheet_scan,
-    xlsx_sheet_names,
 )
 
 __all__ = [
@@ -58,19 +55,31 @@ __all__ = [
     "FileGone",
     "Inspected",
     "Limits",
+    "SheetFilter",
     "WorkbookRejected",
     "check_bytes",
     "check_container",
     "column_letter",
+    "every_sheet",
     "read_bytes",
 ]
 
 
+SheetFilter = Callable[[str], bool]
+
+
+def every_sheet(_name: str) -> bool:
+    """The filter of a caller that reads every sheet."""
+    return True
+
+
 @dataclass(frozen=True)
 class Inspected:
-    """What the guard noticed on its way: the sheets whose cells may hide more than
-    their value (errors, merges, links), so that only those are looked at again."""
+    """What the guard noticed on its way: the workbook's kind ('xlsx' or 'ods'), and the
+    sheets whose cells may hide more than their value (errors, merges, links), so that
+    only those are looked at again."""
 
+    kind: str
     marked_sheets: frozenset[str]
     every_sheet: bool = False
 
@@ -85,28 +94,26 @@ class _Inspection:
     data: bytes
     limits: Limits
     budget: Budget
-    sheet_names: dict[str, str]
-    sheets: list[tuple[zipfile.ZipInfo, SheetScan]]
+    sheets: list[tuple[zipfile.ZipInfo, SheetScan]] = field(default_factory=list)
     shared_strings: tuple[zipfile.ZipInfo, int] | None = None
     marked: set[str] = field(default_factory=set)
     ods_marked: bool = False
 
-    def is_worksheet(self, key: str) -> bool:
-        in_folder = key.startswith("xl/worksheets/") and key.endswith(".xml")
-        return in_folder or key in self.sheet_names
-
-    def scan_sheet(self, info: zipfile.ZipInfo) -> None:
-        name = self.sheet_names.get(info.filename.casefold(), info.filename)
-        scan = fast_sheet_scan(name, inflate(self.data, info, self.limits, self.budget))
-        if scan is None:
-            chunks = inflate(self.data, info, self.limits, None)
-            scan = ExactSheetScan(name, info.filename, self.limits, None).run(chunks)
-        if scan.dimension:
-            check_dimension(name, scan.dimension, self.limits)
-        check_extent(name, scan.rows, scan.columns, self.limits)
+    def scan_sheet(self, info: zipfile.ZipInfo, names: list[str]) -> None:
+        """Bound the grid of a part read as the sheets ``names``: from byte counts when
+        they vouch for it and tell which cells hold a value, else exactly."""
+        limits, name = self.limits, names[0]
+        scan = fast_sheet_scan(name, inflate(self.data, info, limits, self.budget))
+        if scan is None or (
+            not scan.every_cell_valued
+            and (scan.rows > limits.max_rows or scan.columns > limits.max_columns)
+        ):
+            chunks = inflate(self.data, info, limits, None)
+            scan = ExactSheetScan(name, info.filename, limits, None).run(chunks)
+        check_extent(name, scan.rows, scan.columns, limits)
         self.sheets.append((info, scan))
         if scan.marked:
-            self.marked.add(name)
+            self.marked.update(names)
 
     def check_shared_text(self) -> None:
         """Bound the text shared strings expand to: quickly if possible, else cell by cell."""
@@ -130,58 +137,45 @@ class _Inspection:
                 raise too_much_text(self.limits)
 
 
-def _inspect(data: bytes, limits: Limits) -> Inspected:
-    """Every check on the container, part by part, before calamine may open it."""
-    archive = open_zip(data)
-    infos = check_entries(archive, limits)
-    by_name = {info.filename.casefold(): info for info in infos}
-    kind = workbook_kind(set(by_name))
+def _inspect(data: bytes, limits: Limits, reads: SheetFilter) -> Inspected:
+    """Every check on the container, part by part, before calamine may open it.
+
+    The grid and text of the xlsx sheets ``reads`` accepts are bounded; every other part
+    only by its bytes. An ods has all its sheets bounded: calamine builds every sheet
+    of an ods when it opens the file.
+    """
+    by_key = check_entries(open_zip(data), limits)
     budget = Budget(limits)
-    small = {
-        key: read_small(data, by_name[key], limits, budget)
-        for key in METADATA_PARTS
-        if key in by_name
-    }
-    mimetype = small.get("mimetype")
-    if kind == "ods" and mimetype is not None and not mimetype.startswith(ODS_MIMETYPE):
-        raise WorkbookRejected(
-            "not_a_spreadsheet",
-            f"{NOT_A_WORKBOOK}: it is an OpenDocument file but not a spreadsheet; {SAVE_AS}",
-        )
-    inspection = _Inspection(
-        data,
-        limits,
-        budget,
-        xlsx_sheet_names(small.get("xl/workbook.xml"), small.get("xl/_rels/workbook.xml.rels")),
-        [],
-    )
-    for info in infos:
-        key = info.filename.casefold()
-        if key in small:
-            continue
-        if key == "content.xml":  # whatever the kind: calamine may fall back to ods
+    package: Package = locate(data, by_key, limits, budget)
+    inspection = _Inspection(data, limits, budget)
+    for key, info in by_key.items():
+        # One part may play several roles (a sheet's target may be workbook.xml): each
+        # role's check applies.
+        names = [name for name in package.sheets.get(key, []) if reads(name)]
+        if names:
+            inspection.scan_sheet(info, names)
+        if key == ODS_CONTENT:  # whatever the kind: calamine may fall back to ods
             inspection.ods_marked |= scan_ods(data, info, limits, budget)
-        elif inspection.is_worksheet(key):
-            inspection.scan_sheet(info)
-        elif key == "xl/sharedstrings.xml":
+        if key == package.shared_strings:
             inspection.shared_strings = (info, drain(inflate(data, info, limits, budget)))
-        else:
+        elif not names and key != ODS_CONTENT and key not in package.read:
             drain(inflate(data, info, limits, budget))
     inspection.check_shared_text()
-    return Inspected(frozenset(inspection.marked), inspection.ods_marked)
+    return Inspected(package.kind, frozenset(inspection.marked), inspection.ods_marked)
 
 
 def check_container(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
     """Refuse a file that is not a sane .xlsx/.ods container, before any parsing.
 
-    Raises :class:`WorkbookRejected` with one of the rules ``empty_file``,
-    ``file_too_large``, ``not_a_spreadsheet``, ``unreadable_file``, ``zip_bomb`` or
-    ``sheet_too_large``.
+    Raises :class:`WorkbookRejected` (see :func:`check_bytes`).
     """
     check_bytes(read_bytes(path, limits), limits)
 
 
-def check_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Inspected:
-    """The checks of :func:`check_container` on bytes already read."""
+def check_bytes(
+    data: bytes, limits: Limits = DEFAULT_LIMITS, reads: SheetFilter = every_sheet
+) -> Inspected:
+    """The checks of :func:`check_container` on bytes already read, bounding the grid of
+    the xlsx sheets ``reads`` accepts (by name) and only the bytes of the others."""
     check_size(len(data), limits)
-    return _inspect(data, limits)
+    return _inspect(data, limits, reads)

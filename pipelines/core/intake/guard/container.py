@@ -2,26 +2,25 @@
 
 A workbook comes from outside the project, so it is hostile until checked. The file
 is read once, within a size limit (refused on its size before a byte is read); then
-the zip container is checked before any spreadsheet parser sees it: kind, number of
-parts, and how far every part *really* inflates (headers can lie, so the bytes are
-counted as they are decompressed). The XML scans of :mod:`.xml_parts` use the
-inflater and the bounds defined here.
+the zip container is checked before any spreadsheet parser sees it: number of parts,
+and how far every part *really* inflates (headers can lie, so the bytes are counted
+as they are decompressed). The XML scans of :mod:`.xml_parts` use the inflater and
+the bounds defined here. Every refusal is a :class:`WorkbookRejected`: a rule name
+and facts, never a message.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import re
 import stat
+import string
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from pipelines.core.metadata.rules import message_for
 
 MiB = 1024 * 1024
 
@@ -51,26 +50,22 @@ DEFAULT_LIMITS = Limits()
 
 
 class WorkbookRejected(Exception):
-    """The whole workbook is refused; ``message`` tells the partner what to do.
+    """The whole workbook is refused, by the rule ``rule``, for the reasons in ``facts``.
 
-    The rule registry words the message from ``facts``; a ``problem`` the reader
-    describes in its own words (which part, which limit) is one of them.
+    The guard only names the rule and hands over the facts (a part's name, a limit, a
+    size); the rule registry (:mod:`pipelines.core.metadata.rules`) words the message the partner
+    reads.
     """
 
     def __init__(
-        self,
-        rule: str,
-        problem: str | None = None,
-        sheet: str | None = None,
-        column: str | None = None,
-        **facts: object,
+        self, rule: str, sheet: str | None = None, column: str | None = None, **facts: object
     ) -> None:
         self.rule = rule
         self.sheet = sheet
         self.column = column
-        self.facts = facts if problem is None else {"problem": problem, **facts}
-        self.message = message_for(rule, column=column, sheet=sheet, **self.facts)
-        super().__init__(self.message)
+        self.facts = facts
+        shown = ", ".join(f"{key}={value!r}" for key, value in facts.items())
+        super().__init__(f"{rule} (sheet={sheet!r}, {shown})" if sheet else f"{rule} ({shown})")
 
 
 def column_letter(index: int) -> str:
@@ -118,16 +113,11 @@ def read_bytes(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
     except FileNotFoundError as exc:
         raise FileGone(f"{path} disappeared before it could be read") from exc
     except OSError as exc:
-        raise WorkbookRejected(
-            "unreadable_file", f"the file cannot be opened ({exc.strerror})"
-        ) from exc
+        raise WorkbookRejected("unreadable_file", reason=exc.strerror) from exc
     with os.fdopen(fd, "rb") as handle:
         before = os.fstat(handle.fileno())
         if not stat.S_ISREG(before.st_mode):
-            raise WorkbookRejected(
-                "not_a_spreadsheet",
-                "this is not a regular file, so it is not an .xlsx or .ods workbook",
-            )
+            raise WorkbookRejected("not_a_regular_file", file=path.name)
         if before.st_size > limits.max_file_bytes:
             check_size(before.st_size, limits)
         data = handle.read(limits.max_file_bytes + 1)
@@ -148,65 +138,57 @@ def check_size(size: int, limits: Limits) -> None:
 # --- the container --------------------------------------------------------------------
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-NOT_A_WORKBOOK = "this file is not an .xlsx or .ods workbook"
-SAVE_AS = "save it from your spreadsheet program as Excel Workbook (.xlsx)"
-ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
-# Parts read whole (they are small) to learn the sheet names and the kind of file.
-METADATA_PARTS = ("mimetype", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
-_METADATA_MAX_BYTES = 1 * MiB
 
 
 def open_zip(data: bytes) -> zipfile.ZipFile:
     if data.startswith(_OLE_MAGIC):
-        raise WorkbookRejected(
-            "not_a_spreadsheet",
-            f"{NOT_A_WORKBOOK}: it looks like an old Excel 97-2003 (.xls) file or a"
-            f" password-protected workbook; remove any password and {SAVE_AS}",
-        )
+        raise WorkbookRejected("legacy_excel_file")
     if not data.startswith(b"PK"):
-        raise WorkbookRejected("not_a_spreadsheet", f"{NOT_A_WORKBOOK}; {SAVE_AS}")
+        raise WorkbookRejected("not_a_spreadsheet")
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise WorkbookRejected(
-            "unreadable_file",
-            "the file is damaged and cannot be opened (it may have been cut short while"
-            " copying or uploading); save your workbook again and replace the file",
-        ) from exc
+        raise WorkbookRejected("damaged_file") from exc
 
 
-def check_entries(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
-    """Entry count, duplicates and declared sizes: cheap checks before inflating anything."""
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with its ASCII letters in lower case, and only those (as Rust's)."""
+    return text.translate(_ASCII_LOWER)
+
+
+def part_key(name: str) -> str:
+    """A part's name as python-calamine looks it up: '\\' read as '/', ASCII case ignored."""
+    return ascii_lower(name.replace("\\", "/"))
+
+
+def check_entries(archive: zipfile.ZipFile, limits: Limits) -> dict[str, zipfile.ZipInfo]:
+    """Entry count, duplicates and declared sizes: cheap checks before inflating anything.
+
+    Returns every part by its :func:`part_key`.
+    """
     infos = archive.infolist()
     if len(infos) > limits.max_zip_entries:
-        raise bomb(
-            f"the file holds {len(infos)} parts, more than the {limits.max_zip_entries} a"
-            " workbook may have"
-        )
-    seen: set[str] = set()
+        raise WorkbookRejected("too_many_parts", parts=len(infos), limit=limits.max_zip_entries)
+    by_key: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
-        # calamine finds parts ignoring case: two spellings of one name are ambiguous.
-        key = info.filename.casefold()
-        if key in seen:
-            raise WorkbookRejected(
-                "unreadable_file",
-                f"the file is damaged: it holds the part {info.filename!r} twice; save your"
-                " workbook again and replace the file",
-            )
-        seen.add(key)
+        key = part_key(info.filename)
+        if key in by_key:  # which of the two the parser would read is a guess
+            raise WorkbookRejected("duplicate_part", part=info.filename)
+        by_key[key] = info
         _check_ratio(info, info.file_size, limits)
     declared = sum(info.file_size for info in infos)
     if declared > limits.max_uncompressed_bytes:
-        raise bomb(f"the file declares {mib(declared)} of content, more than the {cap(limits)}")
-    return infos
+        raise content_too_large(declared, limits)
+    return by_key
 
 
-def cap(limits: Limits) -> str:
-    return f"{mib(limits.max_uncompressed_bytes)} allowed once opened"
-
-
-def bomb(what: str) -> WorkbookRejected:
-    return WorkbookRejected("zip_bomb", what=what)
+def content_too_large(size: int, limits: Limits) -> WorkbookRejected:
+    return WorkbookRejected(
+        "content_too_large", size=mib(size), limit=mib(limits.max_uncompressed_bytes)
+    )
 
 
 def _check_ratio(info: zipfile.ZipInfo, produced: int, limits: Limits) -> None:
@@ -214,28 +196,7 @@ def _check_ratio(info: zipfile.ZipInfo, produced: int, limits: Limits) -> None:
         produced > limits.ratio_min_bytes
         and produced > limits.max_compression_ratio * info.compress_size
     ):
-        raise bomb(
-            f"the part {info.filename!r} expands more than {limits.max_compression_ratio} times"
-            " its compressed size, which a workbook never does"
-        )
-
-
-def workbook_kind(names: set[str]) -> str:
-    """'xlsx' or 'ods' from the part names alone; anything else is refused."""
-    if "xl/workbook.bin" in names:
-        raise WorkbookRejected(
-            "not_a_spreadsheet",
-            f"{NOT_A_WORKBOOK}: it is an Excel binary workbook (.xlsb); {SAVE_AS}",
-        )
-    if "xl/workbook.xml" in names:
-        return "xlsx"
-    if "content.xml" in names:
-        return "ods"
-    raise WorkbookRejected(
-        "not_a_spreadsheet",
-        f"{NOT_A_WORKBOOK}: it is a zip archive with no spreadsheet inside (perhaps another"
-        f" kind of document renamed); {SAVE_AS}",
-    )
+        raise WorkbookRejected("zip_bomb", part=info.filename, ratio=limits.max_compression_ratio)
 
 
 class Budget:
@@ -248,7 +209,7 @@ class Budget:
     def spend(self, n: int) -> None:
         self.total += n
         if self.total > self.limits.max_uncompressed_bytes:
-            raise bomb(f"the file expands to more than the {cap(self.limits)}")
+            raise content_too_large(self.total, self.limits)
 
 
 _CHUNK = 64 * 1024
@@ -264,10 +225,7 @@ def inflate(
     declare (which may lie) play no part: every byte produced is counted.
     """
     if info.flag_bits & 0x1:
-        raise WorkbookRejected(
-            "unreadable_file",
-            f"the workbook is password-protected; remove the password and {SAVE_AS}",
-        )
+        raise WorkbookRejected("password_protected")
     raw = _raw_stream(data, info)
     if info.compress_type == zipfile.ZIP_STORED:
         chunks: Iterator[bytes] = (bytes(raw[i : i + _CHUNK]) for i in range(0, len(raw), _CHUNK))
@@ -319,16 +277,16 @@ def _deflated(raw: memoryview, part: str) -> Iterator[bytes]:
         raise damaged(part, "its data do not decompress") from exc
 
 
-def damaged(part: str, why: str) -> WorkbookRejected:
-    return WorkbookRejected(
-        "unreadable_file",
-        f"the file is damaged: its part {part!r} is unreadable ({why}); save your workbook"
-        " again and replace the file",
-    )
+def damaged(part: str, defect: str) -> WorkbookRejected:
+    """A part that no spreadsheet program writes; ``defect`` is what is wrong with it."""
+    return WorkbookRejected("damaged_part", part=part, defect=defect)
 
 
 def drain(chunks: Iterable[bytes]) -> int:
     return sum(len(chunk) for chunk in chunks)
+
+
+_METADATA_MAX_BYTES = 1 * MiB
 
 
 def read_small(data: bytes, info: zipfile.ZipInfo, limits: Limits, budget: Budget) -> bytes:
@@ -346,11 +304,14 @@ def read_small(data: bytes, info: zipfile.ZipInfo, limits: Limits, budget: Budge
 # --- bounds on what the parser would build ----------------------------------------------
 
 
-def check_extent(sheet: str, rows: int, columns: int, limits: Limits, used: str = "") -> None:
-    """Refuse a sheet whose cell grid reaches beyond the row or column limit."""
+def check_extent(sheet: str, rows: int, columns: int, limits: Limits) -> None:
+    """Refuse a sheet whose values reach beyond the row or column limit.
+
+    The parser builds the grid from A1 to the last row and column that hold a value.
+    """
     if rows <= limits.max_rows and columns <= limits.max_columns:
         return
-    used = used or f"A1:{column_letter(max(columns, 1) - 1)}{max(rows, 1)}"
+    used = f"A1:{column_letter(max(columns, 1) - 1)}{max(rows, 1)}"
     allowed = f"A1:{column_letter(limits.max_columns - 1)}{limits.max_rows}"
     raise WorkbookRejected(
         "sheet_too_large",
@@ -362,16 +323,5 @@ def check_extent(sheet: str, rows: int, columns: int, limits: Limits, used: str 
     )
 
 
-def check_dimension(sheet: str, ref: str, limits: Limits) -> None:
-    """Refuse a sheet that declares an enormous used range (<dimension ref="A1:XFD1048576"/>)."""
-    match = re.fullmatch(r"\$?([A-Za-z]+)\$?([0-9]+)", ref.rpartition(":")[2].strip())
-    if match:
-        rows, columns = int(match.group(2)), column_number(match.group(1))
-        check_extent(sheet, rows, columns, limits, used=ref.strip())
-
-
 def too_much_text(limits: Limits) -> WorkbookRejected:
-    return bomb(
-        f"the cells of the workbook expand to more than {limits.max_text_chars:,} characters of"
-        " text once opened (the same long text copied into very many cells)"
-    )
+    return WorkbookRejected("too_much_text", limit=limits.max_text_chars)

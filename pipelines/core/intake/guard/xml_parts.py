@@ -1,12 +1,14 @@
 """The guard's second stage for xlsx: what the parser would build from each sheet part.
 
-A cell written at XFD1048576 makes the parser allocate the whole rectangle up to it,
-and one long shared string is copied into every cell that uses it. These scans bound
-the cell grid of every sheet and the text it expands to, mirroring how
+A value written at XFD1048576 makes the parser allocate the whole rectangle from A1
+up to it, and one long shared string is copied into every cell that uses it. These
+scans bound the grid of a sheet and the text it expands to, mirroring how
 python-calamine 0.9 lays cells out: a cell sits at its ``r`` attribute (the last one
-if repeated) or after the previous cell, and copies its shared string. A fast scan
-counts byte patterns when it can vouch for them; otherwise an exact scan with a real
-XML parser decides. The XML helpers here serve the ods scan and the cell notes too.
+if repeated) or after the previous cell, copies its shared string, and counts only
+if it holds a value (a ``<v>`` or ``<is>``): a cell with only a style, a declared
+``<dimension>`` and a formatted column build nothing. A fast scan counts byte
+patterns when it can vouch for them; otherwise an exact scan with a real XML parser
+decides. The XML helpers here serve the ods scan and the cell notes too.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from itertools import repeat
 from pipelines.core.intake.guard.container import (
     Limits,
     MiB,
-    check_dimension,
     check_extent,
     column_number,
     damaged,
+    part_key,
 )
 
 
@@ -62,36 +64,54 @@ def elements(data: bytes, part: str, local_name: str) -> list[dict[str, str]]:
     return found
 
 
-def xlsx_sheet_names(workbook_xml: bytes | None, rels_xml: bytes | None) -> dict[str, str]:
-    """Worksheet part (case-folded path) -> sheet name, resolved the way calamine does."""
+def xlsx_sheet_parts(
+    workbook_xml: bytes | None, rels_xml: bytes | None, folder: str = "xl/"
+) -> list[tuple[str, str]]:
+    """(sheet name, part path) of every sheet, in order, resolved the way calamine does.
+
+    ``folder`` holds workbook.xml. A target starting with '/' is taken from the package
+    root, any other is appended to ``folder`` as text; the path is then looked up
+    as :func:`part_key` says.
+    """
     if not workbook_xml or not rels_xml:
-        return {}
-    rels = elements(rels_xml, "xl/_rels/workbook.xml.rels", "Relationship")
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
-    names: dict[str, str] = {}
-    for sheet in elements(workbook_xml, "xl/workbook.xml", "sheet"):
-        target = targets.get(sheet.get("r:id") or sheet.get("relationships:id"))
-        if target and "name" in sheet:
-            if target.startswith("/xl/"):
-                target = target[1:]
-            elif not target.startswith("xl/"):
-                target = "xl/" + target
-            names[target.casefold()] = sheet["name"]
-    return names
+        return []
+    rels = elements(rels_xml, "workbook.xml.rels", "Relationship")
+    targets = {rel["Id"]: rel.get("Target", "") for rel in rels if "Id" in rel}
+    found: list[tuple[str, str]] = []
+    for sheet in elements(workbook_xml, "workbook.xml", "sheet"):
+        ids = [value for key, value in sheet.items() if key.rpartition(":")[2] == "id"]
+        target = targets.get(ids[-1]) if ids else None
+        if target is not None and "name" in sheet:
+            path = target[1:] if target.startswith("/") else folder + target
+            found.append((sheet["name"], path))
+    return found
+
+
+def xlsx_sheet_names(
+    workbook_xml: bytes | None, rels_xml: bytes | None, folder: str = "xl/"
+) -> dict[str, str]:
+    """Worksheet part (its :func:`part_key`) -> sheet name (see :func:`xlsx_sheet_parts`)."""
+    parts = xlsx_sheet_parts(workbook_xml, rels_xml, folder)
+    return {part_key(path): name for name, path in parts}
 
 
 # The fast scan of a worksheet part counts raw byte patterns; it vouches for the cell
 # grid only when every '<c' that may open a cell is exactly '<c r="A1"' and no other r
 # attribute exists than those and the rows' own (calamine takes the last of repeated r
-# attributes, and accepts 't="s"r="B2"'). Otherwise the exact scan decides.
+# attributes, and accepts 't="s"r="B2"'). Otherwise the exact scan decides. The cells
+# it places bound the grid from above; they are the grid when each one's tag is
+# followed by its value ('"><v>', '"><is>': only a cell holds those). Otherwise some
+# cell may hold no value (a style only, or a formula first), and when the bound passes
+# a limit the exact scan decides.
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
+_VALUE_AFTER_TAG = (b'"><v>', b'"><is>')
+_VALUE_STARTS = (b"<v>", b"<is>")
 _LONGER_NAME = re.compile(rb"<c[^ \t\r\n/>]")  # <col>, <cfRule>... never a cell
 _TIGHT_R = (b" r=", b"\tr=", b"\nr=", b"\rr=", b'"r=', b"'r=")
 _LOOSE_R = re.compile(rb"r[ \t\r\n]+=")  # r = "A1"
 _PREFIXED_CELL = re.compile(rb":[cv][ \t\r\n/>]")  # <x:c>, <x:v>
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = b"0123456789"
-_DIMENSION = re.compile(rb'<(?:[^\s<>/:]+:)?dimension\s[^<>]*?\bref\s*=\s*"([^"<>]*)"')
 _MAX_TAIL = 1 * MiB
 # Error cells, formulas, merged ranges and links (xlsx and ods): a part without any of
 # them needs no second look by pipelines.core.intake.cell_notes. Plain substrings: searching
@@ -108,8 +128,9 @@ class _Pieces:
     """A byte stream re-cut just before its last '<', so that no tag is split in two.
 
     Every pattern the fast scan counts has no '<' but its first byte, so none of them
-    can straddle two pieces. A stretch longer than 1 MiB without any '<' never occurs
-    in a genuine workbook: it is cut anywhere and ``split`` records it.
+    can straddle two pieces (a cell's tag and its value are counted across the cut). A
+    stretch longer than 1 MiB without any '<' never occurs in a genuine workbook: it is
+    cut anywhere and ``split`` records it.
     """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
@@ -132,13 +153,17 @@ class _Pieces:
 
 @dataclass
 class SheetScan:
-    """What one worksheet part would put in memory: its grid and its shared-string cells."""
+    """What one worksheet part would put in memory: its grid and its shared-string cells.
+
+    ``rows`` and ``columns`` reach the last cell that holds a value, or from the fast
+    scan, the last cell; ``every_cell_valued`` says that then every cell holds one.
+    """
 
     name: str
     rows: int = 0
     columns: int = 0
+    every_cell_valued: bool = True
     values: int = 0  # <v> elements: each may copy one shared string
-    dimension: str | None = None
     marked: bool = False  # holds what a cell's value may hide (see has_note_marks)
 
 
@@ -149,26 +174,30 @@ def fast_sheet_scan(name: str, chunks: Iterable[bytes]) -> SheetScan | None:
     """
     scan = SheetScan(name)
     pieces = _Pieces(chunks)
-    short_cells = refs = r_attributes = row_refs = 0
-    odd = False
+    short_cells = refs = valued = r_attributes = row_refs = 0
+    odd = after_tag = False
     for piece in pieces:
         if odd:
             continue
         found = _CELL_REF.findall(piece)
         short_cells += piece.count(b"<c") - len(_LONGER_NAME.findall(piece))
         refs += len(found)
+        # A tag and its value may sit on either side of a cut between pieces.
+        valued += sum(map(piece.count, _VALUE_AFTER_TAG)) + (
+            after_tag and piece.startswith(_VALUE_STARTS)
+        )
+        after_tag = piece.endswith(b'">')
         r_attributes += sum(map(piece.count, _TIGHT_R))
         row_refs += piece.count(b'<row r="')
         scan.values += piece.count(b"<v")
         odd = bool(_LOOSE_R.search(piece) or _PREFIXED_CELL.search(piece))
         scan.marked = scan.marked or has_note_marks(piece)
-        if scan.dimension is None and (match := _DIMENSION.search(piece)):
-            scan.dimension = match.group(1).decode("ascii", "replace")
         if found:
             rows = map(bytes.lstrip, found, repeat(_LETTERS))
             scan.rows = max(scan.rows, max(map(int, rows)))
             letters = set(map(bytes.rstrip, found, repeat(_DIGITS)))
             scan.columns = max(scan.columns, max(map(column_number, letters)))
+    scan.every_cell_valued = valued == refs
     vouched = short_cells == refs and r_attributes == refs + row_refs
     return scan if vouched and not (odd or pieces.split) else None
 
@@ -188,6 +217,7 @@ class ExactSheetScan:
         self.text = 0
         self.row = 0  # 0-based, as calamine's cursor
         self.column = 0
+        self.cell: tuple[int, int] | None = None  # the open cell, until it shows a value
         self.cell_type: str | None = None
         self.value: list[str] | None = None
         self.parser = expat(part)
@@ -207,23 +237,25 @@ class ExactSheetScan:
             self._cell(attrs)
         elif local == "row" and "r" in attrs:
             self.row = self._position(attrs["r"], need_column=False)[0]
-        elif local == "v":
+        elif local in ("v", "is") and self.cell is not None:
+            self._holds_value(self.cell)
+        if local == "v":
             self.scan.values += 1
             if self.cell_type == "s":
                 self.value = []
-        elif local == "dimension" and "ref" in attrs:
-            self.scan.dimension = attrs["ref"]
-            check_dimension(self.scan.name, attrs["ref"], self.limits)
 
     def _cell(self, attrs: dict[str, str]) -> None:
         row, column = self.row, self.column
         if "r" in attrs:
             row, column = self._position(attrs["r"], need_column=True)
             self.column = column
-        self.scan.rows = max(self.scan.rows, row + 1)
-        self.scan.columns = max(self.scan.columns, column + 1)
-        check_extent(self.scan.name, self.scan.rows, self.scan.columns, self.limits)
+        self.cell = (row, column)
         self.cell_type = attrs.get("t")
+
+    def _holds_value(self, cell: tuple[int, int]) -> None:
+        self.scan.rows = max(self.scan.rows, cell[0] + 1)
+        self.scan.columns = max(self.scan.columns, cell[1] + 1)
+        check_extent(self.scan.name, self.scan.rows, self.scan.columns, self.limits)
 
     def _position(self, ref: str, need_column: bool) -> tuple[int, int]:
         match = re.fullmatch(r"([A-Za-z]*)([0-9]+)", ref)
@@ -235,7 +267,7 @@ class ExactSheetScan:
         local = name.rpartition(":")[2]
         if local == "c":
             self.column += 1
-            self.cell_type = None
+            self.cell = self.cell_type = None
         elif local == "row":
             self.row += 1
             self.column = 0

@@ -16,6 +16,7 @@ import xlsxwriter
 
 from pipelines.core.intake.guard import WorkbookRejected, column_letter
 from pipelines.core.intake.workbook import CoverValue, read_workbook
+from pipelines.core.metadata.rules import message_for
 from pipelines.core.metadata.tables import RECORD_SHEETS
 
 Rows = list[list[object]]
@@ -137,15 +138,18 @@ def test_a_missing_sheet_rejects_the_workbook(tmp_path: Path) -> None:
     error = rejection(write_xlsx(tmp_path / "RP07.xlsx", sheets))
     assert error.rule == "missing_sheet"
     assert error.sheet == "PolicyMeasures"
-    assert error.message.startswith("the workbook has no sheet 'PolicyMeasures'")
-    assert "sheets found: Cover, Events, GoodPractices, Collaborations" in error.message
+    message = message_for(error.rule, sheet=error.sheet, **error.facts)
+    assert message.startswith("the workbook has no sheet 'PolicyMeasures'")
+    assert "sheets found: Cover, Events, GoodPractices, Collaborations" in message
 
 
 def test_a_missing_required_column_rejects_the_workbook(tmp_path: Path) -> None:
     events = [[h for h in EVENTS[0] if h != "start_date"], ["EV-1", "A", "project_meeting"]]
     error = rejection(write_xlsx(tmp_path / "RP07.xlsx", content(Events=events)))
     assert (error.rule, error.sheet, error.column) == ("missing_column", "Events", "start_date")
-    assert error.message.startswith(
+    assert message_for(
+        error.rule, sheet=error.sheet, column=error.column, **error.facts
+    ).startswith(
         "sheet 'Events' has no column 'start_date' in its header row (row 1), and it is required"
     )
 
