@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
-from pipelines.core import config
+from pipelines.core.config import settings
 from pipelines.core.failures import operational_error
 from pipelines.core.publish import read_parquet
 from pipelines.core.storage import is_remote
-from pipelines.core.sync import Locations, synced
+from pipelines.core.sync import synced
 from pipelines.core.tables import (
     INDICATOR_SCORECARD,
     STAKEHOLDER_MEETING_FLOOR,
@@ -30,7 +30,7 @@ from pipelines.core.tables import (
     VALIDATION_ISSUES,
 )
 from pipelines.core.writer_lock import LockUnavailable, WriterBusy, setup_lock
-from pipelines.instance import ensure_instance_config
+from pipelines.instance import dev_config, install_instance
 
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
@@ -62,7 +62,7 @@ def _instance() -> dg.DagsterInstance:
     """
     home = os.environ.get("DAGSTER_HOME")
     if home:
-        ensure_instance_config(Path(home))
+        install_instance(Path(home), dev_config())
         with setup_lock(Path(home)):
             return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
@@ -163,7 +163,7 @@ def run_pipeline(wait: float | None = None) -> int:
     sys.unraisablehook = _one_line_unraisable
     try:
         with synced(
-            Locations.of(),
+            settings(),
             command="clusterix run",
             run_id=run_id,
             timeout=wait,
@@ -189,11 +189,12 @@ def _one_line_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
 
 
 def _run_pipeline(run_id: str) -> int:
-    raw, assets = config.raw_dir(), config.assets_dir()
+    where = settings()
+    raw, assets = where.raw_dir, where.assets_dir
     if not raw.is_dir():
         print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
         return 1
-    shown = _shown(config.raw_location(), raw), _shown(config.assets_location(), assets)
+    shown = _shown(where.raw, raw), _shown(where.assets, assets)
     print(
         f"Ingesting {shown[0]} into {shown[1]} (one Dagster run; only new or changed files"
         " are read)"

@@ -6,7 +6,7 @@ import dagster as dg
 from conftest import GOOD_ROWS, make_workbook, memory_dir
 
 from pipelines.cli import main
-from pipelines.instance import DEV_INSTANCE_CONFIG, ensure_instance_config
+from pipelines.instance import dev_config, install_instance
 
 
 def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(
@@ -29,7 +29,7 @@ def test_clusterix_run_gives_a_bare_dagster_home_the_dev_config(
         logged = "\n".join(r.getMessage() for r in caplog.records)  # what a terminal would show
         for noise in noises:
             assert noise not in out + err + logged
-        assert (home / "dagster.yaml").read_bytes() == DEV_INSTANCE_CONFIG.read_bytes()
+        assert (home / "dagster.yaml").read_text() == dev_config()
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert not instance.telemetry_enabled
             assert not instance.nux_enabled
@@ -44,9 +44,22 @@ def test_an_operators_dagster_yaml_is_kept(tmp_path):
     own = tmp_path / "dagster.yaml"
     own.write_text("telemetry:\n  enabled: false\nstorage:\n  sqlite:\n    base_dir: x\n")
     before = own.read_bytes()
-    assert ensure_instance_config(tmp_path) == own
+    assert install_instance(tmp_path, dev_config()) == own
     assert own.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["dagster.yaml"]  # no temporary file left
+
+
+def test_an_installed_config_is_refreshed(tmp_path):
+    """A copy an earlier version installed (here: naming a storage class that is gone)
+    is replaced by the shipped one."""
+    earlier = tmp_path / "dagster.yaml"
+    earlier.write_text(
+        "# CLUSTERIX 2.0: Dagster instance configuration for DEVELOPMENT and the DEMO only.\n"
+        "event_log_storage:\n  module: pipelines.instance_storage\n"
+    )
+    install_instance(tmp_path, dev_config())
+    assert earlier.read_text() == dev_config()
+    assert [p.name for p in tmp_path.iterdir()] == ["dagster.yaml"]
 
 
 def test_test_instances_use_the_shipped_config(instance):

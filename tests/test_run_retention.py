@@ -23,7 +23,7 @@ from dagster_graphql.test.utils import define_out_of_process_context, execute_da
 from pg_server import PostgresServer, postgres_server
 
 from pipelines.cli import main
-from pipelines.definitions import defs
+from pipelines.definitions import check_keys, defs
 from pipelines.defs.run_retention import PRUNE_JOB
 from pipelines.retention import PruneReport, prune_runs
 from pipelines.run import run_everything
@@ -298,3 +298,7 @@ def test_the_daemon_prunes_every_sunday_without_anyone_turning_it_on():
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.run_key == sunday.isoformat()
     assert schedule.cron_schedule == "0 5 * * 0"
+
+
+def test_the_weekly_job_keeps_every_check_of_the_code_location():
+    assert check_keys == CHECK_KEYS

@@ -21,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from pipelines.core import config
+from pipelines.core.config import settings
 from pipelines.core.fields import field
 from pipelines.core.schemas import table_schema
 from pipelines.core.tables import (
@@ -460,5 +460,5 @@ def load_reference(data_dir: Path = DATA_DIR) -> Reference:
 
 @cache
 def reference() -> Reference:
-    """The reference data in use, loaded once per process (see config.reference_dir)."""
-    return load_reference(config.reference_dir() or DATA_DIR)
+    """The reference data in use, loaded once per process (see Settings.reference_dir)."""
+    return load_reference(settings().reference_dir or DATA_DIR)

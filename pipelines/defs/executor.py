@@ -20,8 +20,8 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.core import config
-from pipelines.core.sync import Locations, synced
+from pipelines.core.config import settings
+from pipelines.core.sync import synced
 
 
 class OneWriterExecutor(dg.Executor):
@@ -39,14 +39,18 @@ class OneWriterExecutor(dg.Executor):
         return self._inner.step_dependency_config
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[dg.DagsterEvent]:
-        locations = Locations.for_run(dict(plan_context.run_config))
+        # The locations the run's config gives the ``paths`` resource, else the settings'.
+        given = plan_context.run_config.get("resources", {}).get("paths", {}).get("config", {})
+        run_settings = settings().overriding(
+            given.get("raw_dir"), given.get("assets_dir"), given.get("state_dir")
+        )
         with synced(
-            locations,
+            run_settings,
             command=f"Dagster run worker on {socket.gethostname()}",
             run_id=plan_context.run_id,
             say=plan_context.log.warning,
         ):
-            plan_context.log.info(f"Holding the writer lock on {locations.state}.")
+            plan_context.log.info(f"Holding the writer lock on {run_settings.state}.")
             yield from self._inner.execute(plan_context, execution_plan)
 
 
@@ -56,7 +60,7 @@ _BASE = dg.multi_or_in_process_executor
 # Dagster's in_process / multiprocess choice, defaulting to one process: a step per
 # process costs seconds each, worth it only for a large ingest split into chunks
 # (CLUSTERIX_INGEST_CHUNKS), whose chunks it then runs in parallel.
-_DEFAULT = {"multiprocess": {}} if config.ingest_chunks() > 1 else {"in_process": {}}
+_DEFAULT = {"multiprocess": {}} if settings().ingest_chunks > 1 else {"in_process": {}}
 
 
 @dg.executor(

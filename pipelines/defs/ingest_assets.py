@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from pipelines.core import config
 from pipelines.core.archive import remove_stale_temp_files
+from pipelines.core.config import settings
 from pipelines.core.discovery import Candidate, discover
 from pipelines.core.ingest import RETRY, Outcome, SubmissionState, fingerprint, ingest
 from pipelines.core.reference import Reference, reference
@@ -346,7 +346,7 @@ def _chunk_step(index: int, chunks: int) -> dg.AssetsDefinition:
     return chunk
 
 
-INGEST_CHUNKS = config.ingest_chunks()
+INGEST_CHUNKS = settings().ingest_chunks
 ingest_submissions = _ingest_step(INGEST_CHUNKS)
 # No chunk steps by default: one step costs least in one process.
 ingest_chunks = (

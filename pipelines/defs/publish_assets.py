@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from pipelines.core.config import keep_snapshots
+from pipelines.core.config import settings
 from pipelines.core.facts import resolve_facts
 from pipelines.core.history import good_practice_stage_history
 from pipelines.core.indicators import c1_regions
@@ -180,7 +180,7 @@ def publication(
 ) -> dg.MaterializeResult:
     assets, run_id = paths.assets, context.run.run_id
     started = time.perf_counter()
-    keep = config.keep_snapshots if config.keep_snapshots is not None else keep_snapshots()
+    keep = config.keep_snapshots if config.keep_snapshots is not None else settings().keep_snapshots
     manifest = publish_snapshot(
         assets,
         run_id,

@@ -14,7 +14,7 @@ import hashlib
 import dagster as dg
 from pydantic import Field
 
-from pipelines.core import config
+from pipelines.core.config import settings
 from pipelines.core.reference import reference
 from pipelines.core.review import LEDGER, Ledger, ReviewError, ledger_path, record
 from pipelines.core.storage import is_remote, read_object
@@ -95,11 +95,11 @@ def reviews(paths: ClusterixPaths):
 def review_decisions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """An ingest run when the ledger's bytes changed; the run key is their
     SHA-256, so one set of decisions is published once even if the cursor is lost."""
-    location = config.state_location()
+    location = settings().state
     if is_remote(location):
         ledger = read_object(location, LEDGER.as_posix())
     else:
-        path = ledger_path(config.state_dir())
+        path = ledger_path(settings().state_dir)
         ledger = path.read_bytes() if path.exists() else None
     if ledger is None:
         return dg.SensorResult(run_requests=[], cursor=context.cursor)

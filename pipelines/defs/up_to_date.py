@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.core import config
+from pipelines.core.config import settings
 from pipelines.core.manifest import REFERENCE_DATA, code_version, current_manifest
 from pipelines.core.publish import write_atomic
 from pipelines.core.review import ledger_path
@@ -27,7 +27,7 @@ MARKER = "built_from.json"
 def _inputs_fingerprint(state_dir: Path) -> str:
     """The reference data in use (bundled or ``CLUSTERIX_REFERENCE_DIR``), the code, and
     the review ledger (a decision changes the tables without a new file)."""
-    folder = config.reference_dir() or REFERENCE_DATA
+    folder = settings().reference_dir or REFERENCE_DATA
     digest = hashlib.sha256(code_version().encode())
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
