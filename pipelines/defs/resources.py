@@ -1,5 +1,5 @@
 """Where the pipeline reads and writes, as a resource the UI shows and tests can set:
-the locations of :class:`~pipelines.core.config.Settings`, each set in the environment
+the locations of :class:`~pipelines.platform.settings.Settings`, each set in the environment
 shown by its variable's name."""
 
 import contextlib
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.core import config
-from pipelines.core.config import Settings
-from pipelines.core.writer_lock import step_guard
+from pipelines.platform import settings as config
+from pipelines.platform.settings import Settings
+from pipelines.platform.writer_lock import step_guard
 
 
 class ClusterixPaths(dg.ConfigurableResource):
