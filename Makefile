@@ -13,7 +13,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # with bytecode).
 export UV_COMPILE_BYTECODE := 1
 # The dev/demo Dagster instance: deploy/dev/dagster.yaml (telemetry off) goes into a
-# DAGSTER_HOME that has no dagster.yaml. DAGSTER_DISABLE_TELEMETRY also stops Dagster
+# DAGSTER_HOME that has no dagster.yaml of its operator's (pipelines/platform/instance.py). DAGSTER_DISABLE_TELEMETRY also stops Dagster
 # uploading a telemetry log that an older, telemetry-on instance left there.
 DEV_HOME = DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home}
 export DAGSTER_DISABLE_TELEMETRY := 1
@@ -42,8 +42,7 @@ test-unit: install
 	$(BIN)/pytest -n 2 tests/unit
 
 ui: install
-	$(DEV_HOME) sh -c 'mkdir -p "$$DAGSTER_HOME" && \
-	  { test -f "$$DAGSTER_HOME/dagster.yaml" || cp deploy/dev/dagster.yaml "$$DAGSTER_HOME/"; }'
+	$(DEV_HOME) $(BIN)/python -m pipelines.platform.instance
 	$(DEV_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 # Production: dagster-daemon + dagster-webserver with deploy/dagster.yaml (queue of one

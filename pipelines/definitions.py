@@ -15,7 +15,7 @@ from pipelines.defs.intake.reference_assets import reference_tables
 from pipelines.defs.io_managers import TableIOManager
 from pipelines.defs.operations.automation import daily_ingest, ingest_everything, raw_files_sensor
 from pipelines.defs.operations.executor import one_writer_executor
-from pipelines.defs.operations.run_retention import prune_old_runs, weekly_run_retention
+from pipelines.defs.operations.run_retention import prune_runs_job, weekly_run_retention
 from pipelines.defs.publication.output_assets import (
     data_dictionary,
     partner_feedback,
@@ -33,23 +33,33 @@ from pipelines.defs.review.decisions import review_decisions_sensor, review_subm
 # starts); the IO manager takes its folder from it.
 paths = configured_paths()
 
+assets = [
+    reference_tables,
+    submission,
+    ingest_submissions,
+    *ingest_chunks,
+    published_submissions,
+    reviews,
+    indicators,
+    progress_report,
+    partner_feedback,
+    data_dictionary,
+    history_tables,
+    publication,
+]
+asset_checks = [workbook_accepted]
+# Run retention keeps the latest evaluation of every check of the location.
+check_keys = {
+    key
+    for definition in [*assets, *asset_checks]
+    if isinstance(definition, dg.AssetsDefinition)
+    for key in definition.check_keys
+}
+
 defs = dg.Definitions(
-    assets=[
-        reference_tables,
-        submission,
-        ingest_submissions,
-        *ingest_chunks,
-        published_submissions,
-        reviews,
-        indicators,
-        progress_report,
-        partner_feedback,
-        data_dictionary,
-        history_tables,
-        publication,
-    ],
-    asset_checks=[workbook_accepted],
-    jobs=[ingest_everything, review_submission, prune_old_runs],
+    assets=assets,
+    asset_checks=asset_checks,
+    jobs=[ingest_everything, review_submission, prune_runs_job(check_keys)],
     sensors=[raw_files_sensor, review_decisions_sensor],
     schedules=[daily_ingest, weekly_run_retention],
     resources={"paths": paths, "table_io": TableIOManager(paths=paths)},

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.platform import settings as config
+from pipelines.platform.settings import settings
 from pipelines.platform.storage import is_remote
 
 
@@ -33,7 +33,7 @@ def _template(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from pipelines.demo.sample import write_samples
 
-    location = args.raw_dir or config.raw_location()
+    location = args.raw_dir or settings().raw
     if is_remote(location):
         from pipelines.platform.storage import pull, push, working_copy
 
@@ -65,12 +65,12 @@ _NEXT_STEP = {
 def _state_synced(command: str) -> contextlib.AbstractContextManager:
     """For a state directory on S3: the writer lock, a pulled working copy, and a push of
     the ledger afterwards. A local one needs neither (the ledger has its own file lock)."""
-    if not is_remote(config.state_location()):
+    if not is_remote(settings().state):
         return contextlib.nullcontext()
-    from pipelines.platform.sync import Locations, synced
+    from pipelines.platform.sync import synced
 
     return synced(
-        Locations.of(),
+        settings(),
         command=command,
         parts=("state",),
         say=lambda message: print(message, file=sys.stderr, flush=True),
@@ -112,7 +112,7 @@ def _record_review(args: argparse.Namespace) -> int:
 
     try:
         entry = record(
-            config.state_dir(),
+            settings().state_dir,
             reference(),
             args.decision,
             args.partner,
@@ -147,7 +147,7 @@ def _list_reviews(args: argparse.Namespace) -> int:
     from pipelines.core.state.review import Ledger
     from pipelines.core.state.store import load_state
 
-    state_dir = config.state_dir()
+    state_dir = settings().state_dir
     ledger = Ledger.read(state_dir)
     shown = [
         d
@@ -179,7 +179,9 @@ def _prune_runs(args: argparse.Namespace) -> int:
     from pipelines.platform.retention import prune_runs
 
     try:
-        days = config.run_retention_days() if args.older_than_days is None else args.older_than_days
+        days = (
+            settings().run_retention_days if args.older_than_days is None else args.older_than_days
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

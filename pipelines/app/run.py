@@ -25,11 +25,11 @@ from pipelines.core.metadata.tables import (
 )
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.parquet import read_parquet
-from pipelines.platform import settings as config
 from pipelines.platform.failures import operational_error
-from pipelines.platform.instance import ensure_instance_config
+from pipelines.platform.instance import dev_config, install_instance
+from pipelines.platform.settings import settings
 from pipelines.platform.storage import is_remote
-from pipelines.platform.sync import Locations, synced
+from pipelines.platform.sync import synced
 from pipelines.platform.writer_lock import LockUnavailable, WriterBusy, setup_lock
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _instance() -> dg.DagsterInstance:
     """
     home = os.environ.get("DAGSTER_HOME")
     if home:
-        ensure_instance_config(Path(home))
+        install_instance(Path(home), dev_config())
         with setup_lock(Path(home)):
             return dg.DagsterInstance.get()
     return dg.DagsterInstance.ephemeral()
@@ -153,7 +153,7 @@ def run_pipeline(wait: float | None = None) -> int:
     sys.unraisablehook = _one_line_unraisable
     try:
         with synced(
-            Locations.of(),
+            settings(),
             command="clusterix run",
             run_id=run_id,
             timeout=wait,
@@ -179,11 +179,12 @@ def _one_line_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
 
 
 def _run_pipeline(run_id: str) -> int:
-    raw, assets = config.raw_dir(), config.assets_dir()
+    where = settings()
+    raw, assets = where.raw_dir, where.assets_dir
     if not raw.is_dir():
         print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
         return 1
-    shown = _shown(config.raw_location(), raw), _shown(config.assets_location(), assets)
+    shown = _shown(where.raw, raw), _shown(where.assets, assets)
     print(
         f"Ingesting {shown[0]} into {shown[1]} (one Dagster run; only new or changed files"
         " are read)"

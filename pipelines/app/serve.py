@@ -20,40 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from pipelines.platform.instance import install_instance, production_config
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = REPO / "deploy" / "dagster.yaml"
 WORKSPACE = REPO / "workspace.yaml"
-POSTGRES_URL_ENV = "CLUSTERIX_POSTGRES_URL"
-MARKER = "# Installed by `make serve` from deploy/dagster.yaml; edit that file instead.\n"
 
 
 class ServeError(RuntimeError):
     """A problem to report in one line before anything starts."""
-
-
-def render_instance(environ: dict[str, str] | os._Environ = os.environ) -> str:
-    """The shipped configuration, with Postgres storage when the URL variable is set.
-
-    The URL itself is not written to the file (``env:``): it holds a password.
-    """
-    config = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
-    if environ.get(POSTGRES_URL_ENV):
-        config["storage"] = {"postgres": {"postgres_url": {"env": POSTGRES_URL_ENV}}}
-    return MARKER + yaml.safe_dump(config, sort_keys=False)
-
-
-def install_instance(home: Path) -> Path:
-    """Write ``home/dagster.yaml`` unless an operator wrote their own there."""
-    home.mkdir(parents=True, exist_ok=True)
-    target = home / "dagster.yaml"
-    if target.exists() and not target.read_text(encoding="utf-8").startswith(MARKER):
-        return target
-    tmp = target.with_name(f".dagster.yaml.{os.getpid()}.tmp")
-    tmp.write_text(render_instance(), encoding="utf-8")
-    tmp.replace(target)
-    return target
 
 
 def prepare_instance(home: Path) -> str:
@@ -89,7 +63,7 @@ def serve(host: str, port: int, home: Path) -> int:
     for tool in ("dagster-daemon", "dagster-webserver"):
         if not (Path(sys.executable).parent / tool).exists() and not shutil.which(tool):
             raise ServeError(f"{tool} is not installed (run `make install`)")
-    config_file = install_instance(home)
+    config_file = install_instance(home, production_config())
     storage = prepare_instance(home)
     print(
         f"Serving on http://{host}:{port} (instance {config_file}; storage: {storage})",
@@ -150,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.prepare_only:
             home_dir = Path(home).resolve()
-            install_instance(home_dir)
+            install_instance(home_dir, production_config())
             print(f"Instance ready in {home_dir} (storage: {prepare_instance(home_dir)})")
             return 0
         return serve(args.host, args.port, Path(home).resolve())

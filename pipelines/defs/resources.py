@@ -1,4 +1,6 @@
-"""Where the pipeline reads and writes, as a resource the UI shows and tests can set."""
+"""Where the pipeline reads and writes, as a resource the UI shows and tests can set:
+the locations of :class:`~pipelines.platform.settings.Settings`, each set in the environment
+shown by its variable's name."""
 
 import contextlib
 import multiprocessing
@@ -9,12 +11,12 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.platform import settings as config
-from pipelines.platform.storage import local_dir
+from pipelines.platform.settings import Settings
 from pipelines.platform.writer_lock import step_guard
 
 
 class ClusterixPaths(dg.ConfigurableResource):
-    """The raw drop folder, the assets and the state directories (environment defaults).
+    """The raw drop folder, the assets and the state directories (unset: the settings').
 
     Each may be an ``s3://`` URL; the properties give the local folder a step works in
     (for a URL, the working copy the run's executor pulled and will push).
@@ -25,16 +27,21 @@ class ClusterixPaths(dg.ConfigurableResource):
     state_dir: str | None = None
 
     @property
+    def settings(self) -> Settings:
+        """The environment's settings with this resource's locations."""
+        return config.settings().overriding(self.raw_dir, self.assets_dir, self.state_dir)
+
+    @property
     def raw(self) -> Path:
-        return local_dir(self.raw_dir) if self.raw_dir else config.raw_dir()
+        return self.settings.raw_dir
 
     @property
     def assets(self) -> Path:
-        return local_dir(self.assets_dir) if self.assets_dir else config.assets_dir()
+        return self.settings.assets_dir
 
     @property
     def state(self) -> Path:
-        return local_dir(self.state_dir) if self.state_dir else config.state_dir()
+        return self.settings.state_dir
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["ClusterixPaths"]:

@@ -25,10 +25,9 @@ import os
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
-from dagster._core.storage.event_log.base import AssetRecord, EventLogStorage
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 FINISHED = (
     dg.DagsterRunStatus.SUCCESS,
@@ -42,6 +41,10 @@ FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 CHUNK = 1000
 
 Fetch = Callable[..., dg.EventRecordsResult]
+# ``DagsterInstance.event_log_storage`` and the records of its ``get_asset_records``:
+# Dagster exports no name for their types.
+EventLogStorage = Any
+AssetRecord = Any
 
 
 @dataclass(frozen=True)
@@ -185,13 +188,13 @@ def _check_holders(storage: EventLogStorage, check_keys: list[dg.AssetCheckKey])
 
 def delete_run(instance: dg.DagsterInstance, run_id: str) -> None:
     """Delete a run, its events and its captured step logs, and, with Dagster's SQLite
-    storage, the run's own event database, which ``delete_run`` empties but leaves on
-    disk (one file per run: the space would never come back)."""
+    storage (a database file per run), the run's own event database, which
+    ``delete_run`` empties but leaves on disk (the space would never come back)."""
     instance.delete_run(run_id)
     instance.compute_log_manager.delete_logs(prefix=[run_id])
-    storage = instance.event_log_storage
-    if isinstance(storage, SqliteEventLogStorage):
-        shard = storage.path_for_shard(run_id)
+    path_for_shard = getattr(instance.event_log_storage, "path_for_shard", None)
+    if path_for_shard is not None:
+        shard = path_for_shard(run_id)
         for path in (shard, f"{shard}-wal", f"{shard}-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

@@ -35,28 +35,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipelines.platform.settings import DEFAULT_LOCK_TTL_SECONDS, LOCK_TIMEOUT_ENV, settings
 from pipelines.platform.storage import S3Url, client, translated
-from pipelines.platform.writer_lock import (
-    LOCK_NAME,
-    POLL_SECONDS,
-    TIMEOUT_ENV,
-    Holder,
-    WriterBusy,
-    lock_timeout,
-)
+from pipelines.platform.writer_lock import LOCK_NAME, POLL_SECONDS, Holder, WriterBusy
 
-TTL_ENV = "CLUSTERIX_LOCK_TTL"
-DEFAULT_TTL_SECONDS = 60.0
 LOST_HOLD = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
-
-
-def lock_ttl() -> float:
-    """Seconds without a heartbeat after which a lock counts as left by a dead run."""
-    configured = os.environ.get(TTL_ENV, "").strip()
-    try:
-        return max(1.0, float(configured)) if configured else DEFAULT_TTL_SECONDS
-    except ValueError as exc:
-        raise ValueError(f"{TTL_ENV} must be a number of seconds, not {configured!r}") from exc
 
 
 def _refused(exc: ClientError) -> bool:
@@ -165,11 +148,11 @@ def read_lock(url: S3Url) -> tuple[Holder | None, float, float, str] | None:
     age = (server_now - answer["LastModified"]).total_seconds()
     try:
         content: dict[str, Any] = json.loads(body)
-        ttl = float(content.pop("ttl", DEFAULT_TTL_SECONDS))
+        ttl = float(content.pop("ttl", DEFAULT_LOCK_TTL_SECONDS))
         content.pop("heartbeat", None)
         holder: Holder | None = Holder(**content)
     except (ValueError, TypeError):
-        holder, ttl = None, DEFAULT_TTL_SECONDS
+        holder, ttl = None, DEFAULT_LOCK_TTL_SECONDS
     return holder, ttl, age, answer["ETag"]
 
 
@@ -206,10 +189,10 @@ def remote_writer_lock(
         return
     since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     lock = RemoteLock(
-        url, Holder(os.getpid(), socket.gethostname(), command, run_id, since), lock_ttl()
+        url, Holder(os.getpid(), socket.gethostname(), command, run_id, since), settings().lock_ttl
     )
     with translated(url):
-        _acquire(lock, url, lock_timeout() if timeout is None else timeout, say)
+        _acquire(lock, url, settings().lock_timeout if timeout is None else timeout, say)
     lock.start()
     with _held_guard:
         _held[str(url)] = (lock, 1)
@@ -227,7 +210,7 @@ def _acquire(lock: RemoteLock, url: S3Url, timeout: float, say: Callable[[str], 
     if timeout <= 0:
         raise WriterBusy(
             f"{url} is being written by {who}; not waiting"
-            f" (set {TIMEOUT_ENV} or --wait to wait for it)."
+            f" (set {LOCK_TIMEOUT_ENV} or --wait to wait for it)."
         )
     say(f"Waiting up to {timeout:.0f} s for {who} to finish writing {url}...")
     deadline = time.monotonic() + timeout

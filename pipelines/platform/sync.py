@@ -9,45 +9,19 @@ a Dagster executor starts (sensor, schedule, UI) and ``clusterix review`` go thr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pipelines.platform import settings as config
+from pipelines.platform.settings import Settings
 from pipelines.platform.storage import is_remote, pull, push
 from pipelines.platform.writer_lock import writer_lock
 
 PARTS = ("raw", "assets", "state")
 
 
-@dataclass(frozen=True)
-class Locations:
-    """Where a run reads and writes: local folders or ``s3://`` URLs, as configured."""
-
-    raw: str
-    assets: str
-    state: str
-
-    @classmethod
-    def of(cls, overrides: Mapping[str, str | None] | None = None) -> Locations:
-        """The environment's locations, with the ``paths`` resource's settings on top."""
-        given = overrides or {}
-        return cls(
-            raw=given.get("raw_dir") or config.raw_location(),
-            assets=given.get("assets_dir") or config.assets_location(),
-            state=given.get("state_dir") or config.state_location(),
-        )
-
-    @classmethod
-    def for_run(cls, run_config: Mapping) -> Locations:
-        """The locations a Dagster run writes, from its ``paths`` resource config."""
-        paths = run_config.get("resources", {}).get("paths", {}).get("config", {})
-        return cls.of(paths)
-
-
 @contextlib.contextmanager
 def synced(
-    locations: Locations,
+    settings: Settings,
     *,
     command: str,
     run_id: str | None = None,
@@ -63,23 +37,23 @@ def synced(
     trust tables that never arrived. A run that raises pushes nothing; S3 keeps the
     last complete push, and the next pull discards the working copy's leftovers.
     """
-    if is_remote(locations.state):
+    if is_remote(settings.state):
         from pipelines.platform.s3_lock import remote_writer_lock  # boto3 only when remote
 
         lock = remote_writer_lock(
-            locations.state, command=command, run_id=run_id, timeout=timeout, say=say
+            settings.state, command=command, run_id=run_id, timeout=timeout, say=say
         )
     else:
         lock = writer_lock(
-            Path(locations.state), command=command, run_id=run_id, timeout=timeout, say=say
+            Path(settings.state), command=command, run_id=run_id, timeout=timeout, say=say
         )
-    remote = [part for part in parts if is_remote(getattr(locations, part))]
+    remote = [part for part in parts if is_remote(getattr(settings, part))]
     with lock as held:
         for part in remote:
-            pull(getattr(locations, part))
+            pull(getattr(settings, part))
         yield
-        if is_remote(locations.state):
+        if is_remote(settings.state):
             held.check()  # still ours: a lock taken over means another writer is at work
         for part in ("assets", "state"):
             if part in remote:
-                push(getattr(locations, part))
+                push(getattr(settings, part))

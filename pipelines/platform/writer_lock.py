@@ -38,10 +38,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipelines.platform.settings import LOCK_TIMEOUT_ENV, settings
+
 LOCK_NAME = ".writer.lock"
 STEPS_NAME = ".writer.steps"
-TIMEOUT_ENV = "CLUSTERIX_LOCK_TIMEOUT"
-DEFAULT_TIMEOUT_SECONDS = 3600.0
 POLL_SECONDS = 0.5
 
 
@@ -66,17 +66,6 @@ class Holder:
     def describe(self) -> str:
         run = f"run {self.run_id}, " if self.run_id else ""
         return f"{self.command} ({run}pid {self.pid} on {self.host}, since {self.since})"
-
-
-def lock_timeout() -> float:
-    """Seconds a run waits for the lock (``CLUSTERIX_LOCK_TIMEOUT``; 0 = fail at once)."""
-    configured = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not configured:
-        return DEFAULT_TIMEOUT_SECONDS
-    try:
-        return max(0.0, float(configured))
-    except ValueError as exc:
-        raise ValueError(f"{TIMEOUT_ENV} must be a number of seconds, not {configured!r}") from exc
 
 
 def read_holder(lock_file: Path) -> Holder | None:
@@ -148,7 +137,7 @@ def writer_lock(
         return
 
     fd = _open(lock_file)
-    wait = lock_timeout() if timeout is None else timeout
+    wait = settings().lock_timeout if timeout is None else timeout
     try:
         _acquire(fd, lock_file, wait, say)
     except BaseException:
@@ -187,7 +176,7 @@ def _acquire(fd: int, lock_file: Path, timeout: float, say: Callable[[str], None
     if timeout <= 0:
         raise WriterBusy(
             f"{lock_file.parent} is being written by {who}; not waiting"
-            f" (set {TIMEOUT_ENV} or --wait to wait for it)."
+            f" (set {LOCK_TIMEOUT_ENV} or --wait to wait for it)."
         )
     say(f"Waiting up to {timeout:.0f} s for {who} to finish writing {lock_file.parent}...")
     deadline = time.monotonic() + timeout

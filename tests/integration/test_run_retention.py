@@ -22,7 +22,7 @@ from dagster_graphql.test.utils import define_out_of_process_context, execute_da
 
 from pipelines.app.cli import main
 from pipelines.app.run import run_everything
-from pipelines.definitions import defs
+from pipelines.definitions import check_keys, defs
 from pipelines.defs.operations.run_retention import PRUNE_JOB
 from pipelines.platform.retention import PruneReport, prune_runs
 from tests.helpers.dagster import dagster_instance, memory_dir
@@ -299,3 +299,7 @@ def test_the_daemon_prunes_every_sunday_without_anyone_turning_it_on():
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.run_key == sunday.isoformat()
     assert schedule.cron_schedule == "0 5 * * 0"
+
+
+def test_the_weekly_job_keeps_every_check_of_the_code_location():
+    assert check_keys == CHECK_KEYS

@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from pipelines.app import serve
+from pipelines.platform.instance import POSTGRES_URL_ENV, install_instance, production_config
 from tests.helpers.pg_server import PostgresServer, postgres_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,11 +66,11 @@ _DONE = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRun
 def test_the_shipped_instance_is_valid_and_uses_postgres_from_the_environment(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setenv(serve.POSTGRES_URL_ENV, "postgresql://u:secret@db.example:5432/dagster")
-    written = serve.install_instance(tmp_path)
+    monkeypatch.setenv(POSTGRES_URL_ENV, "postgresql://u:secret@db.example:5432/dagster")
+    written = install_instance(tmp_path, production_config())
     config = yaml.safe_load(written.read_text())
 
-    assert config["storage"] == {"postgres": {"postgres_url": {"env": serve.POSTGRES_URL_ENV}}}
+    assert config["storage"] == {"postgres": {"postgres_url": {"env": POSTGRES_URL_ENV}}}
     assert "secret" not in written.read_text()
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
@@ -78,11 +78,13 @@ def test_the_shipped_instance_is_valid_and_uses_postgres_from_the_environment(
     assert config["telemetry"]["enabled"] is False
     assert config["retention"]["sensor"]["purge_after_days"]["skipped"] == 7
 
-    monkeypatch.delenv(serve.POSTGRES_URL_ENV)
-    assert "storage" not in yaml.safe_load(serve.install_instance(tmp_path).read_text())
+    monkeypatch.delenv(POSTGRES_URL_ENV)
+    assert "storage" not in yaml.safe_load(
+        install_instance(tmp_path, production_config()).read_text()
+    )
     own = "storage:\n  postgres:\n    postgres_db: {username: a, password: b, hostname: h,"
     written.write_text(own + " db_name: d}\n")
-    serve.install_instance(tmp_path)
+    install_instance(tmp_path, production_config())
     assert written.read_text().startswith(own)
 
 
@@ -90,7 +92,7 @@ def test_an_unreachable_postgres_is_one_line_and_nothing_starts(tmp_path):
     env = {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "home"),
-        serve.POSTGRES_URL_ENV: f"postgresql://nobody@127.0.0.1:{_free_port()}/none",
+        POSTGRES_URL_ENV: f"postgresql://nobody@127.0.0.1:{_free_port()}/none",
         "PORT": str(_free_port()),
     }
     done = subprocess.run(
@@ -121,7 +123,7 @@ def test_serve_runs_sensor_schedule_and_pipeline_under_the_daemon_on_postgres(
         "CLUSTERIX_ASSETS_DIR": str(assets),
         "CLUSTERIX_STATE_DIR": str(tmp_path / "state"),
         "DAGSTER_HOME": str(home),
-        serve.POSTGRES_URL_ENV: pg.url(pg.create_database()),
+        POSTGRES_URL_ENV: pg.url(pg.create_database()),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

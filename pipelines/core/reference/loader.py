@@ -32,7 +32,7 @@ from pipelines.core.metadata.tables import (
     POLICY_INSTRUMENTS,
     Table,
 )
-from pipelines.platform import settings as config
+from pipelines.platform.settings import settings
 
 DATA_DIR = Path(__file__).with_name("data")
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
@@ -460,5 +460,5 @@ def load_reference(data_dir: Path = DATA_DIR) -> Reference:
 
 @cache
 def reference() -> Reference:
-    """The reference data in use, loaded once per process (see config.reference_dir)."""
-    return load_reference(config.reference_dir() or DATA_DIR)
+    """The reference data in use, loaded once per process (see Settings.reference_dir)."""
+    return load_reference(settings().reference_dir or DATA_DIR)

@@ -57,7 +57,7 @@ from pipelines.defs.intake.submission_status import (
 from pipelines.defs.intake.up_to_date import published_and_current, record_build
 from pipelines.defs.partitions import partition_key, split_key, submission_partitions
 from pipelines.defs.resources import ClusterixPaths
-from pipelines.platform import settings as config
+from pipelines.platform.settings import settings
 
 SUBMISSION = dg.AssetKey("submission")
 STATES = dg.AssetKey("submission_states")
@@ -346,7 +346,7 @@ def _chunk_step(index: int, chunks: int) -> dg.AssetsDefinition:
     return chunk
 
 
-INGEST_CHUNKS = config.ingest_chunks()
+INGEST_CHUNKS = settings().ingest_chunks
 ingest_submissions = _ingest_step(INGEST_CHUNKS)
 # No chunk steps by default: one step costs least in one process.
 ingest_chunks = (

@@ -18,7 +18,7 @@ from pipelines.core.outputs.manifest import REFERENCE_DATA, code_version, curren
 from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.state.review import ledger_path
 from pipelines.core.state.store import ASSET_STATE_FORMAT
-from pipelines.platform import settings as config
+from pipelines.platform.settings import settings
 
 REBUILD_TAG = "clusterix/rebuild"
 MARKER = "built_from.json"
@@ -27,7 +27,7 @@ MARKER = "built_from.json"
 def _inputs_fingerprint(state_dir: Path) -> str:
     """The reference data in use (bundled or ``CLUSTERIX_REFERENCE_DIR``), the code, and
     the review ledger (a decision changes the tables without a new file)."""
-    folder = config.reference_dir() or REFERENCE_DATA
+    folder = settings().reference_dir or REFERENCE_DATA
     digest = hashlib.sha256(code_version().encode())
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

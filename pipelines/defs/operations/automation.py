@@ -12,7 +12,7 @@ import dagster as dg
 from pipelines.core.intake.discovery import Candidate, discover
 from pipelines.core.intake.ingest import fingerprint
 from pipelines.core.reference.loader import reference
-from pipelines.platform import settings as config
+from pipelines.platform.settings import settings
 from pipelines.platform.storage import fresh_copy
 
 INGEST_JOB = "ingest_everything"
@@ -71,7 +71,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     listing_seen, _, content_seen = (context.cursor or "").partition(":")
     # On S3, the listing (key, size, ETag) refreshes the sensor's own copy, whose files
     # carry the objects' modification times: the digests below then work unchanged.
-    candidates = discover(fresh_copy(config.raw_location(), "sensor"))
+    candidates = discover(fresh_copy(settings().raw, "sensor"))
     listing = _digest([_stat_line(c) for c in candidates])
     if listing == listing_seen:
         return dg.SensorResult(skip_reason="The drop folder is unchanged.", cursor=context.cursor)

@@ -8,12 +8,13 @@ Dagster's records, for seconds, so it runs in process without the state director
 writer lock. Its own run is started, so never a candidate, and is also spared by id.
 """
 
+from collections.abc import Collection
 from datetime import timedelta
 
 import dagster as dg
 
 from pipelines.platform.retention import prune_runs
-from pipelines.platform.settings import run_retention_days
+from pipelines.platform.settings import settings
 
 PRUNE_JOB = "prune_old_runs"
 
@@ -25,34 +26,39 @@ class PruneConfig(dg.Config):
     dry_run: bool = False
 
 
-@dg.op(description="Delete the old finished runs that hold nothing the UI shows as latest.")
-def prune_runs_op(context: dg.OpExecutionContext, config: PruneConfig) -> None:
-    # The code location's checks, imported at run time since definitions.py imports this
-    # module (and a run executed in process has no repository on its context).
-    from pipelines.definitions import defs
+def prune_runs_job(check_keys: Collection[dg.AssetCheckKey]) -> dg.JobDefinition:
+    """The one-step pruning job; ``check_keys`` are the code location's asset checks,
+    whose latest evaluations it keeps (Dagster's storage cannot list them)."""
+    keys = frozenset(check_keys)
 
-    days = config.older_than_days
-    report = prune_runs(
-        context.instance,
-        timedelta(days=run_retention_days() if days is None else days),
-        check_keys=defs.resolve_asset_graph().asset_check_keys,
-        dry_run=config.dry_run,
-        spare={context.run_id},
+    @dg.op(
+        name="prune_runs_op",
+        description="Delete the old finished runs that hold nothing the UI shows as latest.",
     )
-    for run_id in report.deleted:
-        context.log.info(f"{'Would delete' if report.dry_run else 'Deleted'} run {run_id}")
-    context.log.info(report.summary())
+    def prune_runs_op(context: dg.OpExecutionContext, config: PruneConfig) -> None:
+        days = config.older_than_days
+        report = prune_runs(
+            context.instance,
+            timedelta(days=settings().run_retention_days if days is None else days),
+            check_keys=keys,
+            dry_run=config.dry_run,
+            spare={context.run_id},
+        )
+        for run_id in report.deleted:
+            context.log.info(f"{'Would delete' if report.dry_run else 'Deleted'} run {run_id}")
+        context.log.info(report.summary())
 
+    @dg.job(name=PRUNE_JOB, executor_def=dg.in_process_executor)
+    def prune_old_runs() -> None:
+        """Delete the finished runs older than CLUSTERIX_RUN_RETENTION_DAYS (default 90)
+        that hold no latest materialisation, observation, check evaluation or failure."""
+        prune_runs_op()
 
-@dg.job(name=PRUNE_JOB, executor_def=dg.in_process_executor)
-def prune_old_runs() -> None:
-    """Delete the finished runs older than CLUSTERIX_RUN_RETENTION_DAYS (default 90) that
-    hold no latest materialisation, observation, check evaluation or failure."""
-    prune_runs_op()
+    return prune_old_runs
 
 
 @dg.schedule(
-    job=prune_old_runs,
+    job_name=PRUNE_JOB,
     cron_schedule="0 5 * * 0",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,

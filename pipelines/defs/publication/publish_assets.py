@@ -43,7 +43,7 @@ from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, ta
 from pipelines.defs.intake.ingest_assets import REFERENCE_KEYS, all_states, stray_outcomes
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import ClusterixPaths
-from pipelines.platform.settings import keep_snapshots
+from pipelines.platform.settings import settings
 
 SHEET_OF_TABLE = {s.table: s.name for s in RECORD_SHEETS}
 PUBLISHED = (SUBMISSIONS, VALIDATION_ISSUES, *FACT_TABLES)
@@ -180,7 +180,7 @@ def publication(
 ) -> dg.MaterializeResult:
     assets, run_id = paths.assets, context.run.run_id
     started = time.perf_counter()
-    keep = config.keep_snapshots if config.keep_snapshots is not None else keep_snapshots()
+    keep = config.keep_snapshots if config.keep_snapshots is not None else settings().keep_snapshots
     manifest = publish_snapshot(
         assets,
         run_id,

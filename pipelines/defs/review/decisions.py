@@ -20,7 +20,7 @@ from pipelines.core.state.review import LEDGER, Ledger, ReviewError, ledger_path
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
 from pipelines.defs.operations.automation import ingest_everything
 from pipelines.defs.resources import ClusterixPaths
-from pipelines.platform import settings as config
+from pipelines.platform.settings import settings
 from pipelines.platform.storage import is_remote, read_object
 
 REVIEW_JOB = "review_submission"
@@ -95,11 +95,11 @@ def reviews(paths: ClusterixPaths):
 def review_decisions_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """An ingest run when the ledger's bytes changed; the run key is their
     SHA-256, so one set of decisions is published once even if the cursor is lost."""
-    location = config.state_location()
+    location = settings().state
     if is_remote(location):
         ledger = read_object(location, LEDGER.as_posix())
     else:
-        path = ledger_path(config.state_dir())
+        path = ledger_path(settings().state_dir)
         ledger = path.read_bytes() if path.exists() else None
     if ledger is None:
         return dg.SensorResult(run_requests=[], cursor=context.cursor)

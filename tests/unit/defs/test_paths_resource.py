@@ -33,10 +33,11 @@ def test_unset_directories_take_their_defaults_when_a_run_starts(tmp_path, monke
         monkeypatch.delenv(name, raising=False)
     resource = configured_paths()
     assert resource.raw_dir is None
+    defaults = config.settings()
     assert _paths_at_run_start(resource) == (
-        config.raw_dir(),
-        config.assets_dir(),
-        config.state_dir(),
+        defaults.raw_dir,
+        defaults.assets_dir,
+        defaults.state_dir,
     )
     monkeypatch.setenv(config.STATE_DIR_ENV, str(tmp_path / "state"))
     assert _paths_at_run_start(resource)[2] == tmp_path / "state"
