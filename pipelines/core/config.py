@@ -46,8 +46,8 @@ def assets_dir() -> Path:
 def state_dir() -> Path:
     """What only the pipeline reads (``state/`` unless ``CLUSTERIX_STATE_DIR`` says otherwise).
 
-    Submission states, the archive of every file version and anything pickled live
-    here, outside the assets directory, so that BI users see only what they use.
+    Submission states, the archive of every file version and the records a run keeps for
+    the next live here, outside the assets directory, so that BI users see only what they use.
     """
     return local_dir(state_location())
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from pipelines.core.facts import conform, resolve_facts
 from pipelines.core.indicators import IndicatorResult, compute_indicators
-from pipelines.core.ingest import SubmissionState
+from pipelines.core.ingest import SubmissionState, version_key
 from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
 from pipelines.core.state_store import load_state
@@ -39,7 +39,7 @@ from pipelines.core.submissions import current_records
 from pipelines.core.tables import REVIEWS
 
 LEDGER = Path("reviews") / "ledger.jsonl"
-# The statuses the UI was last told about, by partition key (a state-store pickle).
+# The statuses the UI was last told about, by partition key (a state-store record).
 REPORTED_STATUSES = "review_statuses"
 
 APPROVE, SEND_BACK, REOPEN = "approve", "send_back", "reopen"
@@ -257,9 +257,9 @@ def record(
 
 
 def refused_while_locked(state: SubmissionState, locks: Mapping[PairKey, str]) -> set[str]:
-    """Files whose last version was refused only because the period was locked, and that
-    may now be read because it is not locked any more: they are ingested again."""
+    """Files in the folder whose bytes were refused only because the period was locked,
+    and that may now be read because it is not locked any more: they are ingested again."""
     if (state.partner_id, state.period_id) in locks:
         return set()
-    refused = {i["sha256"] for i in state.issues if i["rule"] == PERIOD_LOCKED}
-    return {file for file, sha in state.last_seen.items() if sha in refused}
+    refused = {version_key(i) for i in state.issues if i["rule"] == PERIOD_LOCKED}
+    return {file for file, sha in state.present.items() if (file, sha) in refused}

@@ -67,8 +67,8 @@ def progress_report(
 @dg.asset(
     group_name="outputs",
     kinds={"excel"},
-    description="A feedback workbook per partner-period whose latest workbook has issues or"
-    " was sent back by the coordinator.",
+    description="A feedback workbook per partner-period whose files in the folder (or version"
+    " in use) have open issues, or that the coordinator sent back.",
     deps=["submission_states"],
 )
 def partner_feedback(
@@ -80,9 +80,8 @@ def partner_feedback(
     listed, rewritten = [], 0
     ledger = Ledger.read(paths.state)
     for state in all_states(paths).values():
-        latest = state.latest
         target = folder / state.partner_id / f"{state.period_id}.xlsx"
-        issues = state.issues_of(latest["sha256"]) if latest is not None else []
+        issues = state.open_issues
         sent_back = ledger.sent_back(state)
         name = target.relative_to(paths.assets).as_posix()
         if not issues and sent_back is None:
@@ -90,7 +89,8 @@ def partner_feedback(
             manifest.pop(name, None)
             continue
         listed.append(f"- `{name}`: {len(issues)} issue(s)" + (", sent back" if sent_back else ""))
-        written_for = latest["sha256"] + (
+        about = state.refused[-1] if state.refused else state.in_use or issues[0]
+        written_for = " ".join(sorted(f"{f}@{sha}" for f, sha in state.open_keys)) + (
             f" sent back {sent_back.decided_at}: {sent_back.note}" if sent_back else ""
         )
         if manifest.get(name) == written_for and target.exists():
@@ -99,7 +99,7 @@ def partner_feedback(
             target,
             state.partner_id,
             state.period_id,
-            latest["file"],
+            about["file"],
             issues_frame(issues),
             sent_back,
         )
