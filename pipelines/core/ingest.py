@@ -261,7 +261,7 @@ def _open(
         archive_bytes(data, outcome.sha256, candidate.path.suffix, archive_dir)
         if locked not in (None, outcome.sha256):
             outcome.status = "rejected"
-            outcome.issues.append(make_issue("period_locked", outcome.source, ref=ref))
+            outcome.issues.append(make_issue(PERIOD_LOCKED, outcome.source, ref=ref))
             return None
         if rejection is not None:
             raise _Rejection(rejection.rule, facts=rejection.details)
@@ -466,6 +466,14 @@ class SubmissionState:
     def _version(self, key: VersionKey) -> dict | None:
         return next((v for v in self.versions if version_key(v) == key), None)
 
+    def refused_by_lock(self, locked: str | None) -> set[str]:
+        """Files in the folder whose bytes were refused only because the period was locked,
+        when it is not locked any more (``locked`` None): they are read again."""
+        if locked is not None:
+            return set()
+        refused = {version_key(i) for i in self.issues if i["rule"] == PERIOD_LOCKED}
+        return {file for file, sha in self.present.items() if (file, sha) in refused}
+
     def record(self, outcome: Outcome) -> SubmissionState:
         """This state with one file version's outcome: its row, issues and rows replace
         those of the same file and bytes only, never another file's.
@@ -567,6 +575,8 @@ class SubmissionState:
         return row
 
 
+# The rule that refuses a file for a partner-period the coordinator approved (core.review).
+PERIOD_LOCKED = "period_locked"
 SEVERAL_WORKBOOKS = "several_workbooks"
 """The discovery rule about what else the folder holds, not about the file itself: a file
 refused by it is still read on its own merits, and refused while its rivals are there."""
@@ -579,6 +589,68 @@ def _same(before: SubmissionState, after: SubmissionState) -> bool:
         and before.present == after.present
         and before.kept.keys() == after.kept.keys()
     )
+
+
+@dataclass
+class Refreshed:
+    """What one pass over the drop folder changed: the states that differ from before,
+    how many file versions were read, and the files to read again next run (they
+    vanished or changed while read)."""
+
+    states: list[SubmissionState]
+    files_read: int
+    retry: list[Outcome]
+
+
+def refresh(
+    found: Sequence[Candidate],
+    before: Sequence[SubmissionState],
+    ref: Reference,
+    archive_dir: Path,
+    *,
+    locks: Mapping[tuple[str, str], str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    now: str | None = None,
+) -> Refreshed:
+    """Bring the states ``before`` up to date with the folder's files ``found``.
+
+    Only file versions never read as such are read (and those a lock refused that is
+    lifted); then every state is settled against the files the folder holds for it
+    now, those of a partner-period whose files all left included. ``found`` may hold
+    files of other partner-periods: only those of ``before``'s are looked at.
+    """
+    locks = locks or {}
+    states = {(s.partner_id, s.period_id): s for s in before}
+    files: dict[tuple[str, str], dict[Candidate, str]] = {key: {} for key in states}
+    for candidate in found:
+        key = (candidate.partner_id, candidate.period_id)
+        if key in files:
+            files[key][candidate] = fingerprint(candidate, limits)
+    todo: list[tuple[tuple[str, str], Candidate]] = []
+    for key, present in files.items():
+        again = states[key].refused_by_lock(locks.get(key))
+        todo += [
+            (key, c)
+            for c, sha in present.items()
+            if states[key].needs_reading(c.file, sha) or c.file in again
+        ]
+    outcomes = ingest([c for _, c in todo], ref, archive_dir, limits=limits, now=now, locks=locks)
+    read = dict(states)
+    for (key, _), outcome in zip(todo, outcomes, strict=True):
+        read[key] = read[key].record(outcome)
+    changed = []
+    for key, state in read.items():
+        rivals = {
+            c.file: c.rejection.details
+            for c in files[key]
+            if c.rejection is not None and c.rejection.rule == SEVERAL_WORKBOOKS
+        }
+        present = {c.file: sha for c, sha in files[key].items()}
+        settled = state.settle(present, rivals, locks.get(key))
+        if settled is not states[key]:
+            changed.append(settled)
+    retry = [o for o in outcomes if o.status == RETRY]
+    return Refreshed(changed, len(todo), retry)
 
 
 def fingerprint(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from pipelines.core.facts import conform, resolve_facts
 from pipelines.core.indicators import IndicatorResult, compute_indicators
-from pipelines.core.ingest import SubmissionState, version_key
+from pipelines.core.ingest import SubmissionState
 from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
 from pipelines.core.state_store import load_state
@@ -49,8 +49,6 @@ REVIEW_STATUSES = (PENDING, APPROVED, SENT_BACK, REOPENED)
 _STATUS_AFTER = {APPROVE: APPROVED, SEND_BACK: SENT_BACK, REOPEN: REOPENED}
 
 PairKey = tuple[str, str]
-# The ingest rule that refuses a file for a locked partner-period (pipelines.core.rules).
-PERIOD_LOCKED = "period_locked"
 
 
 class ReviewError(ValueError):
@@ -254,12 +252,3 @@ def record(
         handle.flush()
         os.fsync(handle.fileno())
     return entry
-
-
-def refused_while_locked(state: SubmissionState, locks: Mapping[PairKey, str]) -> set[str]:
-    """Files in the folder whose bytes were refused only because the period was locked,
-    and that may now be read because it is not locked any more: they are ingested again."""
-    if (state.partner_id, state.period_id) in locks:
-        return set()
-    refused = {version_key(i) for i in state.issues if i["rule"] == PERIOD_LOCKED}
-    return {file for file, sha in state.present.items() if (file, sha) in refused}

@@ -27,7 +27,6 @@ there is one step and no chunk, the cheapest run in one process.
 """
 
 import warnings
-from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
@@ -36,16 +35,9 @@ import dagster as dg
 from pipelines.core import config
 from pipelines.core.archive import remove_stale_temp_files
 from pipelines.core.discovery import Candidate, discover
-from pipelines.core.ingest import (
-    RETRY,
-    SEVERAL_WORKBOOKS,
-    Outcome,
-    SubmissionState,
-    fingerprint,
-    ingest,
-)
+from pipelines.core.ingest import RETRY, Outcome, SubmissionState, ingest, refresh
 from pipelines.core.reference import Reference, reference
-from pipelines.core.review import REPORTED_STATUSES, Ledger, refused_while_locked
+from pipelines.core.review import REPORTED_STATUSES, Ledger
 from pipelines.core.state_store import (
     ARCHIVE_DIR,
     load_record,
@@ -162,46 +154,18 @@ def _ingest(
     changed: a chunk that dies after that is still reported by the next join.
     """
     ref = reference()
-    candidates: dict[str, list[Candidate]] = defaultdict(list)
-    for candidate in found:
-        if _attributable(candidate, ref) and (partners is None or candidate.partner_id in partners):
-            candidates[partition_key(candidate.partner_id, candidate.period_id)].append(candidate)
     # Every partner-period in scope, not only those with files: one whose files all left
     # the folder changes too.
     scope = ref.partner_ids if partners is None else [p for p in ref.partner_ids if p in partners]
     before = load_states(paths.state, [(p, q) for p in scope for q in ref.period_ids])
     locks = Ledger.read(paths.state).locks()
-    todo: list[tuple[str, Candidate]] = []
-    folders: dict[str, dict[str, str]] = {}
-    for key, files_found in candidates.items():
-        files = {c: fingerprint(c) for c in files_found}
-        folders[key] = {c.file: sha for c, sha in files.items()}
-        retry = refused_while_locked(before[key], locks)  # reopened: read what the lock refused
-        todo += [
-            (key, c)
-            for c, sha in files.items()
-            if before[key].needs_reading(c.file, sha) or c.file in retry
-        ]
-    outcomes = ingest([c for _, c in todo], ref, paths.state / ARCHIVE_DIR, locks=locks)
-    read = dict(before)
-    for (key, _), outcome in zip(todo, outcomes, strict=True):
-        if outcome.status == RETRY:
-            context.log.warning(outcome.issues[0]["message"])
-        read[key] = read[key].record(outcome)
-    after: dict[str, SubmissionState] = {}
-    for key, state in read.items():
-        partner_id, period_id = split_key(key)
-        rivals = {
-            c.file: c.rejection.details
-            for c in candidates.get(key, [])
-            if c.rejection is not None and c.rejection.rule == SEVERAL_WORKBOOKS
-        }
-        settled = state.settle(folders.get(key, {}), rivals, locks.get((partner_id, period_id)))
-        if settled is not before[key]:
-            after[key] = settled
-    context.log.info(f"{len(todo)} new or changed file(s) ingested")
-    failing = {key: acceptance_failed(before[key]) for key in after}
-    return Ingested(failing, len(todo)), list(after.values())
+    refreshed = refresh(found, list(before.values()), ref, paths.state / ARCHIVE_DIR, locks=locks)
+    for outcome in refreshed.retry:
+        context.log.warning(outcome.issues[0]["message"])
+    context.log.info(f"{refreshed.files_read} new or changed file(s) ingested")
+    keys = [partition_key(s.partner_id, s.period_id) for s in refreshed.states]
+    failing = {key: acceptance_failed(before[key]) for key in keys}
+    return Ingested(failing, refreshed.files_read), refreshed.states
 
 
 def _report_partitions(
