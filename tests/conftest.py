@@ -111,6 +111,7 @@ def make_workbook(
 _PIPELINE_MODULES = frozenset(
     {
         "test_browser",
+        "test_folder_runs",
         "test_instance_config",
         "test_pipeline",
         "test_known_answers",
