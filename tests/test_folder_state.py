@@ -271,3 +271,24 @@ def test_a_copy_of_the_accepted_workbook_has_its_own_verdict_and_leaves_no_trace
         assert {i["file"] for i in state.open_issues} <= {"P4/RP07.xlsx"}
     files = [v["file"] for v in state.versions]
     assert files == ["P4/RP07.xlsx", "P4/P4_RP07.xlsx", "P4/RP07.xls", "P4/2025/RP07.xlsx"]
+
+
+def test_byte_identical_files_in_two_partner_periods_each_have_their_own_verdict(
+    tmp_path, contents
+):
+    """Issue 22, item 9: P4's workbook also dropped, byte for byte, as P5's."""
+    raw = tmp_path / "raw"
+    for name in ("P4/RP07.xlsx", "P5/RP07.xlsx"):
+        _write(raw, name, contents["good30"])
+    before = [SubmissionState("P4", "RP07"), SubmissionState("P5", "RP07")]
+    p4, p5 = refresh(discover(raw), before, REF, tmp_path / "archive").states
+    submissions = submissions_table([p4, p5], []).set_index("file")
+    issues = issues_table([p4, p5], [])
+    assert submissions.loc["P4/RP07.xlsx", ["status", "n_errors"]].tolist() == ["accepted", 0]
+    assert submissions.loc["P5/RP07.xlsx", ["status", "n_errors"]].tolist() == ["rejected", 1]
+    errors = issues[issues["severity"] == "error"]
+    assert errors[["file", "rule"]].values.tolist() == [["P5/RP07.xlsx", "partner_mismatch"]]
+    # The same row-level findings in the same bytes are two issues, one per file.
+    warnings = issues[issues["severity"] == "warning"]
+    assert set(warnings["file"]) <= {"P4/RP07.xlsx"}
+    assert issues["issue_id"].is_unique
