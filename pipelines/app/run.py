@@ -238,9 +238,11 @@ def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
 
 
 def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
-    """Each rejected workbook whose issues are still open, with the reason, one a line."""
-    rejected = submissions[submissions["status"] == "rejected"]
-    errors = issues[issues["severity"] == "error"].drop_duplicates(["file", "sha256"])
+    """Each rejected workbook in the drop folder now, with the reason, one a line."""
+    in_folder = submissions["in_folder"].astype("boolean").fillna(False).astype(bool)
+    rejected = submissions[in_folder & (submissions["status"] == "rejected")]
+    is_open = issues["is_open"].astype("boolean").fillna(False).astype(bool)
+    errors = issues[is_open & (issues["severity"] == "error")].drop_duplicates(["file", "sha256"])
     named = rejected.merge(errors[["file", "sha256", "message"]], on=["file", "sha256"])
     lines = [f"  {row.file}: {row.message}" for row in named.itertuples(index=False)]
     return "Rejected workbooks (nothing of them is used):\n" + "\n".join(lines) if lines else ""

@@ -173,6 +173,7 @@ def submissions() -> pd.DataFrame:
                 "sha256": f"{partner}{period}{version}",
                 "status": status,
                 "current": current,
+                "in_folder": version == "b" or (partner, period) != ("P2", "RP01"),
                 "submitted_on": dt.date(2017, 1, 1),
                 "on_time": on_time,
                 "n_errors": 0,

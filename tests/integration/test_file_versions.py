@@ -84,7 +84,7 @@ def test_a_file_renamed_away_while_the_batch_is_read_affects_only_itself(tmp_pat
     assert [i["rule"] for i in gone.issues] == ["file_changed_while_read"]
     assert "read again on the next run" in gone.issues[0]["message"]
     state = SubmissionState("P9", "RP11")
-    assert state.apply(gone) is state  # nothing recorded: the next run reads it afresh
+    assert state.record(gone) is state  # nothing recorded: the next run reads it afresh
 
 
 def test_resubmitting_an_older_version_keeps_its_history(tmp_path, dirs):
@@ -97,9 +97,9 @@ def test_resubmitting_an_older_version_keeps_its_history(tmp_path, dirs):
         event = {**GOOD_ROWS["Events"], "participants": participants}
         make_workbook(raw, "P4", "RP07", {"Events": [event]})
         (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive", now=day)
-        state = state.apply(outcome)
+        state = state.record(outcome).settle({outcome.file: outcome.sha256}, {})
         shas.append(outcome.sha256)
-        assert state.latest["sha256"] == outcome.sha256, version
+        assert state.current_sha256 == outcome.sha256, version
     assert shas[3] == shas[0]  # the same bytes as the first version
     assert [v["sha256"] for v in state.versions] == shas[:3]
     assert [v["first_seen_at"] for v in state.versions] == [
@@ -119,7 +119,7 @@ def test_current_records_follow_each_new_version(tmp_path, dirs):
         event = {**GOOD_ROWS["Events"], "participants": participants}
         make_workbook(raw, "P4", "RP07", {"Events": [event]})
         (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
-        state = state.apply(outcome)
+        state = state.record(outcome).settle({outcome.file: outcome.sha256}, {})
         versions.append(state)
     first, second = versions
     for asked, expected in ((first, 10), (second, 20), (first, 10)):

@@ -366,7 +366,7 @@ def submission_completeness(
 ) -> pd.DataFrame:
     """Every partner x period: expected, received, on time and one status.
 
-    Received means an accepted version is current. On time means an accepted version
+    Received means a version is in use. On time means an accepted version
     was submitted by the deadline: a correction sent after the deadline does not make
     a report that arrived in time late. The status comes from
     :func:`pipelines.core.state.completeness.submission_statuses`, the one place that
@@ -374,8 +374,7 @@ def submission_completeness(
     """
     seen = conform(submissions, SUBMISSIONS)
     statuses = submission_statuses(seen, ref, as_of or dt.datetime.now(dt.UTC).date())
-    accepted = seen[seen["status"] == "accepted"]
-    current = accepted[_flag(accepted["current"])]
+    current = seen[_flag(seen["current"])]
     received = set(zip(current["partner_id"], current["period_id"], strict=True))
     pairs = zip(seen["partner_id"], seen["period_id"], strict=True)
     reviewed = dict(zip(pairs, seen["review_status"], strict=True))

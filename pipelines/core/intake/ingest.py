@@ -4,9 +4,10 @@ One call handles any number of files. Each file is hashed and archived under its
 SHA-256, read safely, checked at workbook level (the Cover against its folder and
 name, the template version, the phase), and then the rows of all readable workbooks
 are validated together, one Pandera pass per sheet. The outcome of each file version
-is a :class:`Outcome`; a :class:`SubmissionState` folds the outcomes of one
-partner-period over time, so that a rejected resubmission never replaces the last
-accepted version.
+is a :class:`Outcome`. A :class:`SubmissionState` keeps one partner-period's file
+versions, each identified by file and SHA-256, and is settled in every run against
+what the folder holds now (:func:`refresh`): a rejected resubmission never replaces
+the last accepted version, and a file that left the folder stops counting.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class Outcome:
             "sha256": self.sha256,
             "status": self.status,
             "current": current,
+            "in_folder": True,
             "submitted_on": self.submitted_on,
             "on_time": self.on_time,
             "n_errors": self.n_errors,
@@ -251,6 +253,8 @@ def _open(
     SHA-256 ``locked``, other bytes are archived and refused unparsed.
     """
     rejection = candidate.rejection
+    if rejection is not None and rejection.rule == SEVERAL_WORKBOOKS:
+        rejection = None  # refused by the state while its rivals are in the folder
     try:
         if rejection is not None and rejection.rule in _NOT_OPENED:
             raise _Rejection(rejection.rule, facts=rejection.details)
@@ -264,7 +268,7 @@ def _open(
         archive_bytes(data, outcome.sha256, candidate.path.suffix, archive_dir)
         if locked not in (None, outcome.sha256):
             outcome.status = "rejected"
-            outcome.issues.append(make_issue("period_locked", outcome.source, ref=ref))
+            outcome.issues.append(make_issue(PERIOD_LOCKED, outcome.source, ref=ref))
             return None
         if rejection is not None:
             raise _Rejection(rejection.rule, facts=rejection.details)
@@ -347,16 +351,17 @@ def _ingest_batch(
         for sheet in RECORD_SHEETS:
             parts[sheet.name].append((workbook.sheets[sheet.name], outcome))
 
-    by_sha = {o.sha256: o for o in outcomes if o.status == "accepted"}
+    # By file, not by bytes: two files with the same bytes each get their own issues.
+    by_file = {o.file: o for o in outcomes if o.status == "accepted"}
     for sheet in RECORD_SHEETS:
         batch = _batch(sheet, parts[sheet.name])
         if batch.empty:
             continue
         result = validate_sheet(sheet, batch)
         for issue in result.issues.to_dict("records"):
-            by_sha[issue["sha256"]].issues.append(issue)
-        for sha, columns in split(_records(result.valid, sheet), "sha256").items():
-            by_sha[sha].columns[sheet.table] = columns
+            by_file[issue["file"]].issues.append(issue)
+        for file, columns in split(_records(result.valid, sheet), "file").items():
+            by_file[file].columns[sheet.table] = columns
     return outcomes
 
 
@@ -375,25 +380,54 @@ def empty_records() -> dict[str, pd.DataFrame]:
     return dict(_EMPTY_RECORDS)
 
 
+VersionKey = tuple[str, str]
+"""A file version's identity: the file (relative to the drop folder) and its SHA-256."""
+
+
+def version_key(row: Mapping[str, object]) -> VersionKey:
+    """The identity of a version row or issue row: its file and its bytes."""
+    return str(row["file"]), str(row["sha256"])
+
+
 @dataclass
 class SubmissionState:
-    """Every version of one partner-period's workbook seen, and the one in use.
+    """One partner-period: every file version seen, and what the folder now makes of them.
 
-    ``versions`` are ``submissions`` rows in the order seen (``current`` marks the
-    version the published tables use); ``issues`` are the issue rows of every version;
-    ``columns`` holds the valid rows of the current version only, per fact table that
-    has any, as plain columns (see :mod:`record_columns`); ``last_seen`` maps each file
-    to the SHA-256 it had when last ingested, so an unchanged file is skipped.
+    ``versions`` are ``submissions`` rows, one per file and SHA-256 in the order first
+    seen; each keeps its own ``verdict`` (what reading it gave), while ``status``,
+    ``n_errors`` and ``in_folder`` say what it is given what the folder holds now, and
+    ``current`` marks the version the published tables use. ``issues`` are the issue
+    rows of every version, each carrying its file and SHA-256. ``present`` maps each of
+    the partner-period's files in the drop folder, as of the last run, to its SHA-256.
+    ``kept`` holds the valid rows (per fact table, as plain columns, see
+    :mod:`record_columns`) of the version in use and of every accepted version the
+    folder holds, so that any of them can be put in use without reading it again.
+
+    A state is never changed in place: :meth:`record` and :meth:`settle` return a new one.
     """
 
     partner_id: str
     period_id: str
     versions: list[dict] = field(default_factory=list)
     issues: list[dict] = field(default_factory=list)
-    columns: dict[str, RecordColumns] = field(default_factory=dict)
-    last_seen: dict[str, str] = field(default_factory=dict)
-    # The version seen last; None in states stored before it was kept (then the last row).
-    latest_sha256: str | None = None
+    present: dict[str, str] = field(default_factory=dict)
+    kept: dict[VersionKey, dict[str, RecordColumns]] = field(default_factory=dict)
+
+    @property
+    def in_use(self) -> dict | None:
+        """The version row the published tables use, if any."""
+        return next((v for v in self.versions if v["current"]), None)
+
+    @property
+    def current_sha256(self) -> str | None:
+        in_use = self.in_use
+        return None if in_use is None else in_use["sha256"]
+
+    @property
+    def columns(self) -> dict[str, RecordColumns]:
+        """The valid rows of the version in use, per fact table that has any."""
+        in_use = self.in_use
+        return {} if in_use is None else self.kept.get(version_key(in_use), {})
 
     @property
     def n_rows(self) -> int:
@@ -401,58 +435,229 @@ class SubmissionState:
 
     @property
     def records(self) -> dict[str, pd.DataFrame]:
-        """The current version's valid rows as a frame per fact table (built per call)."""
+        """The version in use's valid rows as a frame per fact table (built per call)."""
         return {**empty_records(), **{name: c.frame() for name, c in self.columns.items()}}
 
     @property
-    def current_sha256(self) -> str | None:
-        return next((v["sha256"] for v in self.versions if v["current"]), None)
+    def refused(self) -> list[dict]:
+        """The versions in the folder now that are refused, oldest first: each one counts
+        against the partner-period until it is replaced or removed."""
+        return [v for v in self.versions if v["in_folder"] and v["status"] != "accepted"]
 
     @property
-    def latest(self) -> dict | None:
-        """The version seen last (may be a rejected one, or an older one seen again)."""
-        if not self.versions:
-            return None
-        found = (v for v in self.versions if v["sha256"] == self.latest_sha256)
-        return next(found, self.versions[-1])
+    def open_keys(self) -> set[VersionKey]:
+        """The versions whose issues a partner still has to act on: those in the folder now,
+        and the version in use while its file is still there (whatever its bytes now)."""
+        keys = set(self.present.items())
+        in_use = self.in_use
+        if in_use is not None and in_use["file"] in self.present:
+            keys.add(version_key(in_use))
+        return keys
 
-    def issues_of(self, *sha256: str | None) -> list[dict]:
-        return [i for i in self.issues if i["sha256"] in sha256]
+    @property
+    def open_issues(self) -> list[dict]:
+        keys = self.open_keys
+        return [i for i in self.issues if version_key(i) in keys]
 
-    def changed(self, fingerprints: Mapping[Candidate, str]) -> list[Candidate]:
-        """The candidates whose bytes differ from what was ingested last time."""
-        return [c for c, sha in fingerprints.items() if self.last_seen.get(c.file) != sha]
+    def issues_of(self, key: VersionKey) -> list[dict]:
+        return [i for i in self.issues if version_key(i) == key]
 
-    def apply(self, outcome: Outcome) -> SubmissionState:
-        """Fold one new outcome in: an accepted version becomes current, a rejected one not.
+    def needs_reading(self, file: str, sha256: str) -> bool:
+        """Whether this file with these bytes must be read: never read as such, or accepted
+        but with its rows no longer kept (a file restored to bytes it had before)."""
+        row = self._version((file, sha256))
+        if row is None:
+            return True
+        return row["verdict"] == "accepted" and (file, sha256) not in self.kept
 
-        A version seen before (the same bytes submitted again) keeps its place and its
-        ``first_seen_at``: its history is not rewritten, only its status brought up to
-        date. A file that could not be read whole (:data:`RETRY`) changes nothing, so
-        it is read again next run.
+    def _version(self, key: VersionKey) -> dict | None:
+        return next((v for v in self.versions if version_key(v) == key), None)
+
+    def refused_by_lock(self, locked: str | None) -> set[str]:
+        """Files in the folder whose bytes were refused only because the period was locked,
+        when it is not locked any more (``locked`` None): they are read again."""
+        if locked is not None:
+            return set()
+        refused = {version_key(i) for i in self.issues if i["rule"] == PERIOD_LOCKED}
+        return {file for file, sha in self.present.items() if (file, sha) in refused}
+
+    def record(self, outcome: Outcome) -> SubmissionState:
+        """This state with one file version's outcome: its row, issues and rows replace
+        those of the same file and bytes only, never another file's.
+
+        A version seen before keeps its place, ``first_seen_at`` and ``current`` flag.
+        A file that could not be read whole (:data:`RETRY`) changes nothing, so it is
+        read again next run. What the folder makes of the version is :meth:`settle`'s.
         """
         if outcome.status == RETRY:
             return self
-        accepted = outcome.status == "accepted"
-        row = outcome.submission_row(current=accepted)
-        versions = []
-        for version in self.versions:
-            if version["sha256"] == outcome.sha256:
-                version = {**row, "first_seen_at": version["first_seen_at"]}
-            else:
-                version = {**version, "current": version["current"] and not accepted}
-            versions.append(version)
-        if not any(v["sha256"] == outcome.sha256 for v in self.versions):
-            versions.append(row)
-        issues = [i for i in self.issues if i["sha256"] != outcome.sha256] + outcome.issues
-        return replace(
-            self,
-            versions=versions,
-            issues=issues,
-            columns=dict(outcome.columns) if accepted else self.columns,
-            last_seen={**self.last_seen, outcome.file: outcome.sha256},
-            latest_sha256=outcome.sha256,
-        )
+        key = (outcome.file, outcome.sha256)
+        seen = self._version(key)
+        row = {**outcome.submission_row(current=False), "verdict": outcome.status}
+        if seen is None:
+            versions = [*self.versions, row]
+        else:
+            row |= {"first_seen_at": seen["first_seen_at"], "current": seen["current"]}
+            versions = [row if v is seen else v for v in self.versions]
+        issues = [i for i in self.issues if version_key(i) != key] + outcome.issues
+        kept = {k: c for k, c in self.kept.items() if k != key}
+        if outcome.status == "accepted":
+            kept[key] = dict(outcome.columns)
+        return replace(self, versions=versions, issues=issues, kept=kept)
+
+    def settle(
+        self,
+        present: Mapping[str, str],
+        rivals: Mapping[str, Mapping[str, object]],
+        locked: str | None = None,
+    ) -> SubmissionState:
+        """What the folder now makes of the versions seen (the same state when unchanged).
+
+        ``present`` maps the partner-period's files in the drop folder to their SHA-256;
+        ``rivals`` maps each of them that is one of several workbooks for the period to
+        the facts of its ``several_workbooks`` refusal (discovery's). A file in the
+        folder counts with its own verdict, refused while it has rivals; a file that left
+        keeps its history, and its issues close (:attr:`open_keys`). The version in use
+        becomes the folder's one workbook when that is accepted (and is the approved
+        SHA-256 ``locked``, if any); otherwise the last version in use stays in use, also
+        when its file was removed, since a removal is not a replacement.
+        """
+        keys = set(present.items())
+        issues = [
+            i
+            for i in self.issues
+            if not (i["rule"] == SEVERAL_WORKBOOKS and version_key(i) in keys)
+        ]
+        issues += [
+            make_issue(SEVERAL_WORKBOOKS, self._source(file, sha), **rivals[file])
+            for file, sha in present.items()
+            if file in rivals
+        ]
+        candidates = [
+            key
+            for key in keys
+            if (v := self._version(key)) is not None
+            and v["verdict"] == "accepted"
+            and locked in (None, key[1])
+        ]
+        in_use = self.in_use
+        chosen = candidates[0] if not rivals and len(candidates) == 1 else None
+        if chosen is None and in_use is not None:
+            chosen = version_key(in_use)
+        versions = [self._settled(v, keys, rivals, chosen) for v in self.versions]
+        kept = {k: c for k, c in self.kept.items() if k in keys or k == chosen}
+        settled = replace(self, versions=versions, issues=issues, present=dict(present), kept=kept)
+        return self if _same(self, settled) else settled
+
+    def _source(self, file: str, sha256: str) -> dict[str, str]:
+        return {
+            "file": file,
+            "sha256": sha256,
+            "partner_id": self.partner_id,
+            "period_id": self.period_id,
+        }
+
+    def _settled(
+        self,
+        version: dict,
+        keys: set[VersionKey],
+        rivals: Mapping[str, object],
+        chosen: VersionKey | None,
+    ) -> dict:
+        """A version row brought up to date with the folder: a file that left keeps what
+        it last was, but for ``in_folder``; ``current`` marks the version in use."""
+        key = version_key(version)
+        row = {**version, "current": key == chosen, "in_folder": key in keys}
+        if key in keys:
+            several = key[0] in rivals
+            own_errors = sum(
+                1
+                for i in self.issues
+                if version_key(i) == key
+                and i["severity"] == "error"
+                and i["rule"] != SEVERAL_WORKBOOKS
+            )
+            row["status"] = "rejected" if several else version["verdict"]
+            row["n_errors"] = own_errors + several
+        return row
+
+
+# The rule that refuses a file for a partner-period the coordinator approved (core.review).
+PERIOD_LOCKED = "period_locked"
+SEVERAL_WORKBOOKS = "several_workbooks"
+"""The discovery rule about what else the folder holds, not about the file itself: a file
+refused by it is still read on its own merits, and refused while its rivals are there."""
+
+
+def _same(before: SubmissionState, after: SubmissionState) -> bool:
+    return (
+        before.versions == after.versions
+        and before.issues == after.issues
+        and before.present == after.present
+        and before.kept.keys() == after.kept.keys()
+    )
+
+
+@dataclass
+class Refreshed:
+    """What one pass over the drop folder changed: the states that differ from before,
+    how many file versions were read, and the files to read again next run (they
+    vanished or changed while read)."""
+
+    states: list[SubmissionState]
+    files_read: int
+    retry: list[Outcome]
+
+
+def refresh(
+    found: Sequence[Candidate],
+    before: Sequence[SubmissionState],
+    ref: Reference,
+    archive_dir: Path,
+    *,
+    locks: Mapping[tuple[str, str], str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    now: str | None = None,
+) -> Refreshed:
+    """Bring the states ``before`` up to date with the folder's files ``found``.
+
+    Only file versions never read as such are read (and those a lock refused that is
+    lifted); then every state is settled against the files the folder holds for it
+    now, those of a partner-period whose files all left included. ``found`` may hold
+    files of other partner-periods: only those of ``before``'s are looked at.
+    """
+    locks = locks or {}
+    states = {(s.partner_id, s.period_id): s for s in before}
+    files: dict[tuple[str, str], dict[Candidate, str]] = {key: {} for key in states}
+    for candidate in found:
+        key = (candidate.partner_id, candidate.period_id)
+        if key in files:
+            files[key][candidate] = fingerprint(candidate, limits)
+    todo: list[tuple[tuple[str, str], Candidate]] = []
+    for key, present in files.items():
+        again = states[key].refused_by_lock(locks.get(key))
+        todo += [
+            (key, c)
+            for c, sha in present.items()
+            if states[key].needs_reading(c.file, sha) or c.file in again
+        ]
+    outcomes = ingest([c for _, c in todo], ref, archive_dir, limits=limits, now=now, locks=locks)
+    read = dict(states)
+    for (key, _), outcome in zip(todo, outcomes, strict=True):
+        read[key] = read[key].record(outcome)
+    changed = []
+    for key, state in read.items():
+        rivals = {
+            c.file: c.rejection.details
+            for c in files[key]
+            if c.rejection is not None and c.rejection.rule == SEVERAL_WORKBOOKS
+        }
+        present = {c.file: sha for c, sha in files[key].items()}
+        settled = state.settle(present, rivals, locks.get(key))
+        if settled is not states[key]:
+            changed.append(settled)
+    retry = [o for o in outcomes if o.status == RETRY]
+    return Refreshed(changed, len(todo), retry)
 
 
 def fingerprint(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str:

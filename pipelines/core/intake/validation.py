@@ -81,7 +81,8 @@ def _not_in_gap(df: pd.DataFrame, column: str) -> pd.Series:
 
 def _unique_ref(df: pd.DataFrame, ref: str) -> pd.Series:
     valid = _valid(df[ref])
-    keys = df["_sha256"].astype(str) + "\x00" + df[ref].map(str)
+    # Per file, not per bytes: two identical files in one batch are each their own workbook.
+    keys = df["_file"].astype(str) + "\x00" + df[ref].map(str)
     return ~(valid & keys.duplicated(keep=False))
 
 
@@ -323,10 +324,10 @@ def validate_sheet(sheet: Sheet, raw: pd.DataFrame) -> SheetResult:
     failures = _failures(schema_of(sheet, reference()), frame)
     issues = issues_frame(_issue_rows(sheet, frame, failures))
     bad = issues.loc[issues["severity"] == "error"]
-    quarantined = set(zip(bad["sha256"], bad["row"].astype(int), strict=True))
+    quarantined = set(zip(bad["file"], bad["row"].astype(int), strict=True))
     keep = [
-        (sha, int(row)) not in quarantined
-        for sha, row in zip(frame["_sha256"], frame["_row"], strict=True)
+        (file, int(row)) not in quarantined
+        for file, row in zip(frame["_file"], frame["_row"], strict=True)
     ]
     valid = frame.loc[keep]
     for f in sheet.columns:

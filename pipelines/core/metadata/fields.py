@@ -373,6 +373,12 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("sha256", "string", "SHA-256 of the workbook's bytes; the archived copy is named by it."),
     Field("row", "integer", "Row number in the spreadsheet (1 is the header)."),
     Field("current", "boolean", "True for the version the published tables use."),
+    Field(
+        "in_folder",
+        "boolean",
+        "True while the drop folder holds this file with these bytes: only such versions"
+        " count against their partner-period; a removed or replaced one is history.",
+    ),
     Field("on_time", "boolean", "Submitted on or before the period's deadline."),
     Field("first_seen_at", "timestamp", "When the pipeline first saw this file version (UTC)."),
     Field("n_errors", "integer", "Number of error issues in this file version.", min_value=0),
@@ -397,8 +403,8 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "is_open",
         "boolean",
-        "True when the issue is in the version in use or in the latest rejected version: the"
-        " partner still has to act on it.",
+        "True when the issue is in a file the drop folder holds now, or in the version in use"
+        " while its file is there: the partner still has to act on it.",
     ),
     Field("severity", "string", "error: the row is quarantined; warning: kept.", enum=SEVERITIES),
     Field("rule", "string", "Name of the validation rule."),

@@ -84,7 +84,9 @@ FACT_TABLES: tuple[Table, ...] = (EVENTS, GOOD_PRACTICES, POLICY_MEASURES, COLLA
 # A workbook's status is not a measure's status: same column name, its own values.
 _WORKBOOK_STATUS = field("status").with_enum(
     SUBMISSION_STATUSES,
-    "accepted: its valid rows are used; rejected: the whole workbook was refused.",
+    "accepted: it passed, and its valid rows are used while it is the version in use;"
+    " rejected: the whole workbook was refused (also while another workbook for its period"
+    " is in the folder).",
 )
 SUBMISSIONS = Table(
     name="submissions",
@@ -98,6 +100,7 @@ SUBMISSIONS = Table(
             "sha256",
             "status",
             "current",
+            "in_folder",
             "submitted_on",
             "on_time",
             "n_errors",
@@ -114,7 +117,9 @@ SUBMISSIONS = Table(
         )
     ),
     primary_key=("file", "sha256"),
-    required=frozenset({"file", "sha256", "status", "current", "n_errors", "n_warnings"}),
+    required=frozenset(
+        {"file", "sha256", "status", "current", "in_folder", "n_errors", "n_warnings"}
+    ),
 )
 # Columns of an issue inside the pipeline (the rules, the feedback workbooks); the
 # published table renames row and column, both SQL reserved words.

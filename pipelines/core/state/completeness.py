@@ -4,7 +4,9 @@ A coordinator chases partners by these statuses, so they must not blur: a workbo
 came in and was refused is not "missing" (the partner did send something and needs to
 know why it was refused), a period whose deadline is still ahead is not "missing" yet,
 and a partner-period whose latest upload was refused while an earlier version is still
-in use is flagged, even though its figures come from an accepted workbook.
+in use is flagged, even though its figures come from an accepted workbook. What counts
+is what the drop folder holds now: a file that left it stops counting against its
+partner-period.
 
 The report, the completeness table and the Dagster UI all read the statuses from
 ``submission_statuses``, so they never disagree.
@@ -53,14 +55,14 @@ def _in_seen_order(submissions: pd.DataFrame) -> pd.DataFrame:
     return submissions.assign(_seen=seen).sort_values("_seen", kind="stable", na_position="first")
 
 
-def _reasons(issues: pd.DataFrame | None) -> dict[str, str]:
-    """The errors of each file version (by sha256), joined: why a workbook was refused."""
+def _reasons(issues: pd.DataFrame | None) -> dict[tuple[str, str], str]:
+    """The errors of each file version (by file and SHA-256), joined: why it was refused."""
     if issues is None or issues.empty:
         return {}
     errors = issues[issues["severity"] == "error"]
     return {
-        sha: "; ".join(dict.fromkeys(group["message"].astype(str)))
-        for sha, group in errors.groupby("sha256", sort=False)
+        (file, sha): "; ".join(dict.fromkeys(group["message"].astype(str)))
+        for (file, sha), group in errors.groupby(["file", "sha256"], sort=False)
     }
 
 
@@ -70,13 +72,15 @@ def _status_row(
     versions: list[dict],
     deadline: dt.date,
     as_of: dt.date,
-    reasons: dict[str, str],
+    reasons: dict[tuple[str, str], str],
     expected: bool,
 ) -> dict[str, object]:
-    accepted = [v for v in versions if v["status"] == "accepted"]
-    in_use = next((v for v in accepted if _flag(v["current"])), None)
-    latest = versions[-1] if versions else None
-    refused = latest if latest is not None and latest["status"] == "rejected" else None
+    in_use = next((v for v in versions if _flag(v["current"])), None)
+    # Only what the folder holds now counts against the partner-period.
+    refused = [v for v in versions if _flag(v["in_folder"]) and v["status"] != "accepted"]
+    latest = refused[-1] if refused else None
+    why = dict.fromkeys(reasons.get((v["file"], v["sha256"])) for v in refused) if refused else {}
+    reviewed = (v.get("review_status") for v in versions)
     row: dict[str, object] = {
         "partner_id": partner_id,
         "period_id": period_id,
@@ -85,16 +89,17 @@ def _status_row(
         "sha256": None,
         "submitted_on": None,
         "days_late": None,
-        "latest_rejected": refused is not None and in_use is not None,
-        "rejected_file": None if refused is None else refused["file"],
-        "reason": None if refused is None else reasons.get(refused["sha256"]),
-        "review_status": None if latest is None else latest.get("review_status"),
+        "latest_rejected": bool(refused) and in_use is not None,
+        "rejected_file": ", ".join(v["file"] for v in refused) or None,
+        "reason": "; ".join(r for r in why if r) or None,
+        "review_status": next((r for r in reviewed if not is_missing(r)), None),
     }
     if not expected:
         row["status"] = NOT_EXPECTED  # a file that came anyway is refused, with its reason
     elif in_use is not None:
         # On time when any accepted version was in by the deadline: a correction sent
         # later does not make a report that arrived in time late.
+        accepted = [v for v in versions if v["status"] == "accepted" or v is in_use]
         punctual = any(_flag(v["on_time"]) for v in accepted)
         first = next((v for v in accepted if not is_missing(v["submitted_on"])), None)
         late_by = (pd.Timestamp(first["submitted_on"]).date() - deadline).days if first else None
@@ -105,8 +110,8 @@ def _status_row(
             "submitted_on": in_use["submitted_on"],
             "days_late": None if punctual or late_by is None else max(late_by, 1),
         }
-    elif refused is not None:
-        row |= {"status": REJECTED, "file": refused["file"], "sha256": refused["sha256"]}
+    elif latest is not None:
+        row |= {"status": REJECTED, "file": latest["file"], "sha256": latest["sha256"]}
     else:
         row["status"] = NOT_YET_DUE if as_of <= deadline else MISSING
     return row
@@ -120,17 +125,21 @@ def submission_statuses(
 ) -> pd.DataFrame:
     """One row per partner x period of the project, expected or not, with its status.
 
-    ``submissions`` is the published ``submissions`` table (every file version seen);
-    ``issues`` the ``validation_issues`` table, which gives a refused workbook's reason;
-    ``as_of`` the date of the run: an expected workbook with nothing received is
-    ``not_yet_due`` until its deadline has passed, then ``missing``.
+    This is the one place a partner-period's status is decided (SPEC section 10). Its
+    inputs are those the spec names, as the published tables carry them:
+    ``submissions`` (every file version seen, by file and SHA-256: ``in_folder`` is
+    what the drop folder holds now, ``current`` the version in use, ``review_status``
+    the review ledger's verdict), ``issues`` (``validation_issues``, for a refused
+    workbook's reason) and ``as_of``, the date of the run: an expected workbook with
+    nothing received is ``not_yet_due`` until its deadline has passed, then ``missing``.
 
-    Statuses: ``on_time`` / ``late`` (an accepted version is in use; late when no
-    accepted version came by the deadline, ``days_late`` counting from the first
-    accepted one), ``rejected`` (files came, none accepted; ``reason`` says why the
-    latest was refused), ``missing``, ``not_yet_due``, ``not_expected`` (the partner
-    takes no part in the period's phase). ``latest_rejected`` is true when the latest
-    upload was refused while an earlier version is in use.
+    Statuses: ``on_time`` / ``late`` (a version is in use; late when no accepted version
+    came by the deadline, ``days_late`` counting from the first accepted one),
+    ``rejected`` (the folder holds refused files and nothing is in use; ``reason``
+    says why), ``missing``, ``not_yet_due``, ``not_expected`` (the partner takes no part
+    in the period's phase). ``latest_rejected`` is true when the folder holds a refused
+    file while a version is in use; ``rejected_file`` names the refused files in the
+    folder. A file that left the folder counts for nothing here: only its history stays.
     """
     reasons = _reasons(issues)
     versions: dict[tuple[str, str], list[dict]] = {}

@@ -1,11 +1,11 @@
 """A partner-period's valid rows as kept in its state: plain columns, not a DataFrame.
 
 Every run loads every partner-period's state, and three steps put all their rows
-together. Kept as small DataFrames (one per fact table and partner-period: 27,500 at
-100x the sample), unpickling them took about 0.4 ms each and concatenating them 4 s per
-step, and each frame carried kilobytes of index and block bookkeeping: most of a 100x
-run's memory. As lists of Python values per column they unpickle as fast as the values
-themselves, and all partner-periods' rows become one frame per table in one step.
+together. Small DataFrames (one per fact table and partner-period: 27,500 at 100x the
+sample) would cost about 0.4 ms each to restore and 4 s per step to concatenate, and
+each carries kilobytes of index and block bookkeeping. As lists of Python values per
+column they are stored and loaded as plain values (``state_store`` writes them as
+JSON), and all partner-periods' rows become one frame per table in one step.
 
 The values are those of the frame ingest validated (Decimals, dates, strings, integers,
 missing values), and the column dtypes are kept beside them, so the frame rebuilt from

@@ -39,7 +39,7 @@ from pipelines.core.state.store import load_state
 from pipelines.core.state.submissions import current_records
 
 LEDGER = Path("reviews") / "ledger.jsonl"
-# The statuses the UI was last told about, by partition key (a state-store pickle).
+# The statuses the UI was last told about, by partition key (a state-store record).
 REPORTED_STATUSES = "review_statuses"
 
 APPROVE, SEND_BACK, REOPEN = "approve", "send_back", "reopen"
@@ -49,8 +49,6 @@ REVIEW_STATUSES = (PENDING, APPROVED, SENT_BACK, REOPENED)
 _STATUS_AFTER = {APPROVE: APPROVED, SEND_BACK: SENT_BACK, REOPEN: REOPENED}
 
 PairKey = tuple[str, str]
-# The ingest rule that refuses a file for a locked partner-period (pipelines.core.metadata.rules).
-PERIOD_LOCKED = "period_locked"
 
 
 class ReviewError(ValueError):
@@ -254,12 +252,3 @@ def record(
         handle.flush()
         os.fsync(handle.fileno())
     return entry
-
-
-def refused_while_locked(state: SubmissionState, locks: Mapping[PairKey, str]) -> set[str]:
-    """Files whose last version was refused only because the period was locked, and that
-    may now be read because it is not locked any more: they are ingested again."""
-    if (state.partner_id, state.period_id) in locks:
-        return set()
-    refused = {i["sha256"] for i in state.issues if i["rule"] == PERIOD_LOCKED}
-    return {file for file, sha in state.last_seen.items() if sha in refused}

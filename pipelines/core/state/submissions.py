@@ -3,9 +3,9 @@
 The published ``submissions`` table lists every file version seen; the records
 behind the fact tables come from the current (last accepted) version of each
 partner-period only; and ``validation_issues`` holds what a partner still has to act
-on (``is_open``: the issues of the version seen last and of the version in use), the
-issues of earlier versions for the record, and every file that could not be attributed
-to a partner-period.
+on (``is_open``: the issues of the files in the folder now and of the version in use),
+the issues of earlier and removed versions for the record, and every file that could
+not be attributed to a partner-period.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from pipelines.core.intake.ingest import Outcome, SubmissionState, empty_records
+from pipelines.core.intake.ingest import Outcome, SubmissionState, empty_records, version_key
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.intake.validation import issues_frame
 from pipelines.core.metadata.tables import SUBMISSIONS, VALIDATION_ISSUES
@@ -62,16 +62,11 @@ def submissions_table(states: Iterable[SubmissionState], strays: Iterable[Outcom
     return conform(pd.DataFrame(rows, columns=SUBMISSIONS.column_names), SUBMISSIONS)
 
 
-def _open_sha256s(state: SubmissionState) -> set[str | None]:
-    """The versions whose issues a partner still has to act on: in use and latest."""
-    latest = state.latest
-    return {state.current_sha256, None if latest is None else latest["sha256"]} - {None}
-
-
 def issue_id(issue: dict) -> str:
-    """A stable id for an issue: the same finding in the same bytes keeps its id."""
-    parts = [issue.get(k) for k in ("sha256", "sheet", "row", "column", "rule", "message")]
-    text = "\x1f".join("" if is_missing(p) else str(p) for p in parts)
+    """A stable id for an issue: the same finding in the same file and bytes keeps its id,
+    and the same finding in a copy of those bytes under another name has its own."""
+    keys = ("file", "sha256", "sheet", "row", "column", "rule", "message")
+    text = "\x1f".join("" if is_missing(p) else str(p) for p in map(issue.get, keys))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -80,14 +75,15 @@ def issues_table(
 ) -> pd.DataFrame:
     """Every issue of every version seen, ``is_open`` for the ones to act on (VALIDATION_ISSUES).
 
-    Issues of the version in use and of the latest version are open; those of
-    versions since replaced are kept for the record. Issues found across partners
+    Issues of the versions in the folder now, and of the version in use while its file is
+    there, are open (``SubmissionState.open_keys``); those of versions since replaced or
+    removed are kept for the record, closed. Issues found across partners
     (``extra``, e.g. probable duplicates) and those of unattributable files are open.
     """
     rows = []
     for state in states:
-        open_versions = _open_sha256s(state)
-        rows += [{**i, "is_open": i["sha256"] in open_versions} for i in state.issues]
+        open_versions = state.open_keys
+        rows += [{**i, "is_open": version_key(i) in open_versions} for i in state.issues]
     rows += [{**i, "is_open": True} for o in strays for i in o.issues]
     parts = [issues_frame(rows).assign(is_open=[r["is_open"] for r in rows])]
     parts += [p.assign(is_open=True) for p in extra if not p.empty]

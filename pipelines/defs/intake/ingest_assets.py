@@ -27,23 +27,22 @@ there is one step and no chunk, the cheapest run in one process.
 """
 
 import warnings
-from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from pipelines.core.intake.discovery import Candidate, discover
-from pipelines.core.intake.ingest import RETRY, Outcome, SubmissionState, fingerprint, ingest
+from pipelines.core.intake.ingest import RETRY, Outcome, SubmissionState, ingest, refresh
 from pipelines.core.metadata.tables import REFERENCE_TABLES
 from pipelines.core.reference.loader import Reference, reference
 from pipelines.core.state.archive import remove_stale_temp_files
-from pipelines.core.state.review import REPORTED_STATUSES, Ledger, refused_while_locked
+from pipelines.core.state.review import REPORTED_STATUSES, Ledger
 from pipelines.core.state.store import (
     ARCHIVE_DIR,
-    load_pickle,
+    load_record,
     load_states,
-    save_pickle,
+    save_record,
     save_state,
 )
 from pipelines.defs.intake.submission_status import (
@@ -88,9 +87,31 @@ def all_states(paths: ClusterixPaths) -> dict[str, SubmissionState]:
     return load_states(paths.state, pairs)
 
 
+_STRAY_FIELDS = ("file", "sha256", "partner_id", "period_id", "status", "seen_at")
+
+
+def _stray_document(outcome: Outcome) -> dict[str, object]:
+    return {
+        **{name: getattr(outcome, name) for name in _STRAY_FIELDS},
+        "issues": [dict(issue) for issue in outcome.issues],
+    }
+
+
+def _strays_of(document: object) -> list[Outcome]:
+    """The stray outcomes a saved document holds (raises for one that holds others)."""
+    return [
+        Outcome(**{name: d[name] for name in _STRAY_FIELDS}, issues=[dict(i) for i in d["issues"]])
+        for d in document
+    ]
+
+
 def stray_outcomes(paths: ClusterixPaths) -> list[Outcome]:
     """The files of the drop folder that belong to no partner-period, as last ingested."""
-    return load_pickle(paths.state, STRAYS, [])
+    return load_record(paths.state, STRAYS, _strays_of, [])
+
+
+def _statuses_of(document: object) -> dict[str, str]:
+    return {str(key): str(status) for key, status in dict(document).items()}
 
 
 @dataclass
@@ -111,6 +132,15 @@ class Ingested:
         failing = {**later.failing_before, **self.failing_before}
         return Ingested(failing, self.files + later.files)
 
+    def document(self) -> dict[str, object]:
+        return {"failing_before": self.failing_before, "files": self.files}
+
+    @classmethod
+    def of(cls, document: object) -> "Ingested":
+        """What a saved :meth:`document` holds (raises for one that holds something else)."""
+        failing = {str(k): bool(v) for k, v in dict(document["failing_before"]).items()}
+        return cls(failing, int(document["files"]))
+
 
 def _ingest(
     context: dg.AssetExecutionContext,
@@ -124,28 +154,18 @@ def _ingest(
     changed: a chunk that dies after that is still reported by the next join.
     """
     ref = reference()
-    candidates: dict[str, list[Candidate]] = defaultdict(list)
-    for candidate in found:
-        if _attributable(candidate, ref) and (partners is None or candidate.partner_id in partners):
-            candidates[partition_key(candidate.partner_id, candidate.period_id)].append(candidate)
-    before = load_states(paths.state, [split_key(key) for key in candidates])
+    # Every partner-period in scope, not only those with files: one whose files all left
+    # the folder changes too.
+    scope = ref.partner_ids if partners is None else [p for p in ref.partner_ids if p in partners]
+    before = load_states(paths.state, [(p, q) for p in scope for q in ref.period_ids])
     locks = Ledger.read(paths.state).locks()
-    todo: list[tuple[str, Candidate, str]] = []
-    for key, files_found in candidates.items():
-        files = {c: fingerprint(c) for c in files_found}
-        new = set(before[key].changed(files))
-        retry = refused_while_locked(before[key], locks)  # reopened: read what the lock refused
-        todo += [(key, c, sha) for c, sha in files.items() if c in new or c.file in retry]
-    outcomes = ingest([c for _, c, _ in todo], ref, paths.state / ARCHIVE_DIR, locks=locks)
-    after: dict[str, SubmissionState] = {}
-    for (key, _, _), outcome in zip(todo, outcomes, strict=True):
-        if outcome.status == RETRY:
-            context.log.warning(outcome.issues[0]["message"])
-            continue
-        after[key] = after.get(key, before[key]).apply(outcome)
-    context.log.info(f"{len(todo)} new or changed file(s) ingested")
-    failing = {key: acceptance_failed(before[key]) for key in after}
-    return Ingested(failing, len(todo)), list(after.values())
+    refreshed = refresh(found, list(before.values()), ref, paths.state / ARCHIVE_DIR, locks=locks)
+    for outcome in refreshed.retry:
+        context.log.warning(outcome.issues[0]["message"])
+    context.log.info(f"{refreshed.files_read} new or changed file(s) ingested")
+    keys = [partition_key(s.partner_id, s.period_id) for s in refreshed.states]
+    failing = {key: acceptance_failed(before[key]) for key in keys}
+    return Ingested(failing, refreshed.files_read), refreshed.states
 
 
 def _report_partitions(
@@ -165,7 +185,7 @@ def _report_partitions(
     for key in submission_partitions.get_partition_keys():
         state = after[key]
         in_use = state.current_sha256 is not None
-        if key in changed or (in_use and key not in known) or (not known and state.latest):
+        if key in changed or (in_use and key not in known) or (not known and state.versions):
             if in_use:
                 metadata = {
                     **partition_metadata(state, ref),
@@ -191,10 +211,10 @@ def _report(
     ledger = Ledger.read(paths.state)
     changed = set(ingested.failing_before)
     # A review decision changes a partition's metadata without a new file.
-    reported = load_pickle(paths.state, REPORTED_STATUSES, {})
+    reported = load_record(paths.state, REPORTED_STATUSES, _statuses_of, {})
     reviewed = ledger.status_changes(after, reported)
     _report_partitions(context, after, ingested.failing_before, changed | set(reviewed), ledger)
-    save_pickle(paths.state, REPORTED_STATUSES, {**reported, **reviewed})
+    save_record(paths.state, REPORTED_STATUSES, {**reported, **reviewed})
     stray_results = []
     strays = [c for c in found if not _attributable(c, ref)]
     for outcome in ingest(strays, ref, paths.state / ARCHIVE_DIR):
@@ -213,7 +233,7 @@ def _report(
         context.log.info("Nothing changed since the published set: nothing to rebuild.")
         return
     record_build(context, paths.state)
-    save_pickle(paths.state, STRAYS, stray_results)
+    save_record(paths.state, STRAYS, [_stray_document(o) for o in stray_results])
     if STATES in context.selected_asset_keys:
         yield dg.MaterializeResult(
             asset_key="submission_states",
@@ -306,10 +326,10 @@ def _ingest_step(chunks: int) -> dg.AssetsDefinition:
         names = [chunk_name(i, chunks) for i in range(chunks)]
         ingested = Ingested()
         for name in names:
-            ingested = ingested.then(load_pickle(paths.state, name, Ingested()))
+            ingested = ingested.then(load_record(paths.state, name, Ingested.of, Ingested()))
         yield from _report(context, paths, found, ingested)
         for name in names:  # reported: a failed join leaves them for the next one
-            save_pickle(paths.state, name, Ingested())
+            save_record(paths.state, name, Ingested().document())
 
     return ingest_submissions
 
@@ -333,7 +353,8 @@ def _chunk_step(index: int, chunks: int) -> dg.AssetsDefinition:
         partners = chunk_partners(reference(), index, chunks)
         ingested, states = _ingest(context, paths, discover(paths.raw), partners)
         # What changed is recorded before the states: never a changed state unreported.
-        save_pickle(paths.state, name, load_pickle(paths.state, name, Ingested()).then(ingested))
+        earlier = load_record(paths.state, name, Ingested.of, Ingested())
+        save_record(paths.state, name, earlier.then(ingested).document())
         for state in states:
             save_state(paths.state, state)
         return dg.MaterializeResult(

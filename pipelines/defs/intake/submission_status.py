@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.core.intake.ingest import SubmissionState
+from pipelines.core.intake.ingest import SubmissionState, version_key
 from pipelines.core.metadata.tables import RECORD_SHEETS
 from pipelines.core.reference.loader import Reference
 from pipelines.core.state.review import Ledger
@@ -17,16 +17,12 @@ from pipelines.core.state.review import Ledger
 _RECORD_SHEETS = {s.name for s in RECORD_SHEETS}
 
 
-def _version(state: SubmissionState, sha256: str | None) -> dict | None:
-    return next((v for v in state.versions if v["sha256"] == sha256), None)
-
-
-def rows_quarantined(state: SubmissionState, sha256: str | None) -> int:
+def rows_quarantined(state: SubmissionState, version: dict) -> int:
     """Rows of a version left out of the tables because of an error."""
     return len(
         {
             (i["sheet"], i["row"])
-            for i in state.issues_of(sha256)
+            for i in state.issues_of(version_key(version))
             if i["severity"] == "error" and i["sheet"] in _RECORD_SHEETS
         }
     )
@@ -41,22 +37,26 @@ def days_late(state: SubmissionState, version: dict, ref: Reference) -> int | No
 
 
 def rejection_reason(state: SubmissionState) -> str:
-    """The first error of the latest version, as the partner reads it."""
-    latest = state.latest
-    errors = [i for i in state.issues_of(latest["sha256"]) if i["severity"] == "error"]
+    """The first error of the latest refused file in the folder, as the partner reads it."""
+    latest = state.refused[-1]
+    errors = [i for i in state.issues_of(version_key(latest)) if i["severity"] == "error"]
     if not errors:
         return "rejected"
     return f"{errors[0]['rule']}: {errors[0]['message']}"
 
 
+def _refused_files(state: SubmissionState) -> str:
+    return ", ".join(v["file"] for v in state.refused)
+
+
 def partition_metadata(state: SubmissionState, ref: Reference) -> dict[str, object]:
-    """Metadata of the partition's materialization: the version in use, and the latest."""
-    current = _version(state, state.current_sha256)
-    latest = state.latest
+    """Metadata of the partition's materialization: the version in use, and what the
+    folder holds that is refused."""
+    current = state.in_use
     late = days_late(state, current, ref)
     status = "accepted"
-    if latest["sha256"] != current["sha256"]:
-        status = f"accepted; latest upload {latest['file']} rejected ({rejection_reason(state)})"
+    if state.refused:
+        status = f"accepted; {_refused_files(state)} rejected ({rejection_reason(state)})"
     return {
         "status": status,
         "file": str(current["file"]),
@@ -66,7 +66,7 @@ def partition_metadata(state: SubmissionState, ref: Reference) -> dict[str, obje
         "days late": dg.MetadataValue.int(late or 0),
         "errors": dg.MetadataValue.int(int(current["n_errors"])),
         "warnings": dg.MetadataValue.int(int(current["n_warnings"])),
-        "rows quarantined": dg.MetadataValue.int(rows_quarantined(state, current["sha256"])),
+        "rows quarantined": dg.MetadataValue.int(rows_quarantined(state, current)),
         "versions seen": dg.MetadataValue.int(len(state.versions)),
         "dagster/row_count": dg.MetadataValue.int(state.n_rows),
     }
@@ -74,16 +74,16 @@ def partition_metadata(state: SubmissionState, ref: Reference) -> dict[str, obje
 
 ACCEPTED_CHECK = "workbook_accepted"
 ACCEPTED_CHECK_DESCRIPTION = (
-    "The partner-period's latest workbook was accepted. Fails (error) when every version"
-    " received was rejected as a whole, so nothing of this partner-period is published;"
-    " fails as a warning when the latest upload was rejected and an earlier accepted"
-    " version is still in use. The metadata names the rule and what to fix."
+    "The partner-period's folder holds no refused file. Fails (error) when it does and"
+    " nothing of this partner-period is published; fails as a warning when it does and an"
+    " accepted version is in use. A file removed from the folder stops counting. The"
+    " metadata names the rule and what to fix."
 )
 
 
 def acceptance_failed(state: SubmissionState) -> bool:
-    latest = state.latest
-    return latest is not None and latest["status"] != "accepted"
+    """Whether the folder holds a refused file of the partner-period."""
+    return bool(state.refused)
 
 
 def acceptance_evaluation(state: SubmissionState, key: str) -> dg.AssetCheckEvaluation:
@@ -92,11 +92,10 @@ def acceptance_evaluation(state: SubmissionState, key: str) -> dg.AssetCheckEval
     metadata: dict[str, object] = {}
     severity = dg.AssetCheckSeverity.ERROR
     if failed:
-        latest = state.latest
-        metadata = {"reason": rejection_reason(state), "file": str(latest["file"])}
-        if state.current_sha256 is not None:
+        metadata = {"reason": rejection_reason(state), "file": _refused_files(state)}
+        if state.in_use is not None:
             severity = dg.AssetCheckSeverity.WARN
-            metadata["in use"] = str(_version(state, state.current_sha256)["file"])
+            metadata["in use"] = str(state.in_use["file"])
         else:
             metadata["in use"] = "nothing: every version was rejected"
     return dg.AssetCheckEvaluation(
@@ -113,27 +112,26 @@ _REVIEW_MARK = {"approved": " 🔒", "sent_back": " ↩", "reopened": " 🔓"}
 
 
 def _cell(state: SubmissionState, expected: bool, ref: Reference, ledger: Ledger) -> str:
-    latest = state.latest
-    if latest is None:
+    current = state.in_use
+    if current is None and not state.refused:
         return "·" if expected else "n/e"
     if not expected:
         return "✗ n/e"
-    current = _version(state, state.current_sha256)
     if current is None:
         return "✗"
     late = days_late(state, current, ref)
     text = "✓" if not late else f"✓ {late}d late"
-    quarantined = rows_quarantined(state, current["sha256"])
+    quarantined = rows_quarantined(state, current)
     if quarantined:
         text += f" {quarantined}q"
-    if latest["sha256"] != current["sha256"]:
+    if state.refused:
         text += " (✗ latest)"
     return text + _REVIEW_MARK.get(ledger.state_status(state), "")
 
 
 LEGEND = (
     "✓ accepted on time · ✓ Nd late: accepted, N days after the deadline ·"
-    " Nq: N rows quarantined · (✗ latest): the latest upload was rejected, an earlier"
+    " Nq: N rows quarantined · (✗ latest): the folder holds a rejected file, an accepted"
     " version is in use · ✗ rejected, nothing in use · · missing ·"
     " n/e not expected (✗ n/e: a file was sent anyway and rejected) ·"
     " review: 🔒 approved (locked), ↩ sent back, 🔓 reopened"
@@ -162,8 +160,8 @@ def programme_grid(
             if not expected:
                 continue
             counts["expected"] += 1
-            current = _version(state, state.current_sha256)
-            if state.latest is None:
+            current = state.in_use
+            if current is None and not state.refused:
                 counts["missing"] += 1
             elif current is None:
                 counts["rejected"] += 1
@@ -171,7 +169,7 @@ def programme_grid(
                 counts["in use"] += 1
                 counts["late"] += bool(days_late(state, current, ref))
                 counts["latest rejected"] += acceptance_failed(state)
-                quarantined += rows_quarantined(state, current["sha256"])
+                quarantined += rows_quarantined(state, current)
         lines.append(f"| {partner} | " + " | ".join(cells) + " |")
     lines.append("\n" + LEGEND)
     return {

@@ -93,7 +93,7 @@ def sheet_check(table: Table, issues: pd.DataFrame) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "quarantined rows": dg.MetadataValue.int(
-                len(errors.drop_duplicates(["sha256", "sheet_row"]))
+                len(errors.drop_duplicates(["file", "sha256", "sheet_row"]))
             ),
             "errors": dg.MetadataValue.int(len(errors)),
             "warnings": dg.MetadataValue.int(len(found) - len(errors)),

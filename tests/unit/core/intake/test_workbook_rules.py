@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import ingest
+from pipelines.core.intake.ingest import SubmissionState, ingest, refresh
 from pipelines.core.outputs.template import write_template
 from pipelines.core.reference.loader import reference
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
@@ -125,10 +125,13 @@ def test_two_workbooks_for_one_partner_period_are_both_refused(tmp_path, dirs):
     raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]}, suffix=".ods")
-    outcomes = ingest(discover(raw), reference(), tmp_path / "archive")
-    assert [(o.file, o.status) for o in outcomes] == [
+    before = [SubmissionState("P4", "RP07")]
+    (state,) = refresh(discover(raw), before, reference(), tmp_path / "archive").states
+    assert [(v["file"], v["status"]) for v in state.refused] == [
         ("P4/RP07.ods", "rejected"),
         ("P4/RP07.xlsx", "rejected"),
     ]
-    assert all(o.issues[0]["rule"] == "several_workbooks" for o in outcomes)
-    assert "P4/RP07.ods, P4/RP07.xlsx" in outcomes[0].issues[0]["message"]
+    assert state.in_use is None
+    several = [i for i in state.open_issues if i["rule"] == "several_workbooks"]
+    assert sorted(i["file"] for i in several) == ["P4/RP07.ods", "P4/RP07.xlsx"]
+    assert all("P4/RP07.ods, P4/RP07.xlsx" in i["message"] for i in several)

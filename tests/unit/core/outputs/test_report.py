@@ -37,6 +37,7 @@ LATER_REFUSED = pd.DataFrame(
             "sha256": sha,
             "status": status,
             "current": status == "accepted",
+            "in_folder": status == "rejected",  # the refused upload replaced the accepted one
             "submitted_on": dt.date(2016, 12, 1) if status == "accepted" else None,
             "on_time": True if status == "accepted" else None,
             "n_errors": int(status == "rejected"),

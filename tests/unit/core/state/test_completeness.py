@@ -23,6 +23,7 @@ def version(
     submitted_on: dt.date | None,
     on_time: bool | None,
     seen: str,
+    in_folder: bool = True,
 ) -> dict:
     return {
         "partner_id": partner,
@@ -31,6 +32,7 @@ def version(
         "sha256": f"{partner}{period}v{n}",
         "status": status,
         "current": current,
+        "in_folder": in_folder,
         "submitted_on": submitted_on,
         "on_time": on_time,
         "n_errors": 0 if status == "accepted" else 1,
@@ -49,14 +51,50 @@ SUBMISSIONS = pd.DataFrame(
         ),
         # on time, then a late correction: still on time
         version(
-            "P1", "RP03", 1, "accepted", False, dt.date(2017, 12, 1), True, "2017-12-01T09:00Z"
+            "P1",
+            "RP03",
+            1,
+            "accepted",
+            False,
+            dt.date(2017, 12, 1),
+            True,
+            "2017-12-01T09:00Z",
+            in_folder=False,
         ),
         version("P1", "RP03", 2, "accepted", True, dt.date(2018, 2, 1), False, "2018-02-01T09:00Z"),
         # only a refused file
         version("P2", "RP01", 1, "rejected", False, None, None, "2016-12-01T09:00Z"),
         # accepted on time, then a refused upload (listed first: order comes from the time)
         version("P3", "RP01", 2, "rejected", False, None, None, "2017-01-20T09:00Z"),
-        version("P3", "RP01", 1, "accepted", True, dt.date(2016, 12, 1), True, "2016-12-01T09:00Z"),
+        version(
+            "P3",
+            "RP01",
+            1,
+            "accepted",
+            True,
+            dt.date(2016, 12, 1),
+            True,
+            "2016-12-01T09:00Z",
+            in_folder=False,
+        ),
+        # a refused file, then removed from the folder: it counts for nothing
+        version("P5", "RP01", 1, "rejected", False, None, None, "2016-12-01T09:00Z", False),
+        # in use, its file still there, and a refused copy beside it
+        version("P6", "RP01", 1, "accepted", True, dt.date(2016, 12, 1), True, "2016-12-01T09:00Z"),
+        version("P6", "RP01", 1, "rejected", False, dt.date(2016, 12, 1), True, "2017-01-01T09:00Z")
+        | {"file": "P6/P6_RP01.xlsx"},
+        # in use, then its file removed: the last accepted data stays in use
+        version(
+            "P7",
+            "RP01",
+            1,
+            "accepted",
+            True,
+            dt.date(2016, 12, 1),
+            True,
+            "2016-12-01T09:00Z",
+            in_folder=False,
+        ),
         # P11 takes no part in the extended phase: its file is refused
         version("P11", "RP09", 1, "rejected", False, None, None, "2022-05-01T09:00Z"),
         # a file nobody can attribute
@@ -70,7 +108,12 @@ ISSUES = pd.DataFrame(
         {"sha256": "P3RP01v2", "severity": "error", "message": "the sheet Events is missing"},
         {"sha256": "P3RP01v2", "severity": "warning", "message": "an extra column"},
         {"sha256": "P11RP09v1", "severity": "error", "message": "P11 takes no part"},
+        {"sha256": "P5RP01v1", "severity": "error", "message": "not a workbook"},
+        {"sha256": "P6RP01v1", "file": "P6/P6_RP01.xlsx", "severity": "error", "message": "two"},
     ]
+)
+ISSUES["file"] = ISSUES["file"].fillna(
+    ISSUES["sha256"].str.replace(r"(P\d+)(RP\d+)v\d", r"\1/\2.xlsx", regex=True)
 )
 
 
@@ -115,6 +158,24 @@ def test_a_refused_latest_upload_is_flagged_while_the_earlier_version_is_in_use(
     assert row["latest_rejected"]
     assert row["reason"] == "the sheet Events is missing"
     assert not statuses.loc[("P1", "RP03"), "latest_rejected"]
+
+
+def test_only_what_the_folder_holds_now_counts(statuses) -> None:
+    assert statuses.loc[("P5", "RP01"), "status"] == "missing"  # its refused file left
+    copy = statuses.loc[("P6", "RP01")]
+    assert (copy["status"], copy["file"], copy["latest_rejected"]) == (
+        "on_time",
+        "P6/RP01.xlsx",
+        True,
+    )
+    # The copy has the same bytes as the version in use: its own verdict, its own reason.
+    assert (copy["rejected_file"], copy["reason"]) == ("P6/P6_RP01.xlsx", "two")
+    removed = statuses.loc[("P7", "RP01")]
+    assert (removed["status"], removed["file"], removed["latest_rejected"]) == (
+        "on_time",
+        "P7/RP01.xlsx",
+        False,
+    )
 
 
 def test_missing_only_once_the_deadline_has_passed(statuses) -> None:

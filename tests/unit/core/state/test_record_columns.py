@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 from decimal import Decimal
 
 import numpy as np
@@ -12,6 +11,7 @@ from pandas.testing import assert_frame_equal
 
 from pipelines.core.intake.ingest import SubmissionState
 from pipelines.core.state.record_columns import RecordColumns, split
+from pipelines.core.state.store import dumps, loads, state_document, state_of
 from pipelines.core.state.submissions import current_records
 
 
@@ -28,7 +28,7 @@ def _funds(ref: str, amount: Decimal | None, on: dt.date | None, rows: int | Non
     )
 
 
-def test_a_frame_survives_columns_and_pickling_exactly():
+def test_a_frame_survives_columns_and_the_state_document_exactly():
     frame = pd.concat(
         [
             _funds("PM-1", Decimal("1250000.10"), dt.date(2026, 3, 1), 2),
@@ -37,7 +37,8 @@ def test_a_frame_survives_columns_and_pickling_exactly():
         ignore_index=True,
     )
     frame.loc[1, "measure_ref"] = np.nan
-    columns = pickle.loads(pickle.dumps(RecordColumns.of(frame)))
+    document = dumps(state_document(_state("P4", RecordColumns.of(frame))))
+    columns = state_of(loads(document), "P4", "RP01").columns["policy_measures"]
     back = columns.frame()
     assert_frame_equal(back, frame, check_exact=True)
     assert back.loc[0, "sf_influenced_eur"] == Decimal("1250000.10")
@@ -46,8 +47,22 @@ def test_a_frame_survives_columns_and_pickling_exactly():
     assert len(columns) == 2
 
 
-def _state(partner: str, frame: pd.DataFrame) -> SubmissionState:
-    return SubmissionState(partner, "RP01", columns={"policy_measures": RecordColumns.of(frame)})
+def _state(partner: str, columns: RecordColumns) -> SubmissionState:
+    """A partner-period whose version in use holds these policy measures."""
+    version = {
+        "file": f"{partner}/RP01.xlsx",
+        "sha256": "ab",
+        "status": "accepted",
+        "verdict": "accepted",
+        "current": True,
+        "in_folder": True,
+    }
+    return SubmissionState(
+        partner,
+        "RP01",
+        versions=[version],
+        kept={(version["file"], "ab"): {"policy_measures": columns}},
+    )
 
 
 def test_current_records_equal_concatenated_frames_even_when_dtypes_differ():
@@ -55,7 +70,7 @@ def test_current_records_equal_concatenated_frames_even_when_dtypes_differ():
     second = _funds("PM-2", Decimal("0.01"), None, 3)
     odd = first.astype({"row": object})  # dtypes that differ: joined as pd.concat would
     for frames in ((first, second), (first, odd)):
-        states = [_state(f"P{i}", frame) for i, frame in enumerate(frames)]
+        states = [_state(f"P{i}", RecordColumns.of(frame)) for i, frame in enumerate(frames)]
         got = current_records(states)["policy_measures"]
         assert_frame_equal(got, pd.concat(frames, ignore_index=True), check_exact=True)
     assert current_records([SubmissionState("P1", "RP01")])["policy_measures"].empty
