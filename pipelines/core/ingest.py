@@ -162,7 +162,20 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
     outcome.on_time = submitted <= ref.period(period)["deadline"]
 
 
-def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
+def _reader_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
+    """The issues the reader found beyond cell values: unknown columns, hidden rows left
+    out, sheets not read."""
+    for finding in workbook.findings:
+        outcome.issues.append(
+            make_issue(
+                finding.rule,
+                outcome.source,
+                sheet=finding.sheet,
+                row=finding.row,
+                record_ref=finding.record_ref,
+                **dict(finding.facts),
+            )
+        )
     for sheet, extras in workbook.extra_columns.items():
         for header, letter in extras:
             outcome.issues.append(
@@ -271,7 +284,7 @@ def _open(
     except (WorkbookRejected, _Rejection) as exc:
         _reject(outcome, exc)
         return None
-    _extra_column_issues(workbook, outcome)
+    _reader_issues(workbook, outcome)
     return workbook
 
 
