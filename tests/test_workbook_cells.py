@@ -454,3 +454,29 @@ def test_rows_hidden_by_xlsxwriter_are_refused_too(tmp_path, dirs):
         ("hidden_row", 4, "EV-3"),
     ]
     assert list(outcome.records["events"]["event_ref"]) == ["EV-1"]
+
+
+# --- sheets that are not read -----------------------------------------------------------
+
+
+def test_a_sheet_holding_data_that_is_not_read_is_named(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    book = load_workbook(path)
+    book.copy_worksheet(book["Events"]).title = "Events (2)"
+    old = book.create_sheet("EVENTS")  # a spreadsheet program makes it 'EVENTS1'
+    old.append(["EV-0", "an event taken out of the report"])
+    old.sheet_state = "hidden"
+    book.create_sheet("Sheet1")  # empty: nothing is passed over
+    book.save(path)
+    outcome = _ingest(raw, tmp_path)
+    assert outcome.status == "accepted"
+    assert [(i["rule"], i["sheet"], i["severity"]) for i in outcome.issues] == [
+        ("unread_sheet", "Events (2)", "warning"),
+        ("unread_sheet", old.title, "warning"),
+    ]
+    assert outcome.issues[1]["message"].startswith(
+        f"sheet '{old.title}' (hidden) holds data but is not read: only the sheets 'Cover',"
+        " 'Events', 'GoodPractices', 'PolicyMeasures', 'Collaborations' are."
+    )
+    assert list(outcome.records["events"]["event_ref"]) == ["EV-1"]

@@ -24,6 +24,11 @@ def _only_outcome(raw, tmp_path):
     [
         ({"partner_id": "P3"}, "partner_mismatch", "folder of P4"),
         ({"partner_id": "P99"}, "unknown_cover_partner", "'P99' is not a project partner"),
+        (
+            {"partner_id": "\u0420" + "4"},  # Cyrillic Er, which looks like P
+            "character_outside_alphabet",
+            "partner_id 'Р4' has the character 'Р' (CYRILLIC CAPITAL LETTER ER) at position 1",
+        ),
         ({"period_id": "RP06"}, "period_mismatch", "file is named RP07"),
         ({"period_id": "RP99"}, "unknown_cover_period", "'RP99' is not a reporting period"),
         ({"submitted_on": "15.04.2020"}, "submitted_on_not_a_date", "got '15.04.2020'"),

@@ -23,7 +23,7 @@ import pandas as pd
 from pipelines.core.archive import archive_bytes
 from pipelines.core.discovery import Candidate, sha256_of
 from pipelines.core.guard import DEFAULT_LIMITS, FileGone, Limits, WorkbookRejected, read_bytes
-from pipelines.core.parsing import parse_value
+from pipelines.core.parsing import Invalid, parse_value
 from pipelines.core.record_columns import RecordColumns, split
 from pipelines.core.reference import Reference
 from pipelines.core.rules import RULES, make_issue
@@ -135,6 +135,10 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
         parsed = parse_value(f, raw)
         values[name] = (raw, parsed, row)
 
+    for name, (raw, parsed, row) in values.items():
+        if isinstance(parsed, Invalid) and parsed.rule == "character_outside_alphabet":
+            facts = {"column": name, **dict(parsed.facts)}
+            raise _Rejection(parsed.rule, row=row, value=raw, facts=facts)
     raw, partner, row = values["partner_id"]
     if partner not in ref.partner_ids:
         raise _Rejection("unknown_cover_partner", row=row, value=raw)
