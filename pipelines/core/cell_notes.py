@@ -20,7 +20,13 @@ import zipfile
 from dataclasses import dataclass, field
 
 from pipelines.core.guard.container import column_number
-from pipelines.core.guard.xml_parts import elements, expat, parse_xml, xlsx_sheet_names
+from pipelines.core.guard.xml_parts import (
+    elements,
+    expat,
+    has_note_marks,
+    parse_xml,
+    xlsx_sheet_names,
+)
 
 Position = tuple[int, int]  # 0-based (row, column), as calamine's grid
 
@@ -152,7 +158,11 @@ def _percent_styles(styles: bytes | None) -> frozenset[str]:
 
 
 _STYLE = re.compile(rb'\ss="([0-9]+)"')
-_XLSX_MARKS = re.compile(rb't="e"|<(?:\w+:)?f[ >/]|mergeCell|hyperlink|hidden="(?:1|true)"', re.I)
+# What a worksheet holds when there is something to note (plain byte searches: fast).
+_XLSX_MARKS = (
+    *(b't="e"', b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b"mergeCell", b"hyperlink"),
+    *(b'hidden="1"', b'hidden="true"'),
+)
 
 
 class _XlsxSheetNotes:
@@ -174,7 +184,7 @@ class _XlsxSheetNotes:
         self.hyperlinks: list[dict[str, str]] = []
 
     def _worth_parsing(self, xml: bytes) -> bool:
-        if _XLSX_MARKS.search(xml):
+        if has_note_marks(xml, _XLSX_MARKS):
             return True
         return bool(self.percent_styles) and any(
             style.decode() in self.percent_styles for style in set(_STYLE.findall(xml))
@@ -283,9 +293,9 @@ _RESULT_ATTRIBUTE = {
     "string": None,
 }
 _HIDDEN = ("collapse", "filter")
-_ODS_MARKS = re.compile(
-    rb'calcext:value-type="error"|HYPERLINK|-spanned|xlink:href|table:formula='
-    rb'|table:visibility="(?:collapse|filter)"|value-type="percentage"'
+_ODS_MARKS = (
+    *(b'calcext:value-type="error"', b"HYPERLINK", b"-spanned", b"xlink:href", b"table:formula="),
+    *(b'table:visibility="collapse"', b'table:visibility="filter"', b'value-type="percentage"'),
 )
 
 
@@ -321,7 +331,7 @@ class _OdsNotes:
         self.link: tuple[bool, str | None] = (False, None)
 
     def run(self, content: bytes) -> dict[str, SheetNotes]:
-        if not _ODS_MARKS.search(content):
+        if not has_note_marks(content, _ODS_MARKS):
             return {}
         parser = expat("content.xml")
         parser.StartElementHandler = self._start

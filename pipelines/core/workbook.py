@@ -327,7 +327,7 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     and ``unreadable_file``. The sheet ``Guide`` is not read; any other sheet that holds
     data is named in an ``unread_sheet`` finding.
     """
-    check_bytes(data, limits)
+    inspected = check_bytes(data, limits)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # any parser failure on a hostile file means "unreadable"
@@ -338,7 +338,8 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     with book:
         hidden = {s.name for s in book.sheets_metadata if s.visible != SheetVisibleEnum.Visible}
         actual = _locate_sheets(book.sheet_names, hidden)
-        notes = read_notes(data, list(actual.values()))
+        noted = [name for name in actual.values() if inspected.may_hold_notes(name)]
+        notes = read_notes(data, noted) if noted else {}
         rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET)
         _apply_notes(rows, notes.get(actual[COVER_SHEET]), None)
         cover = _read_cover(rows)

@@ -50,6 +50,7 @@ from pipelines.core.guard.xml_parts import (
     check_dimension,
     check_extent,
     fast_sheet_scan,
+    has_note_marks,
     xlsx_sheet_names,
 )
 
@@ -69,13 +70,21 @@ __all__ = [
 @dataclass(frozen=True)
 class Inspected:
     """What the guard noticed on its way: the sheets whose cells may hide more than
-    their value (errors, merges, links), so that only those are looked at again."""
+    their value (errors, formulas, merges, links, hidden rows or columns), and whether
+    the workbook's styles may show a number as a percentage (then any sheet may), so
+    that only those are looked at again."""
 
     marked_sheets: frozenset[str]
     every_sheet: bool = False
+    percent_formats: bool = False
 
     def may_hold_notes(self, sheet: str) -> bool:
-        return self.every_sheet or sheet in self.marked_sheets
+        return self.every_sheet or self.percent_formats or sheet in self.marked_sheets
+
+
+# Styles that may show a number as a percentage: the built-in 0% and 0.00%, or a format
+# code with a '%'.
+_PERCENT_MARKS = (b'numFmtId="9"', b'numFmtId="10"', b"%")
 
 
 @dataclass
@@ -90,6 +99,7 @@ class _Inspection:
     shared_strings: tuple[zipfile.ZipInfo, int] | None = None
     marked: set[str] = field(default_factory=set)
     ods_marked: bool = False
+    percent_formats: bool = False
 
     def is_worksheet(self, key: str) -> bool:
         in_folder = key.startswith("xl/worksheets/") and key.endswith(".xml")
@@ -163,12 +173,17 @@ def _inspect(data: bytes, limits: Limits) -> Inspected:
             inspection.ods_marked |= scan_ods(data, info, limits, budget)
         elif inspection.is_worksheet(key):
             inspection.scan_sheet(info)
+        elif key == "xl/styles.xml":
+            styles = b"".join(inflate(data, info, limits, budget))
+            inspection.percent_formats = has_note_marks(styles, _PERCENT_MARKS)
         elif key == "xl/sharedstrings.xml":
             inspection.shared_strings = (info, drain(inflate(data, info, limits, budget)))
         else:
             drain(inflate(data, info, limits, budget))
     inspection.check_shared_text()
-    return Inspected(frozenset(inspection.marked), inspection.ods_marked)
+    return Inspected(
+        frozenset(inspection.marked), inspection.ods_marked, inspection.percent_formats
+    )
 
 
 def check_container(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:

@@ -96,7 +96,10 @@ _MAX_TAIL = 1 * MiB
 # Error cells, formulas, merged ranges and links (xlsx and ods): a part without any of
 # them needs no second look by pipelines.core.cell_notes. Plain substrings: searching
 # for each is far faster than one regular expression with alternatives.
-_XLSX_MARKS = (b't="e"', b"<f>", b"<f ", b":f>", b":f ", b"mergeCell", b"hyperlink")
+_XLSX_MARKS = (
+    *(b't="e"', b"<f>", b"<f ", b":f>", b":f ", b"mergeCell", b"hyperlink"),
+    *(b'hidden="1"', b'hidden="true"'),
+)
 
 
 def has_note_marks(content: bytes, marks: tuple[bytes, ...] = _XLSX_MARKS) -> bool:
@@ -201,7 +204,8 @@ class ExactSheetScan:
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2]
-        if local in ("f", "mergeCell", "hyperlink") or attrs.get("t") == "e":
+        noted = local in ("f", "mergeCell", "hyperlink") or attrs.get("t") == "e"
+        if noted or attrs.get("hidden") in ("1", "true"):  # hidden: a row or a column
             self.scan.marked = True
         if local == "c":
             self._cell(attrs)
