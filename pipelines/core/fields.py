@@ -132,8 +132,9 @@ class Alphabet:
 
 
 KEY_ALPHABET = Alphabet(
-    frozenset(string.ascii_letters + string.digits + "-_./ "),
-    "the letters A-Z and a-z, the digits 0-9, '-', '_', '.', '/' and spaces",
+    frozenset(string.ascii_letters + string.digits + string.punctuation + " "),
+    "plain keyboard characters (the letters A-Z and a-z, the digits 0-9, spaces and"
+    " punctuation such as - _ . / #)",
 )
 
 
