@@ -47,6 +47,24 @@ def test_cover_rules(tmp_path, dirs, cover, rule, words):
     assert outcome.records == {}
 
 
+def test_a_cover_formula_without_its_result_is_refused_as_such(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    book = load_workbook(path)
+    book["Cover"]["B5"] = "=DATE(2020,4,15)"  # submitted_on, saved by openpyxl
+    book.save(path)
+    outcome = _only_outcome(raw, tmp_path)
+    assert outcome.status == "rejected"
+    (issue,) = outcome.issues
+    assert (issue["rule"], issue["sheet"], issue["row"], issue["column"]) == (
+        "formula_without_value",
+        "Cover",
+        5,
+        "submitted_on",
+    )
+    assert issue["message"].startswith("submitted_on holds the formula =DATE(2020,4,15)")
+
+
 def test_submitted_on_as_iso_text_is_a_date(tmp_path, dirs):
     raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {}, cover={"submitted_on": "2020-04-15"})

@@ -127,6 +127,9 @@ def _cover_value(workbook: RawWorkbook, name: str) -> tuple[object, int | None]:
     return entry.value, entry.row
 
 
+_CHECKED_COVER_FIELDS = ("partner_id", "period_id", "template_version", "submitted_on")
+
+
 def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> None:
     """Workbook-level rules on the Cover; fills submitted_on and on_time."""
     values = {}
@@ -135,8 +138,11 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
         parsed = parse_value(f, raw)
         values[name] = (raw, parsed, row)
 
-    for name, (raw, parsed, row) in values.items():
-        if isinstance(parsed, Invalid) and parsed.rule == "character_outside_alphabet":
+    # A checked Cover cell the parser refused for a precise reason (a look-alike
+    # character, a formula without its result, an error) is refused for that reason.
+    for name in _CHECKED_COVER_FIELDS:
+        raw, parsed, row = values[name]
+        if isinstance(parsed, Invalid) and parsed.rule != "wrong_type":
             facts = {"column": name, **dict(parsed.facts)}
             raise _Rejection(parsed.rule, row=row, value=raw, facts=facts)
     raw, partner, row = values["partner_id"]
