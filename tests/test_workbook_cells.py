@@ -459,9 +459,9 @@ def test_rows_hidden_by_xlsxwriter_are_refused_too(tmp_path, dirs):
 # --- sheets that are not read -----------------------------------------------------------
 
 
-def test_a_sheet_holding_data_that_is_not_read_is_named(tmp_path, dirs):
-    raw, _ = dirs
-    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+def _with_unread_sheets(path: Path) -> str:
+    """A copy 'Events (2)', a hidden sheet holding rows and an empty sheet added to the
+    workbook, as a partner would; returns the hidden sheet's name."""
     book = load_workbook(path)
     book.copy_worksheet(book["Events"]).title = "Events (2)"
     old = book.create_sheet("EVENTS")  # a spreadsheet program makes it 'EVENTS1'
@@ -469,14 +469,35 @@ def test_a_sheet_holding_data_that_is_not_read_is_named(tmp_path, dirs):
     old.sheet_state = "hidden"
     book.create_sheet("Sheet1")  # empty: nothing is passed over
     book.save(path)
-    outcome = _ingest(raw, tmp_path)
+    return old.title
+
+
+def _assert_unread_named(outcome: Outcome, hidden: str) -> None:
     assert outcome.status == "accepted"
     assert [(i["rule"], i["sheet"], i["severity"]) for i in outcome.issues] == [
         ("unread_sheet", "Events (2)", "warning"),
-        ("unread_sheet", old.title, "warning"),
+        ("unread_sheet", hidden, "warning"),
     ]
+    assert list(outcome.records["events"]["event_ref"]) == ["EV-1"]
+
+
+def test_a_sheet_holding_data_that_is_not_read_is_named(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    hidden = _with_unread_sheets(path)
+    outcome = _ingest(raw, tmp_path)
+    _assert_unread_named(outcome, hidden)
     assert outcome.issues[1]["message"].startswith(
-        f"sheet '{old.title}' (hidden) holds data but is not read: only the sheets 'Cover',"
+        f"sheet '{hidden}' (hidden) holds data but is not read: only the sheets 'Cover',"
         " 'Events', 'GoodPractices', 'PolicyMeasures', 'Collaborations' are."
     )
-    assert list(outcome.records["events"]["event_ref"]) == ["EV-1"]
+
+
+@needs_libreoffice
+def test_a_sheet_not_read_in_an_ods_is_named(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(tmp_path / "excel", "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    hidden = _with_unread_sheets(path)
+    (raw / "P4").mkdir()
+    shutil.copy(_to_ods(path, tmp_path / "lo"), raw / "P4" / "RP07.ods")
+    _assert_unread_named(_ingest(raw, tmp_path), hidden)

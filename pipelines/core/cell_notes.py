@@ -93,6 +93,53 @@ def read_notes(data: bytes, sheets: list[str]) -> dict[str, SheetNotes]:
     return {}
 
 
+# What a worksheet holds when it holds a value: a cell value or an inline string.
+_XLSX_VALUES = (b"<v>", b"<v ", b":v>", b":v ", b"<is>", b":is>")
+
+
+def sheets_with_values(data: bytes, sheets: list[str]) -> set[str]:
+    """The named sheets that hold at least one value, told from their XML alone: no grid
+    is built, so a sheet the reader never reads costs no more than its bytes."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = {info.filename.casefold(): info.filename for info in archive.infolist()}
+        if "xl/workbook.xml" in parts:
+            names = xlsx_sheet_names(
+                _read(archive, parts, "xl/workbook.xml"),
+                _read(archive, parts, "xl/_rels/workbook.xml.rels"),
+            )
+            wanted = {part: name for part, name in names.items() if name in sheets}
+            return {
+                name
+                for part, name in wanted.items()
+                if has_note_marks(_read(archive, parts, part) or b"", _XLSX_VALUES)
+            }
+        if "content.xml" in parts:
+            return _ods_tables_with_values(archive.read(parts["content.xml"]), set(sheets))
+    return set()
+
+
+def _ods_tables_with_values(content: bytes, wanted: set[str]) -> set[str]:
+    """The wanted tables of an ods content.xml that hold a cell with a value."""
+    found: set[str] = set()
+    tables: list[str] = []  # the table being read, and any sub-table in its cells
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == "table:table":
+            tables.append(attrs.get("table:name", ""))
+        elif tables and tables[0] in wanted and "office:value-type" in attrs:
+            found.add(tables[0])
+
+    def end(name: str) -> None:
+        if name == "table:table" and tables:
+            tables.pop()
+
+    parser = expat("content.xml")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parse_xml(parser, "content.xml", [content])
+    return found
+
+
 def _read(archive: zipfile.ZipFile, parts: dict[str, str], key: str) -> bytes | None:
     name = parts.get(key.casefold())
     return archive.read(name) if name else None

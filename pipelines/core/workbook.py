@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from pipelines.core.cell_notes import SheetNotes, read_notes
+from pipelines.core.cell_notes import SheetNotes, read_notes, sheets_with_values
 from pipelines.core.guard import (
     DEFAULT_LIMITS,
     Limits,
@@ -299,19 +299,24 @@ def _note_free(value: object) -> object:
     return None if isinstance(value, CellNote) else value
 
 
-def _unread_sheets(book: CalamineWorkbook, read: set[str], hidden: set[str]) -> list[Finding]:
+def _unread_sheets(
+    book: CalamineWorkbook, data: bytes, read: set[str], hidden: set[str]
+) -> list[Finding]:
     """An ``unread_sheet`` finding for each sheet, beyond those read and the Guide, that
-    holds any value: a hidden 'EVENTS' or an 'Events (2)' would otherwise pass unseen."""
+    holds any value: a hidden 'EVENTS1' or an 'Events (2)' would otherwise pass unseen.
+    Told from the sheets' XML, so an unread sheet is never parsed into a grid."""
+    others = [n for n in book.sheet_names if n not in read and _key(n) != _key(GUIDE_SHEET)]
+    holding = sheets_with_values(data, others) if others else set()
     shown = ", ".join(f"'{name}'" for name in (COVER_SHEET, *(s.name for s in RECORD_SHEETS)))
-    found = []
-    for name in book.sheet_names:
-        if name in read or _key(name) == _key(GUIDE_SHEET):
-            continue
-        rows = _sheet_rows(book, name, name)
-        if any(not _is_blank(value) for row in rows for value in row):
-            facts = (("hidden", " (hidden)" if name in hidden else ""), ("read", shown))
-            found.append(Finding("unread_sheet", name, facts=facts))
-    return found
+    return [
+        Finding(
+            "unread_sheet",
+            name,
+            facts=(("hidden", " (hidden)" if name in hidden else ""), ("read", shown)),
+        )
+        for name in others
+        if name in holding
+    ]
 
 
 def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
@@ -353,6 +358,6 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
             frame, extra_columns[sheet.name], hidden_rows = _record_frame(sheet, rows, sheet_notes)
             sheets[sheet.name] = frame
             findings += hidden_rows
-        findings += _unread_sheets(book, set(actual.values()), hidden)
+        findings += _unread_sheets(book, data, set(actual.values()), hidden)
     sha256 = hashlib.sha256(data).hexdigest()
     return RawWorkbook(cover, sheets, extra_columns, sha256, findings)
