@@ -15,9 +15,11 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import xlsxwriter
 
+from pipelines.app.run import rejected_summary
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.guard import Limits, WorkbookRejected, check_container
 from pipelines.core.intake.parsing import CellNote
@@ -918,7 +920,7 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
     rules = {file: c.rejection.rule for file, c in found.items() if c.rejection}
     assert rules == {
         "P12/RP07.ods": "unknown_partner_folder",
-        "P4/RP07 (1).xlsx": "unknown_period_file",
+        "P4/RP07 (1).xlsx": "copy_of_workbook",
         "P4/rp07.xlsx": "unknown_period_file",
         "p4/RP07.xlsx": "unknown_partner_folder",
     }
@@ -930,6 +932,62 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
     )
     assert found["P4/rp07.xlsx"].partner_id == "P4"
     assert found["P12/RP07.ods"].period_id == "RP07"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RP07 (conflicted copy 2026-12-01).xlsx",
+        "RP07 (Maria's conflicted copy 2026-12-01).xlsx",
+        "RP07-DESKTOP-AB12.xlsx",
+        "Copy of RP07.xlsx",
+        "RP07 - Copy.xlsx",
+        "RP07 (1).xlsx",
+        "P4_RP07 (2).xlsx",
+        "copy of rp07.xlsx",
+    ],
+)
+def test_a_copy_of_a_workbook_is_named_a_copy(tmp_path: Path, name: str) -> None:
+    _drop(tmp_path, f"P4/{name}")
+    [candidate] = discover(tmp_path)
+    assert candidate.rejection is not None
+    assert candidate.rejection.rule == "copy_of_workbook"
+    message = candidate.rejection.message
+    assert message.startswith(f"'{name}' is named like a copy of your RP07 workbook")
+    assert "rename it to RP07.xlsx, replacing the file there; otherwise delete it" in message
+    assert "name the workbook after the period" not in message
+    # Not counted against the partner-period: the copy is no submission of RP07.
+    assert (candidate.partner_id, candidate.period_id) == ("P4", None)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Thumbs.db", "desktop.ini", "Desktop.ini", ".DS_Store", "~$RP07.xlsx", ".~lock.RP07.xlsx#"],
+)
+def test_operating_system_files_are_ignored_quietly(tmp_path: Path, name: str) -> None:
+    valid_xlsx(tmp_path / "P4" / "RP07.xlsx")
+    _drop(tmp_path, f"P4/{name}")
+    _drop(tmp_path, name)
+    assert [(c.file, c.rejection) for c in discover(tmp_path)] == [("P4/RP07.xlsx", None)]
+
+
+def test_the_run_names_a_rejected_file_once() -> None:
+    refused = message_for("unsupported_file_type", file="P4/RP07.xls", kind=".xls files are")
+    submissions = pd.DataFrame(
+        {"file": ["P4/RP07.xls", "P8/RP07.xlsx"], "sha256": ["a", "b"], "status": ["rejected"] * 2}
+    )
+    issues = pd.DataFrame(
+        {
+            "file": ["P4/RP07.xls", "P8/RP07.xlsx"],
+            "sha256": ["a", "b"],
+            "severity": ["error", "error"],
+            "message": [refused, "Cover names partner P3"],
+        }
+    )
+    assert rejected_summary(submissions, issues).splitlines()[1:] == [
+        f"  {refused}",
+        "  P8/RP07.xlsx: Cover names partner P3",
+    ]
 
 
 def test_a_mixed_drop_folder_yields_every_file_and_the_batch_goes_on(tmp_path: Path) -> None:
