@@ -21,7 +21,7 @@ import xlsxwriter
 
 from pipelines.app.run import rejected_summary
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.guard import Limits, WorkbookRejected, check_container
+from pipelines.core.intake.guard import Limits, WorkbookRejected, check_bytes, check_container
 from pipelines.core.intake.parsing import CellNote
 from pipelines.core.intake.workbook import read_workbook
 from pipelines.core.metadata.rules import message_for
@@ -541,6 +541,66 @@ def test_a_workbook_stored_outside_xl_is_read(tmp_path: Path) -> None:
     path = outside_xl(valid_xlsx(tmp_path / "RP07.xlsx"), "book/", events_rows(dimension="A1"))
     assert not any(name.startswith("xl/") for name in zipfile.ZipFile(path).namelist())
     read_event(path)
+
+
+def noted_xlsx(path: Path) -> Path:
+    """A valid workbook whose Events hide what the reader notes (a count shown as a
+    percentage, a formula saved without its result, a hidden row holding a record, a
+    value in a hidden column), with an unread sheet holding data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        cover = workbook.add_worksheet("Cover")
+        for row, pair in enumerate([("field", "value"), ("partner_id", "P4")]):
+            cover.write_row(row, 0, pair)
+        percent = workbook.add_format({"num_format": "0%"})
+        for sheet in RECORD_SHEETS:
+            written = workbook.add_worksheet(sheet.name)
+            written.write_row(0, 0, sheet.column_names)
+            if sheet.name != "Events":
+                continue
+            for row in (1, 2, 3):
+                written.write_row(row, 0, [f"EV-{row}", *EVENT[1:]])
+            written.write_number(1, 8, 0.5, percent)  # participants, shown as 50%
+            written.write_formula(2, 8, "=1000*5", None, "")  # saved without its result
+            written.set_row(3, None, None, {"hidden": True})
+            written.set_column(11, 11, None, None, {"hidden": True})
+            written.write_string(1, 11, "https://example.org")
+        workbook.add_worksheet("Events (2)").write_row(0, 0, ["EV-9"])
+    return path
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(lambda path: path, id="as written"),
+        pytest.param(lambda path: repack(path, lambda n: n.replace("/", "\\"), {}), id="backslash"),
+        pytest.param(
+            lambda path: outside_xl(path, "book/", zipfile.ZipFile(path).read(EVENTS_PART)),
+            id="outside xl",
+        ),
+    ],
+)
+def test_what_cells_hide_is_noted_wherever_the_parts_are(
+    tmp_path: Path, layout: Callable[[Path], Path]
+) -> None:
+    """Part names with '\\' or a workbook outside xl/ (found as calamine finds them) give
+    the reader's notes too: the styles part beside the workbook, the sheets it names."""
+    path = layout(noted_xlsx(tmp_path / "RP07.xlsx"))
+    assert check_bytes(path.read_bytes()).percent_formats  # the guard finds the styles
+    workbook = read_workbook(path)
+    frame = workbook.sheets["Events"]
+    shown = (("shown_as", "a percentage"),)
+    assert frame.loc[2, "participants"] == CellNote("number_format_misleads", "50%", shown)
+    assert frame.loc[3, "participants"] == CellNote("formula_without_value", "=1000*5")
+    assert frame.loc[2, "evidence_url"] == CellNote(
+        "hidden_column", "https://example.org", (("letter", "L"),)
+    )
+    assert 4 not in frame.index
+    found = {(f.rule, f.sheet, f.row, f.record_ref) for f in workbook.findings}
+    assert found == {
+        ("hidden_row", "Events", 4, "EV-3"),
+        ("unread_sheet", "Events (2)", None, None),
+    }
 
 
 def test_a_sheet_at_an_absolute_target_is_checked(tmp_path: Path) -> None:
