@@ -237,6 +237,11 @@ def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
     )
 
 
+def _about(file: str, message: str) -> str:
+    """A message about a file, named once: many file rules' messages start with it."""
+    return message if message.startswith(file) else f"{file}: {message}"
+
+
 def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
     """Each rejected workbook in the drop folder now, with the reason, one a line."""
     in_folder = submissions["in_folder"].astype("boolean").fillna(False).astype(bool)
@@ -244,5 +249,5 @@ def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
     is_open = issues["is_open"].astype("boolean").fillna(False).astype(bool)
     errors = issues[is_open & (issues["severity"] == "error")].drop_duplicates(["file", "sha256"])
     named = rejected.merge(errors[["file", "sha256", "message"]], on=["file", "sha256"])
-    lines = [f"  {row.file}: {row.message}" for row in named.itertuples(index=False)]
+    lines = [f"  {_about(row.file, row.message)}" for row in named.itertuples(index=False)]
     return "Rejected workbooks (nothing of them is used):\n" + "\n".join(lines) if lines else ""

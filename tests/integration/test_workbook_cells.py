@@ -22,7 +22,7 @@ from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import Outcome, ingest
 from pipelines.core.metadata.tables import RECORD_SHEETS
 from pipelines.core.reference.loader import reference
-from tests.helpers.workbooks import GOOD_ROWS, make_workbook
+from tests.helpers.workbooks import GOOD_MEASURE, GOOD_ROWS, make_workbook
 
 Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int], None]
 COVER = {
@@ -34,8 +34,11 @@ COVER = {
 }
 
 
-def write_events(path: Path, events: list[dict[str, object]]) -> Path:
-    """A complete workbook with these Events rows; a callable value writes its own cell."""
+def write_events(
+    path: Path, events: list[dict[str, object]], hidden_rows: tuple[int, ...] = ()
+) -> Path:
+    """A complete workbook with these Events rows (spreadsheet rows ``hidden_rows``
+    hidden); a callable value writes its own cell."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with xlsxwriter.Workbook(str(path)) as book:
         date = book.add_format({"num_format": "yyyy-mm-dd"})
@@ -59,6 +62,8 @@ def write_events(path: Path, events: list[dict[str, object]]) -> Path:
             for row, values in enumerate(events if record.name == "Events" else [], start=1):
                 for column, name in enumerate(record.column_names):
                     put(sheet, row, column, values.get(name))
+            for row in hidden_rows if record.name == "Events" else ():
+                sheet.set_row(row - 1, None, None, {"hidden": True})
     return path
 
 
@@ -277,3 +282,222 @@ def test_an_ods_opened_and_saved_by_libreoffice_keeps_its_dates(tmp_path, dirs):
     assert outcome.issues == []
     (row,) = outcome.records["events"].to_dict("records")
     assert (row["start_date"], row["end_date"]) == (dt.date(2019, 5, 20), dt.date(2019, 5, 21))
+
+
+# --- formulas saved without their result ------------------------------------------------
+
+
+def _formulas_saved_without_results(path: Path) -> None:
+    """openpyxl, like scripts and some apps, saves a formula with no cached result."""
+    book = load_workbook(path)
+    book["Events"]["E2"] = "=D2+1"  # end_date
+    book["Events"]["I2"] = "=10*3"  # participants, a required column
+    book.save(path)
+
+
+UNSAVED_ISSUES = [
+    ("formula_without_value", 2, "end_date", "=D2+1"),
+    ("formula_without_value", 2, "participants", "=10*3"),
+]
+
+
+def test_a_formula_without_its_result_is_refused_as_such(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    _formulas_saved_without_results(path)
+    outcome = _ingest(raw, tmp_path)
+    assert _issues(outcome) == UNSAVED_ISSUES
+    message = {i["column"]: i["message"] for i in outcome.issues}["participants"]
+    assert message.startswith("participants holds the formula =10*3 without its result")
+    assert "Open the workbook in your spreadsheet program" in message
+    assert outcome.records.get("events") is None  # end_date never became the start date
+
+
+def _replace_in_content(ods: Path, edits: dict[str, str]) -> None:
+    """An .ods whose content.xml a script rewrote (as odfpy-style writers do)."""
+    with zipfile.ZipFile(ods) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    content = parts["content.xml"].decode()
+    for old, new in edits.items():
+        assert content.count(old) == 1, old
+        content = content.replace(old, new)
+    parts["content.xml"] = content.encode()
+    with zipfile.ZipFile(ods, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            stored = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            archive.writestr(name, data, compress_type=stored)
+
+
+def test_an_ods_formula_without_its_result_is_refused_as_such(tmp_path, dirs):
+    raw, _ = dirs
+    ods = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]}, suffix=".ods")
+    date = "<text:p>2019-05-20</text:p></table:table-cell><table:table-cell/>"
+    count = '<table:table-cell office:value-type="float" office:value="30"><text:p>30</text:p>'
+    end = '<table:table-cell table:formula="of:=[.D2]+1"/>'
+    _replace_in_content(
+        ods,
+        {
+            date: date.replace("<table:table-cell/>", end),
+            count: '<table:table-cell table:formula="of:=10*3">',
+        },
+    )
+    assert _issues(_ingest(raw, tmp_path)) == UNSAVED_ISSUES
+
+
+# --- number formats that show another number --------------------------------------------
+
+
+def _formatted(path: Path, cells: dict[tuple[str, str], tuple[object, str]]) -> None:
+    book = load_workbook(path)
+    for (sheet, cell), (value, number_format) in cells.items():
+        book[sheet][cell] = value
+        book[sheet][cell].number_format = number_format
+    book.save(path)
+
+
+FORMATTED = {
+    ("PolicyMeasures", "F2"): (0.5, "0%"),  # sf_influenced_eur: the partner sees 50%
+    ("PolicyMeasures", "G2"): (12.5, '0.00" %"'),  # not a percentage: the text " %"
+    ("Events", "I2"): (30, "yyyy-mm-dd"),  # participants: the partner sees a date
+    ("Collaborations", "B2"): (0.5, "hh:mm"),  # company_research_collaborations: a time
+}
+
+
+def test_an_amount_or_count_shown_as_a_percentage_date_or_time_is_refused(tmp_path, dirs):
+    raw, _ = dirs
+    rows = {name: [GOOD_ROWS[name]] for name in ("Events", "PolicyMeasures", "Collaborations")}
+    path = make_workbook(raw, "P4", "RP07", rows)
+    _formatted(path, FORMATTED)
+    outcome = _ingest(raw, tmp_path)
+    assert sorted((i["rule"], i["sheet"], i["column"], i["value"]) for i in outcome.issues) == [
+        ("number_format_misleads", "Collaborations", "company_research_collaborations", "12:00:00"),
+        ("number_format_misleads", "Events", "participants", "1900-01-30"),
+        ("number_format_misleads", "PolicyMeasures", "sf_influenced_eur", "50%"),
+    ]
+    messages = {i["column"]: i["message"] for i in outcome.issues}
+    assert messages["sf_influenced_eur"].startswith(
+        "sf_influenced_eur shows '50%' in your sheet, because the cell is formatted as a percentage"
+    )
+    assert "formatted as a date" in messages["participants"]
+    assert "formatted as a time" in messages["company_research_collaborations"]
+    assert outcome.records == {}
+
+
+@needs_libreoffice
+def test_a_percentage_saved_by_libreoffice_is_refused(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(tmp_path / "excel", "P4", "RP07", {"PolicyMeasures": [GOOD_MEASURE]})
+    _formatted(path, {("PolicyMeasures", "F2"): (0.5, "0%")})
+    (raw / "P4").mkdir()
+    shutil.copy(_to_ods(path, tmp_path / "lo"), raw / "P4" / "RP07.ods")
+    assert _issues(_ingest(raw, tmp_path)) == [
+        ("number_format_misleads", 2, "sf_influenced_eur", "50%")
+    ]
+
+
+# --- hidden rows and columns ------------------------------------------------------------
+
+
+def _hidden(path: Path, rows: tuple[int, ...] = (), columns: tuple[str, ...] = ()) -> None:
+    book = load_workbook(path)
+    for row in rows:
+        book["Events"].row_dimensions[row].hidden = True
+    for column in columns:
+        book["Events"].column_dimensions[column].hidden = True
+    book.save(path)
+
+
+EVIDENCE = "https://example.org/minutes"
+THREE_EVENTS = [
+    {**GOOD_ROWS["Events"], "evidence_url": EVIDENCE},
+    {**GOOD_ROWS["Events"], "event_ref": "EV-2", "evidence_url": EVIDENCE},
+    {**GOOD_ROWS["Events"], "event_ref": "EV-3"},
+]
+HIDDEN_ISSUES = [
+    ("hidden_column", 2, "evidence_url", EVIDENCE),
+    ("hidden_row", 3, None, None),
+]
+
+
+def _assert_hidden_refused(outcome: Outcome) -> None:
+    assert _issues(outcome) == HIDDEN_ISSUES
+    by_rule = {i["rule"]: i for i in outcome.issues}
+    assert by_rule["hidden_row"]["record_ref"] == "EV-2"
+    assert by_rule["hidden_row"]["message"].startswith("row 3 of sheet 'Events' is hidden")
+    assert "column L, which is hidden" in by_rule["hidden_column"]["message"]
+    assert list(outcome.records["events"]["event_ref"]) == ["EV-3"]
+
+
+def test_hidden_rows_and_values_in_hidden_columns_are_refused(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": THREE_EVENTS})
+    _hidden(path, rows=(3,), columns=("L",))  # EV-2's row; evidence_url, empty for EV-3
+    _assert_hidden_refused(_ingest(raw, tmp_path))
+
+
+@needs_libreoffice
+def test_hidden_rows_and_columns_saved_by_libreoffice_are_refused(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(tmp_path / "excel", "P4", "RP07", {"Events": THREE_EVENTS})
+    _hidden(path, rows=(3,), columns=("L",))
+    (raw / "P4").mkdir()
+    shutil.copy(_to_ods(path, tmp_path / "lo"), raw / "P4" / "RP07.ods")
+    _assert_hidden_refused(_ingest(raw, tmp_path))
+
+
+def test_rows_hidden_by_xlsxwriter_are_refused_too(tmp_path, dirs):
+    raw, _ = dirs
+    write_events(raw / "P4" / "RP07.xlsx", THREE_EVENTS, hidden_rows=(3, 4))
+    outcome = _ingest(raw, tmp_path)
+    assert [(i["rule"], i["row"], i["record_ref"]) for i in outcome.issues] == [
+        ("hidden_row", 3, "EV-2"),
+        ("hidden_row", 4, "EV-3"),
+    ]
+    assert list(outcome.records["events"]["event_ref"]) == ["EV-1"]
+
+
+# --- sheets that are not read -----------------------------------------------------------
+
+
+def _with_unread_sheets(path: Path) -> str:
+    """A copy 'Events (2)', a hidden sheet holding rows and an empty sheet added to the
+    workbook, as a partner would; returns the hidden sheet's name."""
+    book = load_workbook(path)
+    book.copy_worksheet(book["Events"]).title = "Events (2)"
+    old = book.create_sheet("EVENTS")  # a spreadsheet program makes it 'EVENTS1'
+    old.append(["EV-0", "an event taken out of the report"])
+    old.sheet_state = "hidden"
+    book.create_sheet("Sheet1")  # empty: nothing is passed over
+    book.save(path)
+    return old.title
+
+
+def _assert_unread_named(outcome: Outcome, hidden: str) -> None:
+    assert outcome.status == "accepted"
+    assert [(i["rule"], i["sheet"], i["severity"]) for i in outcome.issues] == [
+        ("unread_sheet", "Events (2)", "warning"),
+        ("unread_sheet", hidden, "warning"),
+    ]
+    assert list(outcome.records["events"]["event_ref"]) == ["EV-1"]
+
+
+def test_a_sheet_holding_data_that_is_not_read_is_named(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    hidden = _with_unread_sheets(path)
+    outcome = _ingest(raw, tmp_path)
+    _assert_unread_named(outcome, hidden)
+    assert outcome.issues[1]["message"].startswith(
+        f"sheet '{hidden}' (hidden) holds data but is not read: only the sheets 'Cover',"
+        " 'Events', 'GoodPractices', 'PolicyMeasures', 'Collaborations' are."
+    )
+
+
+@needs_libreoffice
+def test_a_sheet_not_read_in_an_ods_is_named(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(tmp_path / "excel", "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    hidden = _with_unread_sheets(path)
+    (raw / "P4").mkdir()
+    shutil.copy(_to_ods(path, tmp_path / "lo"), raw / "P4" / "RP07.ods")
+    _assert_unread_named(_ingest(raw, tmp_path), hidden)

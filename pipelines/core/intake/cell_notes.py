@@ -1,12 +1,15 @@
-"""What a cell's cached value hides: spreadsheet errors, merged cells and hyperlinks.
+"""What a cell's cached value hides: errors, unsaved formulas, merges, links, hidden
+rows and columns, and percentages.
 
 python-calamine gives each cell's cached value, which is not always what the partner
 sees or means: an error cell (#DIV/0!, #N/A) reads as empty, so a required value would
-be reported as missing and an optional one silently dropped; the covered cells of a
-merged range read as empty too; and a link (``=HYPERLINK(url, "evidence")`` or a cell
-hyperlink) reads as its display text, not its address. These notes are read from the
-sheet's own XML (after the guard has bounded it), positioned the way calamine
-positions cells, so the reader can report such a cell by what it is, or use the link.
+be reported as missing and an optional one silently dropped; so does a formula saved
+without its result (scripts, openpyxl); the covered cells of a merged range read as
+empty too; a link (``=HYPERLINK(url, "evidence")`` or a cell hyperlink) reads as its
+display text, not its address; a number shown as 50 % reads as 0.5; and a hidden row or
+column reads like any other. These notes are read from the sheet's own XML (after the
+guard has bounded it), in one pass per sheet, positioned the way calamine positions
+cells, so the reader can report such a cell by what it is, or use the link.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from dataclasses import dataclass, field
 
 from pipelines.core.intake.guard.container import column_number, part_key
 from pipelines.core.intake.guard.package import PACKAGE_RELS, workbook_folder
-from pipelines.core.intake.guard.xml_parts import elements, expat, parse_xml, xlsx_sheet_names
+from pipelines.core.intake.guard.xml_parts import (
+    elements,
+    expat,
+    has_note_marks,
+    parse_xml,
+    xlsx_sheet_names,
+)
 
 Position = tuple[int, int]  # 0-based (row, column), as calamine's grid
 
@@ -29,13 +38,28 @@ _ANY_LINK = re.compile(r"HYPERLINK\s*\(", re.I)
 _CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 
 
+Span = tuple[int, int]  # 0-based first and last row (or column), inclusive
+
+
 @dataclass
 class SheetNotes:
-    """Per sheet: error values, link addresses (None: computed) and merged ranges."""
+    """Per sheet: error values, formulas saved without a result, link addresses (None:
+    computed), merged ranges, number cells shown as percentages, and the spans of hidden
+    rows and columns."""
 
     errors: dict[Position, str] = field(default_factory=dict)
+    unsaved: dict[Position, str] = field(default_factory=dict)
     links: dict[Position, str | None] = field(default_factory=dict)
     merges: list[tuple[Position, Position]] = field(default_factory=list)
+    percentages: set[Position] = field(default_factory=set)
+    hidden_rows: list[Span] = field(default_factory=list)
+    hidden_columns: list[Span] = field(default_factory=list)
+
+    def row_hidden(self, row: int) -> bool:
+        return any(first <= row <= last for first, last in self.hidden_rows)
+
+    def column_hidden(self, column: int) -> bool:
+        return any(first <= column <= last for first, last in self.hidden_columns)
 
 
 def _cell(ref: str) -> Position | None:
@@ -62,13 +86,63 @@ def _formula_link(formula: str) -> tuple[bool, str | None]:
 def read_notes(data: bytes, sheets: list[str]) -> dict[str, SheetNotes]:
     """The notes of the named sheets of a workbook whose container the guard passed."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        parts = {part_key(info.filename): info.filename for info in archive.infolist()}
-        folder = workbook_folder(_read(archive, parts, PACKAGE_RELS))
-        if f"{folder}workbook.xml" in parts:
+        parts = _parts(archive)
+        folder = _workbook_folder(archive, parts)
+        if folder is not None:
             return _xlsx_notes(archive, parts, sheets, folder)
         if "content.xml" in parts:
             return _OdsNotes(sheets).run(archive.read(parts["content.xml"]))
     return {}
+
+
+# What a worksheet holds when it holds a value: a cell value or an inline string.
+_XLSX_VALUES = (b"<v>", b"<v ", b":v>", b":v ", b"<is>", b":is>")
+
+
+def sheets_with_values(data: bytes, sheets: list[str]) -> set[str]:
+    """The named sheets that hold at least one value, told from their XML alone: no grid
+    is built, so a sheet the reader never reads costs no more than its bytes."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = _parts(archive)
+        folder = _workbook_folder(archive, parts)
+        if folder is not None:
+            names = _sheet_names(archive, parts, folder)
+            wanted = {part: name for part, name in names.items() if name in sheets}
+            return {
+                name
+                for part, name in wanted.items()
+                if has_note_marks(_read(archive, parts, part) or b"", _XLSX_VALUES)
+            }
+        if "content.xml" in parts:
+            return _ods_tables_with_values(archive.read(parts["content.xml"]), set(sheets))
+    return set()
+
+
+def _ods_tables_with_values(content: bytes, wanted: set[str]) -> set[str]:
+    """The wanted tables of an ods content.xml that hold a cell with a value."""
+    found: set[str] = set()
+    tables: list[str] = []  # the table being read, and any sub-table in its cells
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == "table:table":
+            tables.append(attrs.get("table:name", ""))
+        elif tables and tables[0] in wanted and "office:value-type" in attrs:
+            found.add(tables[0])
+
+    def end(name: str) -> None:
+        if name == "table:table" and tables:
+            tables.pop()
+
+    parser = expat("content.xml")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parse_xml(parser, "content.xml", [content])
+    return found
+
+
+def _parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Each part's name by its :func:`part_key`: looked up as calamine and the guard do."""
+    return {part_key(info.filename): info.filename for info in archive.infolist()}
 
 
 def _read(archive: zipfile.ZipFile, parts: dict[str, str], key: str) -> bytes | None:
@@ -76,14 +150,28 @@ def _read(archive: zipfile.ZipFile, parts: dict[str, str], key: str) -> bytes | 
     return archive.read(name) if name else None
 
 
-def _xlsx_notes(
-    archive: zipfile.ZipFile, parts: dict[str, str], sheets: list[str], folder: str
-) -> dict[str, SheetNotes]:
-    names = xlsx_sheet_names(
+def _workbook_folder(archive: zipfile.ZipFile, parts: dict[str, str]) -> str | None:
+    """The folder holding an xlsx's workbook.xml (named by ``_rels/.rels``, as the guard
+    finds it), or None when the container holds no xlsx workbook."""
+    folder = workbook_folder(_read(archive, parts, PACKAGE_RELS))
+    return folder if part_key(f"{folder}workbook.xml") in parts else None
+
+
+def _sheet_names(archive: zipfile.ZipFile, parts: dict[str, str], folder: str) -> dict[str, str]:
+    """Worksheet part (its :func:`part_key`) -> sheet name."""
+    return xlsx_sheet_names(
         _read(archive, parts, f"{folder}workbook.xml"),
         _read(archive, parts, f"{folder}_rels/workbook.xml.rels"),
         folder,
     )
+
+
+def _xlsx_notes(
+    archive: zipfile.ZipFile, parts: dict[str, str], sheets: list[str], folder: str
+) -> dict[str, SheetNotes]:
+    names = _sheet_names(archive, parts, folder)
+    styles = f"{folder}styles.xml"
+    percent_styles = _percent_styles(_read(archive, parts, styles), styles)
     notes = {}
     for part, name in names.items():
         if name not in sheets:
@@ -91,26 +179,86 @@ def _xlsx_notes(
         xml = _read(archive, parts, part) or b""
         sheet_folder, _, file = part.rpartition("/")
         rels = _read(archive, parts, f"{sheet_folder}/_rels/{file}.rels")
-        notes[name] = _XlsxSheetNotes(part).run(xml, rels)
+        notes[name] = _XlsxSheetNotes(part, percent_styles).run(xml, rels)
     return notes
 
 
-class _XlsxSheetNotes:
-    """Errors, formula links, cell hyperlinks and merges of one worksheet part."""
+# Built-in number formats that show a percentage (0%, 0.00%); others are declared in
+# styles.xml with their format code.
+_PERCENT_FORMAT_IDS = frozenset({"9", "10"})
+# What a format code shows, once its literal text ("EUR", \x, _x, *x) and its
+# [colour]/[$currency] sections are set aside.
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]')
 
-    def __init__(self, part: str) -> None:
+
+def _shows_percentage(code: str) -> bool:
+    return "%" in _FORMAT_LITERALS.sub("", code)
+
+
+def _percent_styles(styles: bytes | None, part: str) -> frozenset[str]:
+    """The cell style indices (a cell's ``s``) whose number format shows a percentage,
+    from the styles part ``part``."""
+    if not styles or not re.search(rb'numFmtId="(?:9|10)"|%', styles):
+        return frozenset()
+    percent_ids = set(_PERCENT_FORMAT_IDS)
+    cell_formats: list[str] = []  # numFmtId of each cellXfs entry, by index
+    depth = {"cellXfs": 0}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        local = name.rpartition(":")[2]
+        if local == "numFmt" and _shows_percentage(attrs.get("formatCode", "")):
+            percent_ids.add(attrs.get("numFmtId", ""))
+        elif local == "cellXfs":
+            depth["cellXfs"] += 1
+        elif local == "xf" and depth["cellXfs"]:
+            cell_formats.append(attrs.get("numFmtId", "0"))
+
+    def end(name: str) -> None:
+        if name.rpartition(":")[2] == "cellXfs":
+            depth["cellXfs"] -= 1
+
+    parser = expat(part)
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parse_xml(parser, part, [styles])
+    return frozenset(str(i) for i, number in enumerate(cell_formats) if number in percent_ids)
+
+
+_STYLE = re.compile(rb'\ss="([0-9]+)"')
+# What a worksheet holds when there is something to note (plain byte searches: fast).
+_XLSX_MARKS = (
+    *(b't="e"', b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b"mergeCell", b"hyperlink"),
+    *(b'hidden="1"', b'hidden="true"'),
+)
+
+
+class _XlsxSheetNotes:
+    """Errors, formulas without a result, formula links, cell hyperlinks, merges,
+    percentages and hidden rows and columns of one worksheet part."""
+
+    def __init__(self, part: str, percent_styles: frozenset[str] = frozenset()) -> None:
         self.part = part
+        self.percent_styles = percent_styles
         self.notes = SheetNotes()
         self.row = self.column = 0
         self.cell_type: str | None = None
+        self.style = ""
         self.text: list[str] | None = None
         self.value = self.formula = ""
+        self.has_value = self.has_formula = False
         self.shared: dict[str, str] = {}  # shared formula index -> its master's text
         self.shared_index: str | None = None
         self.hyperlinks: list[dict[str, str]] = []
 
+    def _worth_parsing(self, xml: bytes) -> bool:
+        if has_note_marks(xml, _XLSX_MARKS):
+            return True
+        return bool(self.percent_styles) and any(
+            style.decode() in self.percent_styles for style in set(_STYLE.findall(xml))
+        )
+
     def run(self, xml: bytes, rels: bytes | None) -> SheetNotes:
-        if not re.search(rb"t=\"e\"|<(?:\w+:)?f[ >]|mergeCell|hyperlink", xml, re.I):
+        if not self._worth_parsing(xml):
             return self.notes  # nothing to note: skip the XML parse
         parser = expat(self.part)
         parser.StartElementHandler = self._start
@@ -122,17 +270,27 @@ class _XlsxSheetNotes:
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2]
-        if local == "row" and "r" in attrs and attrs["r"].isdigit():
-            self.row, self.column = int(attrs["r"]) - 1, 0
+        if local == "row":
+            if "r" in attrs and attrs["r"].isdigit():
+                self.row, self.column = int(attrs["r"]) - 1, 0
+            if attrs.get("hidden") in ("1", "true"):
+                self.notes.hidden_rows.append((self.row, self.row))
         elif local == "c":
             position = _cell(attrs["r"]) if "r" in attrs else None
             if position:
                 self.row, self.column = position
             self.cell_type, self.value, self.formula = attrs.get("t"), "", ""
+            self.style = attrs.get("s", "")
+            self.has_value = self.has_formula = False
         elif local in ("v", "f"):
             self.text = []
             if local == "f":
+                self.has_formula = True
                 self.shared_index = attrs.get("si") if attrs.get("t") == "shared" else None
+        elif local == "col" and attrs.get("hidden") in ("1", "true"):
+            first, last = attrs.get("min", ""), attrs.get("max", "")
+            if first.isdigit() and last.isdigit():
+                self.notes.hidden_columns.append((int(first) - 1, int(last) - 1))
         elif local == "mergeCell" and (merge := _range(attrs.get("ref", ""))):
             self.notes.merges.append(merge)
         elif local == "hyperlink":
@@ -147,7 +305,7 @@ class _XlsxSheetNotes:
         if local in ("v", "f") and self.text is not None:
             text, self.text = "".join(self.text), None
             if local == "v":
-                self.value = text
+                self.value, self.has_value = text, True
             else:
                 self.formula = text
                 if self.shared_index is not None:
@@ -156,12 +314,21 @@ class _XlsxSheetNotes:
             here = (self.row, self.column)
             if self.cell_type == "e":
                 self.notes.errors[here] = self.value
+            elif self.has_formula and not self._has_result():
+                self.notes.unsaved[here] = "=" + self.formula
+            elif self.style in self.percent_styles and self.cell_type in (None, "n"):
+                self.notes.percentages.add(here)
             is_link, address = _formula_link(self.formula)
             if is_link:
                 self.notes.links[here] = address
             self.column += 1
         elif local == "row":
             self.row, self.column = self.row + 1, 0
+
+    def _has_result(self) -> bool:
+        """Whether a formula cell holds its result: an empty one is a result only when it
+        is text (a formula giving ""); openpyxl and scripts write ``<v/>`` or nothing."""
+        return self.has_value and (self.value != "" or self.cell_type == "str")
 
     def _cell_hyperlinks(self, rels: bytes | None) -> None:
         """Cell hyperlinks (Insert > Link): the address is a relationship of the sheet."""
@@ -181,6 +348,22 @@ class _XlsxSheetNotes:
 
 
 _TABLE_CELLS = ("table:table-cell", "table:covered-table-cell")
+# The attribute holding a cell's result, per value type; a string's result is its text,
+# which may be empty.
+_RESULT_ATTRIBUTE = {
+    "float": "office:value",
+    "percentage": "office:value",
+    "currency": "office:value",
+    "date": "office:date-value",
+    "time": "office:time-value",
+    "boolean": "office:boolean-value",
+    "string": None,
+}
+_HIDDEN = ("collapse", "filter")
+_ODS_MARKS = (
+    *(b'calcext:value-type="error"', b"HYPERLINK", b"-spanned", b"xlink:href", b"table:formula="),
+    *(b'table:visibility="collapse"', b'table:visibility="filter"', b'value-type="percentage"'),
+)
 
 
 def _count(attrs: dict[str, str], key: str) -> int:
@@ -189,8 +372,18 @@ def _count(attrs: dict[str, str], key: str) -> int:
     return int(text) if text.isdigit() and 0 < int(text) < 10**7 else 1
 
 
+def _has_result(attrs: dict[str, str]) -> bool:
+    """Whether an ods formula cell holds its result (a script may write none)."""
+    kind = attrs.get("office:value-type")
+    if kind not in _RESULT_ATTRIBUTE:
+        return False
+    needed = _RESULT_ATTRIBUTE[kind]
+    return needed is None or needed in attrs
+
+
 class _OdsNotes:
-    """Errors, links and merges of the named sheets of an ods content.xml."""
+    """Errors, formulas without a result, links, merges, percentages and hidden rows and
+    columns of the named sheets of an ods content.xml."""
 
     def __init__(self, sheets: list[str]) -> None:
         self.wanted = set(sheets)
@@ -199,12 +392,13 @@ class _OdsNotes:
         self.row = self.column = 0
         self.row_repeats = self.cell_repeats = 1
         self.depth = 0  # cell nesting: a cell may hold a sub-table
-        self.error = False
+        self.error = self.percentage = False
+        self.unsaved: str | None = None
         self.text: list[str] = []
         self.link: tuple[bool, str | None] = (False, None)
 
     def run(self, content: bytes) -> dict[str, SheetNotes]:
-        if not re.search(rb"calcext:value-type=\"error\"|HYPERLINK|-spanned|xlink:href", content):
+        if not has_note_marks(content, _ODS_MARKS):
             return {}
         parser = expat("content.xml")
         parser.StartElementHandler = self._start
@@ -219,11 +413,18 @@ class _OdsNotes:
             self.notes = (
                 self.result.setdefault(sheet, SheetNotes()) if sheet in self.wanted else None
             )
-            self.row = 0
+            self.row = self.column = 0
         elif self.notes is None:
             return
+        elif name == "table:table-column" and self.depth == 0:
+            repeats = _count(attrs, "table:number-columns-repeated")
+            if attrs.get("table:visibility") in _HIDDEN:
+                self.notes.hidden_columns.append((self.column, self.column + repeats - 1))
+            self.column += repeats
         elif name == "table:table-row" and self.depth == 0:
             self.row_repeats = _count(attrs, "table:number-rows-repeated")
+            if attrs.get("table:visibility") in _HIDDEN:
+                self.notes.hidden_rows.append((self.row, self.row + self.row_repeats - 1))
             self.column = 0
         elif name in _TABLE_CELLS:
             self.depth += 1
@@ -235,8 +436,11 @@ class _OdsNotes:
     def _open_cell(self, attrs: dict[str, str]) -> None:
         self.cell_repeats = _count(attrs, "table:number-columns-repeated")
         self.error = attrs.get("calcext:value-type") == "error"
+        self.percentage = attrs.get("office:value-type") == "percentage"
+        formula = attrs.get("table:formula")
+        self.unsaved = formula if formula and not _has_result(attrs) else None
         self.text = []
-        self.link = _formula_link(attrs.get("table:formula", ""))
+        self.link = _formula_link(formula or "")
         across = _count(attrs, "table:number-columns-spanned")
         down = _count(attrs, "table:number-rows-spanned")
         if self.notes is not None and (across > 1 or down > 1):
@@ -260,11 +464,25 @@ class _OdsNotes:
             self.notes = None
 
     def _close_cell(self, notes: SheetNotes) -> None:
-        if self.error or self.link[0]:
+        if self.error or self.link[0] or self.unsaved or self.percentage:
             # Notes are copied into repeated cells only within the guard's column limit.
             for column in range(self.column, self.column + min(self.cell_repeats, 200)):
+                here = (self.row, column)
                 if self.error:
-                    notes.errors[(self.row, column)] = "".join(self.text).strip()
+                    notes.errors[here] = "".join(self.text).strip()
+                elif self.unsaved:
+                    notes.unsaved[here] = _ods_formula(self.unsaved)
+                elif self.percentage:
+                    notes.percentages.add(here)
                 if self.link[0]:
-                    notes.links[(self.row, column)] = self.link[1]
+                    notes.links[here] = self.link[1]
         self.column += self.cell_repeats
+
+
+def _ods_formula(formula: str) -> str:
+    """An ods formula as the partner's spreadsheet shows it: ``of:=[.D3]+1`` is ``=D3+1``."""
+
+    def reference(match: re.Match[str]) -> str:
+        return ":".join(part.rpartition(".")[2] for part in match.group(1).split(":"))
+
+    return re.sub(r"\[([^\[\]]*)\]", reference, formula.removeprefix("of:"))

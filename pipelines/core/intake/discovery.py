@@ -10,7 +10,11 @@ Partner folders and period file names must match the ids exactly (``P4``,
 A near miss gets a rejection that names the right spelling. The extension is
 compared ignoring case (``RP07.XLSX`` is read), since systems differ there.
 Symbolic links are reported and never followed. README files, dotfiles and hidden
-folders (and Office lock files such as ``~$RP07.xlsx``) are ignored at any level.
+folders, office lock files (``~$RP07.xlsx``, ``.~lock.RP07.xlsx#``) and the files an
+operating system leaves in folders (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``) are
+ignored at any level. A file named like a copy of a period's workbook (``RP07 (1).xlsx``,
+``Copy of RP07.xlsx``, a sync tool's ``RP07 (conflicted copy 2026-12-01).xlsx`` or
+``RP07-DESKTOP-AB12.xlsx``) is refused as a copy of that period's workbook.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -117,8 +122,13 @@ class _Ids:
     periods: tuple[str, ...]
 
 
+# Files operating systems and their file managers leave in folders (lower case).
+_SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+
+
 def _ignored(name: str) -> bool:
-    return name.startswith((".", "~$")) or name.casefold().startswith("readme")
+    folded = name.casefold()
+    return name.startswith((".", "~$")) or folded.startswith("readme") or folded in _SYSTEM_FILES
 
 
 def _walk(folder: Path) -> Iterator[os.DirEntry[str]]:
@@ -170,9 +180,26 @@ def _rejection(
         kind = f"{relative.suffix} files are" if relative.suffix else "files with no extension are"
         return _rejection_of("unsupported_file_type", file=file, kind=kind)
     if _period_in_name(stem, folder, ids) is None:
+        copied = _copy_of(stem, ids)
+        if copied is not None:
+            name, suffix = relative.name, relative.suffix.lower()
+            return _rejection_of("copy_of_workbook", name=name, period_id=copied, suffix=suffix)
         hint = _did_you_mean(stem, ids.periods)
         return _rejection_of("unknown_period_file", file=file, stem=stem, did_you_mean=hint)
     return None
+
+
+_PERIOD_TOKEN = re.compile(r"(?<![A-Za-z0-9])(RP[0-9]+)(?![0-9])", re.IGNORECASE)
+
+
+def _copy_of(stem: str, ids: _Ids) -> str | None:
+    """The period whose workbook this name copies: it names exactly one period id, as a
+    word, with more around it (``RP07 (1)``, ``Copy of RP07``, ``RP07-DESKTOP-AB12``)."""
+    found = {match.upper() for match in _PERIOD_TOKEN.findall(stem)}
+    if len(found) != 1:
+        return None
+    (period,) = found
+    return period if period in ids.periods and len(stem.strip()) > len(period) else None
 
 
 def _period_in_name(stem: str, partner: str | None, ids: _Ids) -> str | None:

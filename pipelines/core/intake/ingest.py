@@ -29,7 +29,7 @@ from pipelines.core.intake.guard import (
     WorkbookRejected,
     read_bytes,
 )
-from pipelines.core.intake.parsing import parse_value
+from pipelines.core.intake.parsing import Invalid, parse_value
 from pipelines.core.intake.validation import CONTEXT, LINEAGE, validate_sheet
 from pipelines.core.intake.workbook import RawWorkbook, parse_workbook
 from pipelines.core.metadata.rules import RULES, make_issue
@@ -135,6 +135,9 @@ def _cover_value(workbook: RawWorkbook, name: str) -> tuple[object, int | None]:
     return entry.value, entry.row
 
 
+_CHECKED_COVER_FIELDS = ("partner_id", "period_id", "template_version", "submitted_on")
+
+
 def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> None:
     """Workbook-level rules on the Cover; fills submitted_on and on_time."""
     values = {}
@@ -143,6 +146,13 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
         parsed = parse_value(f, raw)
         values[name] = (raw, parsed, row)
 
+    # A checked Cover cell the parser refused for a precise reason (a look-alike
+    # character, a formula without its result, an error) is refused for that reason.
+    for name in _CHECKED_COVER_FIELDS:
+        raw, parsed, row = values[name]
+        if isinstance(parsed, Invalid) and parsed.rule != "wrong_type":
+            facts = {"column": name, **dict(parsed.facts)}
+            raise _Rejection(parsed.rule, row=row, value=raw, facts=facts)
     raw, partner, row = values["partner_id"]
     if partner not in ref.partner_ids:
         raise _Rejection("unknown_cover_partner", row=row, value=raw)
@@ -170,7 +180,20 @@ def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> Non
     outcome.on_time = submitted <= ref.period(period)["deadline"]
 
 
-def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
+def _reader_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
+    """The issues the reader found beyond cell values: unknown columns, hidden rows left
+    out, sheets not read."""
+    for finding in workbook.findings:
+        outcome.issues.append(
+            make_issue(
+                finding.rule,
+                outcome.source,
+                sheet=finding.sheet,
+                row=finding.row,
+                record_ref=finding.record_ref,
+                **dict(finding.facts),
+            )
+        )
     for sheet, extras in workbook.extra_columns.items():
         for header, letter in extras:
             outcome.issues.append(
@@ -281,7 +304,7 @@ def _open(
     except (WorkbookRejected, _Rejection) as exc:
         _reject(outcome, exc)
         return None
-    _extra_column_issues(workbook, outcome)
+    _reader_issues(workbook, outcome)
     return workbook
 
 

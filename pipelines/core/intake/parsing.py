@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
-from pipelines.core.metadata.fields import Field
+from pipelines.core.metadata.fields import Alphabet, Field
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
 # A dot followed by one or two digits cannot be a thousands separator: read exactly.
@@ -47,12 +47,14 @@ _SPACES = re.compile(r"\s+")
 class CellNote:
     """What the reader found in a cell beyond its value: why it cannot be read as one.
 
-    ``rule`` names the rule the cell breaks (``error_cell``, ``merged_cell``...) and
-    ``text`` is what the partner sees there (``#DIV/0!``, the merged range).
+    ``rule`` names the rule the cell breaks (``error_cell``, ``merged_cell``...),
+    ``text`` is what the partner sees there (``#DIV/0!``, the merged range, the
+    formula) and ``facts`` what else the rule's message quotes.
     """
 
     rule: str
     text: str
+    facts: tuple[tuple[str, object], ...] = ()
 
     def __str__(self) -> str:
         return self.text
@@ -60,10 +62,12 @@ class CellNote:
 
 @dataclass(frozen=True, slots=True)
 class Invalid:
-    """A cell whose content does not fit its column's kind, and the rule it breaks."""
+    """A cell whose content does not fit its column's kind, the rule it breaks and the
+    facts that rule's message quotes beyond the column and the value."""
 
     raw: object
     rule: str = "wrong_type"
+    facts: tuple[tuple[str, object], ...] = ()
 
 
 def is_invalid(value: object) -> bool:
@@ -120,14 +124,38 @@ def _parse_string(value: object) -> object:
         return str(int(value))
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        minutes, seconds = divmod(int(value.total_seconds()), 60)
+        return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
     return str(value)
+
+
+# The cell value calamine gives for a number whose format shows a date or a time, and
+# what the partner sees in the cell.
+_SHOWN_AS = (
+    (dt.datetime, "a date and time"),
+    (dt.date, "a date"),
+    (dt.time, "a time"),
+    (dt.timedelta, "a duration"),
+)
+
+
+def _shown_as(value: object) -> Invalid | None:
+    """A number cell formatted as a date or a time: what the partner sees is not the
+    number that would be published, so it is refused naming what the cell shows."""
+    for kind, shown in _SHOWN_AS:
+        if isinstance(value, kind):
+            return Invalid(value, "number_format_misleads", (("shown_as", shown),))
+    return None
 
 
 def _parse_integer(value: object) -> object:
     if isinstance(value, bool):
         return Invalid(value)
+    if (shown := _shown_as(value)) is not None:
+        return shown
     if isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -167,6 +195,8 @@ def _to_cent(text: str) -> Decimal | None:
 def _parse_decimal(value: object) -> object:
     if isinstance(value, bool):
         return Invalid(value)
+    if (shown := _shown_as(value)) is not None:
+        return shown
     if isinstance(value, int | float):
         amount = _cents(value)
         return Invalid(value) if amount is None else amount
@@ -205,14 +235,32 @@ _PARSERS = {
 def parse_value(field: Field, value: object) -> object:
     """One cell typed for its field: the value, ``None`` when empty, or :class:`Invalid`."""
     if isinstance(value, CellNote):
-        return Invalid(value, value.rule)
+        return Invalid(value, value.rule, value.facts)
     if is_missing(value):
         return None
     parsed = _PARSERS[field.kind](value)
     if isinstance(parsed, str) and field.kind == "string":
         parsed = clean_code(parsed) if is_code(field) else clean_text(parsed)
+        if parsed and field.alphabet is not None:
+            return _in_alphabet(field.alphabet, parsed)
         return parsed or None
     return parsed
+
+
+def _in_alphabet(alphabet: Alphabet, text: str) -> str | Invalid:
+    """A key written in its alphabet, or refused naming the first character outside it:
+    a look-alike (Cyrillic 'Е', the hyphen U+2010) would make two records of one."""
+    found = alphabet.first_outside(text)
+    if found is None:
+        return text
+    position, character = found
+    facts = (
+        ("character", character),
+        ("character_name", unicodedata.name(character, f"U+{ord(character):04X}")),
+        ("position", position),
+        ("alphabet", alphabet.description),
+    )
+    return Invalid(text, "character_outside_alphabet", facts)
 
 
 def parse_column(field: Field, values: pd.Series) -> pd.Series:

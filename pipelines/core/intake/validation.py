@@ -288,8 +288,9 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
     ref = reference()
     rows = []
     for (name, column), record in zip(keyed["key"], records, strict=True):
+        facts: dict[str, object] = {}
         if name == "wrong_type" and is_invalid(record.get(column)):
-            name = record[column].rule  # the precise reason the parser gave
+            name, facts = record[column].rule, dict(record[column].facts)  # the parser's reason
         key = record.get(sheet.ref)
         rows.append(
             make_issue(
@@ -301,7 +302,7 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
                 value=record.get(column) if column else None,
                 ref=ref,
                 record_ref=None if is_invalid(key) else key,
-                **record,
+                **{**record, **facts},
             )
         )
     return rows

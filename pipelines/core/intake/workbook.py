@@ -5,14 +5,18 @@ checks them), then parses those same bytes with python-calamine (never openpyxl)
 one pass over the sheets it needs, and returns the Cover fields and one DataFrame per
 record sheet, keyed by spreadsheet row number. Anything wrong with the workbook as a
 whole raises :class:`WorkbookRejected`: a rule and its facts, which the rule registry
-words for the partner.
+words for the partner. What the cached values hide (:mod:`pipelines.core.intake.cell_notes`)
+is never read as a value: a hidden row of a record sheet is left out and named, a cell
+that is an error, a formula without its result, a covered cell of a merged range, a
+number shown as a percentage or a value in a hidden column is refused as what it is,
+and a sheet that holds data but is not read is named.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-from pipelines.core.intake.cell_notes import SheetNotes, read_notes
+from pipelines.core.intake.cell_notes import SheetNotes, read_notes, sheets_with_values
 from pipelines.core.intake.guard import (
     DEFAULT_LIMITS,
     Limits,
@@ -31,7 +35,7 @@ from pipelines.core.intake.guard import (
 )
 from pipelines.core.intake.parsing import CellNote, clean_code
 from pipelines.core.intake.reader_errors import unopenable, unreadable_sheet
-from pipelines.core.metadata.tables import COVER_SHEET, RECORD_SHEETS, Sheet
+from pipelines.core.metadata.tables import COVER_SHEET, GUIDE_SHEET, RECORD_SHEETS, Sheet
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,18 @@ class CoverValue:
 
     value: Any
     row: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule the reader found broken, or warns about, beyond one cell's value: a hidden
+    row left out, a sheet not read. ``facts`` are what the rule's message quotes."""
+
+    rule: str
+    sheet: str
+    row: int | None = None
+    record_ref: object = None
+    facts: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass
@@ -51,13 +67,15 @@ class RawWorkbook:
     record sheet to a DataFrame of dtype object with the sheet's canonical columns in
     order, indexed by spreadsheet row number (header = row 1). ``extra_columns`` lists
     the unknown columns of each sheet as (header, letter). ``sha256`` is the digest of
-    the exact bytes that were checked and parsed.
+    the exact bytes that were checked and parsed. ``findings`` are the hidden rows left
+    out of ``sheets`` and the unread sheets that hold data.
     """
 
     cover: dict[str, CoverValue]
     sheets: dict[str, pd.DataFrame]
     extra_columns: dict[str, list[tuple[str, str]]]
     sha256: str
+    findings: list[Finding] = field(default_factory=list)
 
 
 def _key(value: object) -> str:
@@ -164,9 +182,11 @@ def _check_unique_columns(sheet: Sheet, header: list[Any]) -> None:
             )
 
 
-def _apply_notes(rows: list[list[Any]], notes: SheetNotes | None) -> None:
-    """Put what the cached values hide into the grid: an error cell or a covered cell of
-    a merged range becomes a :class:`CellNote`, and a link in a URL column its address."""
+def _apply_notes(rows: list[list[Any]], notes: SheetNotes | None, sheet: Sheet | None) -> None:
+    """Put what the cached values hide into the grid: an error cell, a formula without
+    its result or a covered cell of a merged range becomes a :class:`CellNote`, a link in
+    a URL column its address. On a record sheet, a number shown as a percentage in an
+    amount or count column, and a value in a hidden template column, become notes too."""
     if notes is None:
         return
     header = rows[0] if rows else []
@@ -178,6 +198,8 @@ def _apply_notes(rows: list[list[Any]], notes: SheetNotes | None) -> None:
 
     for (row, column), text in notes.errors.items():
         put(row, column, CellNote("error_cell", text))
+    for (row, column), formula in notes.unsaved.items():
+        put(row, column, CellNote("formula_without_value", formula))
     for (top, left), (bottom, right) in notes.merges:
         if top >= len(rows) or left >= len(rows[top]) or _is_blank(rows[top][left]):
             continue  # an empty merged range hides nothing
@@ -190,12 +212,40 @@ def _apply_notes(rows: list[list[Any]], notes: SheetNotes | None) -> None:
         if column in url_columns and (row, column) not in notes.errors and row < len(rows):
             shown = rows[row][column] if column < len(rows[row]) else ""
             put(row, column, address or CellNote("computed_hyperlink", str(shown)))
+    if sheet is not None:
+        _note_sheet_columns(rows, notes, sheet)
+
+
+_NUMBER_KINDS = frozenset({"decimal", "integer"})
+
+
+def _note_sheet_columns(rows: list[list[Any]], notes: SheetNotes, sheet: Sheet) -> None:
+    """Amount and count cells shown as percentages, and values in hidden template columns,
+    become :class:`CellNote`: the partner does not see the value that would be read."""
+    kinds = {f.name: f.kind for f in sheet.columns}
+    columns = {i: _key(value) for i, value in enumerate(rows[0] if rows else [])}
+    numbers = {i for i, name in columns.items() if kinds.get(name) in _NUMBER_KINDS}
+    for row, column in notes.percentages:
+        value = rows[row][column] if 0 < row < len(rows) and column in numbers else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            shown = f"{value * 100:.15g}%"
+            rows[row][column] = CellNote("number_format_misleads", shown, _AS_PERCENTAGE)
+    hidden = [i for i, name in columns.items() if name in kinds and notes.column_hidden(i)]
+    for column in hidden:
+        letter = (("letter", column_letter(column)),)
+        for row in rows[1:]:
+            if not _is_blank(row[column]):
+                row[column] = CellNote("hidden_column", str(row[column]), letter)
+
+
+_AS_PERCENTAGE = (("shown_as", "a percentage"),)
 
 
 def _record_frame(
-    sheet: Sheet, rows: list[list[Any]]
-) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """The sheet's non-empty rows under its canonical columns, and its unknown columns."""
+    sheet: Sheet, rows: list[list[Any]], notes: SheetNotes | None
+) -> tuple[pd.DataFrame, list[tuple[str, str]], list[Finding]]:
+    """The sheet's non-empty visible rows under its canonical columns, its unknown
+    columns, and a ``hidden_row`` finding for each hidden row that holds a record."""
     header = rows[0] if rows else []
     _check_unique_columns(sheet, header)
     # calamine's grid is rectangular: one 2-D object array, no per-column inference.
@@ -214,13 +264,63 @@ def _record_frame(
     if missing:
         raise _missing_columns(sheet.name, missing, header)
     kept = filled.any(axis=1)
+    hidden = _hidden_records(sheet, body, kept, position, notes)
+    for finding in hidden:
+        kept[finding.row - 2] = False
     data = np.full((int(kept.sum()), len(sheet.column_names)), None, dtype=object)
     for target, name in enumerate(sheet.column_names):
         if name in position:
             data[:, target] = body[kept, position[name]]
     index = pd.Index(np.flatnonzero(kept) + 2, dtype="int64", name="row")
     columns = pd.Index(sheet.column_names, dtype=object)
-    return pd.DataFrame(data, index=index, columns=columns, dtype=object, copy=False), extra
+    frame = pd.DataFrame(data, index=index, columns=columns, dtype=object, copy=False)
+    return frame, extra, hidden
+
+
+def _hidden_records(
+    sheet: Sheet,
+    body: np.ndarray,
+    kept: np.ndarray,
+    position: dict[str, int],
+    notes: SheetNotes | None,
+) -> list[Finding]:
+    """A ``hidden_row`` finding for each non-empty row the sheet hides (body row i is
+    spreadsheet row i + 2)."""
+    if notes is None or not notes.hidden_rows:
+        return []
+    found = []
+    for index in np.flatnonzero(kept):
+        if notes.row_hidden(int(index) + 1):
+            ref = body[index, position[sheet.ref]] if sheet.ref in position else None
+            row = int(index) + 2
+            facts = (("row_number", row),)
+            found.append(Finding("hidden_row", sheet.name, row, _note_free(ref), facts))
+    return found
+
+
+def _note_free(value: object) -> object:
+    """A cell's value as a record's key, or None when the cell holds a note instead."""
+    return None if isinstance(value, CellNote) else value
+
+
+def _unread_sheets(
+    book: CalamineWorkbook, data: bytes, read: set[str], hidden: set[str]
+) -> list[Finding]:
+    """An ``unread_sheet`` finding for each sheet, beyond those read and the Guide, that
+    holds any value: a hidden 'EVENTS1' or an 'Events (2)' would otherwise pass unseen.
+    Told from the sheets' XML, so an unread sheet is never parsed into a grid."""
+    others = [n for n in book.sheet_names if n not in read and _key(n) != _key(GUIDE_SHEET)]
+    holding = sheets_with_values(data, others) if others else set()
+    shown = ", ".join(f"'{name}'" for name in (COVER_SHEET, *(s.name for s in RECORD_SHEETS)))
+    return [
+        Finding(
+            "unread_sheet",
+            name,
+            facts=(("hidden", " (hidden)" if name in hidden else ""), ("read", shown)),
+        )
+        for name in others
+        if name in holding
+    ]
 
 
 def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
@@ -234,7 +334,8 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     Raises :class:`WorkbookRejected` for anything that refuses the whole workbook: the
     container rules of :func:`check_container`, ``missing_sheet``, ``missing_column``
     and what the reader cannot read (:mod:`pipelines.core.intake.reader_errors`). The sheet
-    ``Guide`` and any other sheet are ignored, and bounded only by their bytes.
+    ``Guide`` is not read; any other sheet is bounded only by its bytes, and named in an
+    ``unread_sheet`` finding when it holds data.
     """
     inspected = check_bytes(data, limits, reads=_is_read)
     try:
@@ -247,12 +348,18 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
         noted = [name for name in actual.values() if inspected.may_hold_notes(name)]
         notes = read_notes(data, noted) if noted else {}
         rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET, data)
-        _apply_notes(rows, notes.get(actual[COVER_SHEET]))
+        _apply_notes(rows, notes.get(actual[COVER_SHEET]), None)
         cover = _read_cover(rows)
         sheets: dict[str, pd.DataFrame] = {}
         extra_columns: dict[str, list[tuple[str, str]]] = {}
+        findings: list[Finding] = []
         for sheet in RECORD_SHEETS:
             rows = _sheet_rows(book, actual[sheet.name], sheet.name, data)
-            _apply_notes(rows, notes.get(actual[sheet.name]))
-            sheets[sheet.name], extra_columns[sheet.name] = _record_frame(sheet, rows)
-    return RawWorkbook(cover, sheets, extra_columns, hashlib.sha256(data).hexdigest())
+            sheet_notes = notes.get(actual[sheet.name])
+            _apply_notes(rows, sheet_notes, sheet)
+            frame, extra_columns[sheet.name], hidden_rows = _record_frame(sheet, rows, sheet_notes)
+            sheets[sheet.name] = frame
+            findings += hidden_rows
+        findings += _unread_sheets(book, data, set(actual.values()), hidden)
+    sha256 = hashlib.sha256(data).hexdigest()
+    return RawWorkbook(cover, sheets, extra_columns, sha256, findings)

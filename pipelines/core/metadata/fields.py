@@ -9,6 +9,7 @@ and the data dictionary in ``assets/README.md``.
 from __future__ import annotations
 
 import datetime as dt
+import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -110,6 +111,33 @@ KINDS: dict[str, KindSpec] = {
 }
 
 
+@dataclass(frozen=True)
+class Alphabet:
+    """The characters a key may be written with, and how a partner is told them.
+
+    Keys are compared exactly, so a character a reader cannot tell from another (a
+    Cyrillic 'Е' for a Latin 'E', the hyphen U+2010 for '-') would make one record two.
+    A key holds only characters of its alphabet, or it is refused.
+    """
+
+    characters: frozenset[str]
+    description: str
+
+    def first_outside(self, text: str) -> tuple[int, str] | None:
+        """The 1-based position and the character of the first one outside the alphabet."""
+        for position, character in enumerate(text, start=1):
+            if character not in self.characters:
+                return position, character
+        return None
+
+
+KEY_ALPHABET = Alphabet(
+    frozenset(string.ascii_letters + string.digits + string.punctuation + " "),
+    "plain keyboard characters (the letters A-Z and a-z, the digits 0-9, spaces and"
+    " punctuation such as - _ . / #)",
+)
+
+
 class ReferenceValues(Sequence[str]):
     """An enumeration whose values live in the reference data (the event types), read when
     used, so that the values are listed in one file only."""
@@ -152,6 +180,8 @@ class Field:
     example: str | None = None
     # A Reference attribute listing the known values (checked as rule unknown_<name>).
     lookup: str | None = None
+    # The characters a key may hold (ids and refs); any other is refused.
+    alphabet: Alphabet | None = None
 
     @property
     def spec(self) -> KindSpec:
@@ -176,6 +206,8 @@ class Field:
         if self.enum:
             return "one of: " + ", ".join(self.enum)
         text = self.spec.hint
+        if self.alphabet is not None:
+            return f"{text} of {self.alphabet.description}"
         if self.min_value is not None and self.max_value is not None:
             return f"{text} from {self.min_value} to {self.max_value}"
         if self.min_value is not None:
@@ -226,8 +258,13 @@ REVIEW_STATUSES = ("pending", "approved", "sent_back", "reopened")
 
 _FIELD_LIST: tuple[Field, ...] = (
     # --- keys and reference data -------------------------------------------------
-    Field("partner_id", "string", "Project partner id as in the application form (P1..P11)."),
-    Field("period_id", "string", "Reporting period id (RP01..RP11)."),
+    Field(
+        "partner_id",
+        "string",
+        "Project partner id as in the application form (P1..P11).",
+        alphabet=KEY_ALPHABET,
+    ),
+    Field("period_id", "string", "Reporting period id (RP01..RP11).", alphabet=KEY_ALPHABET),
     Field("name", "string", "Name."),
     Field("country", "string", COUNTRY_HINT + ".", example="AT", lookup="countries"),
     Field("role", "string", "lead_partner or partner.", enum=("lead_partner", "partner")),
@@ -238,7 +275,12 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("end_date", "date", "Last day."),
     Field("phase", "string", "Project phase: 1, 2 or extended.", enum=PHASES),
     Field("deadline", "date", "Last day to submit the period's report on time."),
-    Field("policy_instrument_id", "string", "Policy instrument addressed by a partner (PI-Pn)."),
+    Field(
+        "policy_instrument_id",
+        "string",
+        "Policy instrument addressed by a partner (PI-Pn).",
+        alphabet=KEY_ALPHABET,
+    ),
     Field("level", "string", "Territorial level of the instrument.", enum=("regional", "national")),
     Field("sf_linked", "boolean", "Whether the instrument is a Structural Funds programme."),
     Field("is_placeholder", "boolean", "True while the name is a placeholder to be edited."),
@@ -291,6 +333,7 @@ _FIELD_LIST: tuple[Field, ...] = (
         "string",
         "Your own id of the event; keep it the same in every period you report it.",
         example="EV-001",
+        alphabet=KEY_ALPHABET,
     ),
     Field("title", "string", "Title."),
     Field("format", "string", "How the event was held.", enum=FORMATS),
@@ -301,6 +344,7 @@ _FIELD_LIST: tuple[Field, ...] = (
         "string",
         "Staff exchanges only: the partner whose staff member was hosted.",
         lookup="partner_ids",
+        alphabet=KEY_ALPHABET,
     ),
     Field(
         "back_to_back",
@@ -324,14 +368,24 @@ _FIELD_LIST: tuple[Field, ...] = (
         " start date): count only rows where counted is true.",
     ),
     # --- GoodPractices -----------------------------------------------------------
-    Field("practice_ref", "string", "Your own id of the good practice; keep it stable."),
+    Field(
+        "practice_ref",
+        "string",
+        "Your own id of the good practice; keep it stable.",
+        alphabet=KEY_ALPHABET,
+    ),
     Field("theme", "string", "Theme of the good practice."),
     Field("organisation", "string", "Organisation that runs the good practice."),
     Field("identified_on", "date", "Date the good practice was identified."),
     Field("stage", "string", "How far the practice has been worked on.", enum=PRACTICE_STAGES),
     Field("url", "string", "Link to a description of the good practice."),
     # --- PolicyMeasures ----------------------------------------------------------
-    Field("measure_ref", "string", "Your own id of the measure; keep it stable."),
+    Field(
+        "measure_ref",
+        "string",
+        "Your own id of the measure; keep it stable.",
+        alphabet=KEY_ALPHABET,
+    ),
     Field("status", "string", "Where the measure stands.", enum=MEASURE_STATUSES),
     Field("implemented_on", "date", "Date the measure was implemented (required if implemented)."),
     Field(

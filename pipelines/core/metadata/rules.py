@@ -7,8 +7,9 @@ exchange, the partner and period ids) come from the reference data through
 :attr:`Reference.terms`, so editing a reference file changes the messages too.
 
 :func:`make_issue` is the one constructor of a ``validation_issues`` row. ``level`` says
-what a failure refuses: ``file`` and ``workbook`` rules reject the whole file, ``row``
-and ``fact`` rules quarantine the row (error) or keep it with a warning.
+what a failure refuses: ``file`` and ``workbook`` errors reject the whole file (a
+``workbook`` warning names a part of it that was not read), ``row`` and ``fact`` rules
+quarantine the row (error) or keep it with a warning.
 """
 
 from __future__ import annotations
@@ -125,6 +126,16 @@ _RULE_LIST: tuple[Rule, ...] = (
         "{file}: {kind} not accepted (.xlsm, .xls, .csv and other formats are refused); only"
         " .xlsx and .ods workbooks are read. Open the file in your spreadsheet program and"
         " save it as Excel Workbook (.xlsx)",
+    ),
+    _r(
+        "copy_of_workbook",
+        "error",
+        "file",
+        "The folder holds no copy of a period's workbook",
+        "'{name}' is named like a copy of your {period_id} workbook (a sync tool's conflict"
+        " copy, a second download or a copy made by hand), so it is not read. If it is the"
+        " version you mean to submit, rename it to {period_id}{suffix}, replacing the file"
+        " there; otherwise delete it",
     ),
     _r(
         "unknown_period_file",
@@ -371,6 +382,15 @@ _RULE_LIST: tuple[Rule, ...] = (
         " right-click a sheet tab, Unhide)",
     ),
     _r(
+        "unread_sheet",
+        "warning",
+        "workbook",
+        "Data sits only on the sheets the pipeline reads",
+        "sheet '{sheet}'{hidden} holds data but is not read: only the sheets {read} are. If"
+        " its rows belong in your report, move them to the sheet they belong on; otherwise"
+        " delete the sheet (hidden sheets too: right-click a sheet tab, Unhide)",
+    ),
+    _r(
         "duplicate_column",
         "error",
         "workbook",
@@ -478,6 +498,52 @@ _RULE_LIST: tuple[Rule, ...] = (
         "A cell holds a value, not a spreadsheet error",
         "{column} holds the spreadsheet error {value}, not a value; correct the formula or"
         " type the value itself",
+    ),
+    _r(
+        "formula_without_value",
+        "error",
+        "row",
+        "A formula cell must hold its saved result",
+        "{column} holds the formula {value} without its result: the program that wrote the"
+        " file did not calculate it, so there is no value to read. Open the workbook in your"
+        " spreadsheet program (Excel, LibreOffice), save it, and replace the file",
+    ),
+    _r(
+        "number_format_misleads",
+        "error",
+        "row",
+        "An amount or count is not shown as a percentage, date or time",
+        "{column} shows '{value}' in your sheet, because the cell is formatted as"
+        " {shown_as}: the number it holds is not the one you see, and would be published"
+        " as it is. Format the cell as a number (Format Cells > Number) and type the figure"
+        " itself",
+    ),
+    _r(
+        "character_outside_alphabet",
+        "error",
+        "row",
+        "Ids and refs use only letters, digits, spaces and keyboard signs",
+        "{column} '{value}' has the character '{character}' ({character_name}) at position"
+        " {position}, which may look like another but is not the same, so the same id would"
+        " count as two. Ids and refs are written with {alphabet} only: retype it",
+    ),
+    _r(
+        "hidden_row",
+        "error",
+        "row",
+        "A record is not on a hidden row",
+        "row {row_number} of sheet '{sheet}' is hidden but holds a record, which would be counted"
+        " although it is not seen; it is not read. Delete the row if it is not part of your"
+        " report, or unhide it (select the rows around it, right-click, Unhide)",
+    ),
+    _r(
+        "hidden_column",
+        "error",
+        "row",
+        "A value is not in a hidden column",
+        "{column} is in column {letter}, which is hidden, so its value '{value}' is not seen"
+        " in your sheet; unhide the column (select the columns around it, right-click,"
+        " Unhide), check the value, and save",
     ),
     _r(
         "merged_cell",

@@ -133,6 +133,8 @@ def table_markdown(table: Table) -> str:
         meaning = column.description
         if column.enum:
             meaning += " One of: " + ", ".join(f"`{v}`" for v in column.enum) + "."
+        if column.alphabet is not None:
+            meaning += f" Written with {column.alphabet.description} only."
         lines.append(
             f"| `{column.name}` | {column.sql_type} "
             f"| {'yes' if column.name in table.primary_key else ''} "

@@ -48,6 +48,7 @@ from pipelines.core.intake.guard.xml_parts import (
     SharedStrings,
     SheetScan,
     fast_sheet_scan,
+    has_note_marks,
 )
 
 __all__ = [
@@ -75,16 +76,23 @@ def every_sheet(_name: str) -> bool:
 
 @dataclass(frozen=True)
 class Inspected:
-    """What the guard noticed on its way: the workbook's kind ('xlsx' or 'ods'), and the
-    sheets whose cells may hide more than their value (errors, merges, links), so that
-    only those are looked at again."""
+    """What the guard noticed on its way: the workbook's kind ('xlsx' or 'ods'), the
+    sheets whose cells may hide more than their value (errors, formulas, merges, links,
+    hidden rows or columns), and whether the workbook's styles may show a number as a
+    percentage (then any sheet may), so that only those are looked at again."""
 
     kind: str
     marked_sheets: frozenset[str]
     every_sheet: bool = False
+    percent_formats: bool = False
 
     def may_hold_notes(self, sheet: str) -> bool:
-        return self.every_sheet or sheet in self.marked_sheets
+        return self.every_sheet or self.percent_formats or sheet in self.marked_sheets
+
+
+# Styles that may show a number as a percentage: the built-in 0% and 0.00%, or a format
+# code with a '%'.
+_PERCENT_MARKS = (b'numFmtId="9"', b'numFmtId="10"', b"%")
 
 
 @dataclass
@@ -98,6 +106,7 @@ class _Inspection:
     shared_strings: tuple[zipfile.ZipInfo, int] | None = None
     marked: set[str] = field(default_factory=set)
     ods_marked: bool = False
+    percent_formats: bool = False
 
     def scan_sheet(self, info: zipfile.ZipInfo, names: list[str]) -> None:
         """Bound the grid of a part read as the sheets ``names``: from byte counts when
@@ -158,10 +167,18 @@ def _inspect(data: bytes, limits: Limits, reads: SheetFilter) -> Inspected:
             inspection.ods_marked |= scan_ods(data, info, limits, budget)
         if key == package.shared_strings:
             inspection.shared_strings = (info, drain(inflate(data, info, limits, budget)))
+        elif key == package.styles:
+            styles = b"".join(inflate(data, info, limits, budget))
+            inspection.percent_formats = has_note_marks(styles, _PERCENT_MARKS)
         elif not names and key != ODS_CONTENT and key not in package.read:
             drain(inflate(data, info, limits, budget))
     inspection.check_shared_text()
-    return Inspected(package.kind, frozenset(inspection.marked), inspection.ods_marked)
+    return Inspected(
+        package.kind,
+        frozenset(inspection.marked),
+        inspection.ods_marked,
+        inspection.percent_formats,
+    )
 
 
 def check_container(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:

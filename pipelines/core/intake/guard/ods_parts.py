@@ -27,7 +27,10 @@ from pipelines.core.intake.guard.container import (
 from pipelines.core.intake.guard.xml_parts import SheetScan, expat, has_note_marks, parse_xml
 
 # What an ods cell may hide beyond its value (see pipelines.core.intake.cell_notes).
-_ODS_MARKS = (b'value-type="error"', b"HYPERLINK", b"-spanned", b"xlink:href")
+_ODS_MARKS = (
+    *(b'value-type="error"', b"HYPERLINK", b"-spanned", b"xlink:href", b"table:formula"),
+    *(b'table:visibility="collapse"', b'table:visibility="filter"', b'value-type="percentage"'),
+)
 
 _ODS_VALUE_ATTRIBUTES = frozenset(
     {

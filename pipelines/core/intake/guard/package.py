@@ -3,9 +3,9 @@
 calamine looks a part up by its name with '\\' read as '/' and ASCII case ignored
 (:func:`~.container.part_key`), so ``xl\\workbook.xml`` is the workbook. An .xlsx
 names its workbook in ``_rels/.rels`` (the officeDocument relationship): the folder
-of that target, ``xl/`` or any other, holds ``workbook.xml``, its relationships and
-``sharedStrings.xml``. An .ods is read from ``content.xml``, with ``mimetype`` and
-``META-INF/manifest.xml`` beside it.
+of that target, ``xl/`` or any other, holds ``workbook.xml``, its relationships,
+``sharedStrings.xml`` and ``styles.xml``. An .ods is read from ``content.xml``, with
+``mimetype`` and ``META-INF/manifest.xml`` beside it.
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ class Package:
     """The parts of a container that make it a workbook, by :func:`part_key`.
 
     ``kind`` is 'xlsx' or 'ods'; ``sheets`` maps each xlsx sheet part to the names of
-    the sheets it holds; ``read`` holds the small parts already read whole.
+    the sheets it holds; ``read`` holds the small parts already read whole; ``styles``
+    is the xlsx's styles part (number formats), beside workbook.xml.
     """
 
     kind: str
     sheets: dict[str, list[str]]
     shared_strings: str | None
     read: set[str]
+    styles: str | None = None
 
 
 class _Parts:
@@ -115,7 +117,8 @@ def locate(
             if (key := parts.find(path)) is not None:
                 sheets.setdefault(key, []).append(name)
         strings = parts.find(folder + "sharedStrings.xml")
-        return Package("xlsx", sheets, strings, parts.read)
+        styles = parts.find(folder + "styles.xml")
+        return Package("xlsx", sheets, strings, parts.read, styles)
     if parts.find(folder + "workbook.bin") or parts.find("xl/workbook.bin"):
         raise WorkbookRejected("binary_workbook")
     if ODS_CONTENT in by_key:

@@ -113,10 +113,14 @@ _PREFIXED_CELL = re.compile(rb":[cv][ \t\r\n/>]")  # <x:c>, <x:v>
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = b"0123456789"
 _MAX_TAIL = 1 * MiB
-# Error cells, formulas, merged ranges and links (xlsx and ods): a part without any of
-# them needs no second look by pipelines.core.intake.cell_notes. Plain substrings: searching
-# for each is far faster than one regular expression with alternatives.
-_XLSX_MARKS = (b't="e"', b"<f>", b"<f ", b":f>", b":f ", b"mergeCell", b"hyperlink")
+# Error cells, formulas, merged ranges, links and hidden rows and columns (xlsx and
+# ods): a part without any of them needs no second look by
+# pipelines.core.intake.cell_notes. Plain substrings: searching for each is far faster
+# than one regular expression with alternatives.
+_XLSX_MARKS = (
+    *(b't="e"', b"<f>", b"<f ", b":f>", b":f ", b"mergeCell", b"hyperlink"),
+    *(b'hidden="1"', b'hidden="true"'),
+)
 
 
 def has_note_marks(content: bytes, marks: tuple[bytes, ...] = _XLSX_MARKS) -> bool:
@@ -231,7 +235,8 @@ class ExactSheetScan:
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2]
-        if local in ("f", "mergeCell", "hyperlink") or attrs.get("t") == "e":
+        noted = local in ("f", "mergeCell", "hyperlink") or attrs.get("t") == "e"
+        if noted or attrs.get("hidden") in ("1", "true"):  # hidden: a row or a column
             self.scan.marked = True
         if local == "c":
             self._cell(attrs)

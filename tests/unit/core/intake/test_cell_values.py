@@ -11,12 +11,14 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import Outcome, ingest
 from pipelines.core.reference.loader import reference
+from pipelines.core.state.facts import resolve_facts
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
@@ -132,3 +134,35 @@ def test_a_text_date_with_surrounding_spaces_is_the_date(tmp_path, dirs):
     outcome = _ingest(raw, tmp_path)
     assert outcome.issues == []
     assert list(outcome.records["events"]["start_date"]) == [dt.date(2019, 5, 20)]
+
+
+@pytest.mark.parametrize(
+    ("ref", "character", "name", "position"),
+    [
+        ("\u0415V-001", "\u0415", "CYRILLIC CAPITAL LETTER IE", 1),
+        ("EV\u2010001", "\u2010", "HYPHEN", 3),
+        ("EV-0O1", None, None, None),  # a letter O: readable as such, a key of its own
+        ("EV\uff0d001", None, None, None),  # a full-width hyphen is '-' once NFKC-folded
+    ],
+)
+def test_a_key_with_a_look_alike_character_is_refused_never_counted_twice(
+    tmp_path, dirs, ref, character, name, position
+):
+    raw, _ = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "event_ref": "EV-001"}]})
+    restated = {**GOOD_ROWS["Events"], "event_ref": ref}
+    make_workbook(raw, "P4", "RP08", {"Events": [restated]}, cover={"period_id": "RP08"})
+    first, later = ingest(discover(raw), reference(), tmp_path / "archive")
+    refused = [i for i in later.issues if i["rule"] == "character_outside_alphabet"]
+    events = pd.concat([o.records["events"] for o in (first, later) if "events" in o.records])
+    current = resolve_facts({"events": events}, reference()).tables["events"]
+    if character is None:
+        assert refused == []
+        assert len(current) == (1 if ref == "EV\uff0d001" else 2)
+        return
+    (issue,) = refused
+    assert (issue["column"], issue["row"], issue["value"]) == ("event_ref", 2, ref)
+    assert issue["message"].startswith(
+        f"event_ref '{ref}' has the character '{character}' ({name}) at position {position}"
+    )
+    assert list(current["event_ref"]) == ["EV-001"]

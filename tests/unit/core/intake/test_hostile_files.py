@@ -15,11 +15,13 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import xlsxwriter
 
+from pipelines.app.run import rejected_summary
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.guard import Limits, WorkbookRejected, check_container
+from pipelines.core.intake.guard import Limits, WorkbookRejected, check_bytes, check_container
 from pipelines.core.intake.parsing import CellNote
 from pipelines.core.intake.workbook import read_workbook
 from pipelines.core.metadata.rules import message_for
@@ -541,6 +543,66 @@ def test_a_workbook_stored_outside_xl_is_read(tmp_path: Path) -> None:
     read_event(path)
 
 
+def noted_xlsx(path: Path) -> Path:
+    """A valid workbook whose Events hide what the reader notes (a count shown as a
+    percentage, a formula saved without its result, a hidden row holding a record, a
+    value in a hidden column), with an unread sheet holding data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        cover = workbook.add_worksheet("Cover")
+        for row, pair in enumerate([("field", "value"), ("partner_id", "P4")]):
+            cover.write_row(row, 0, pair)
+        percent = workbook.add_format({"num_format": "0%"})
+        for sheet in RECORD_SHEETS:
+            written = workbook.add_worksheet(sheet.name)
+            written.write_row(0, 0, sheet.column_names)
+            if sheet.name != "Events":
+                continue
+            for row in (1, 2, 3):
+                written.write_row(row, 0, [f"EV-{row}", *EVENT[1:]])
+            written.write_number(1, 8, 0.5, percent)  # participants, shown as 50%
+            written.write_formula(2, 8, "=1000*5", None, "")  # saved without its result
+            written.set_row(3, None, None, {"hidden": True})
+            written.set_column(11, 11, None, None, {"hidden": True})
+            written.write_string(1, 11, "https://example.org")
+        workbook.add_worksheet("Events (2)").write_row(0, 0, ["EV-9"])
+    return path
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(lambda path: path, id="as written"),
+        pytest.param(lambda path: repack(path, lambda n: n.replace("/", "\\"), {}), id="backslash"),
+        pytest.param(
+            lambda path: outside_xl(path, "book/", zipfile.ZipFile(path).read(EVENTS_PART)),
+            id="outside xl",
+        ),
+    ],
+)
+def test_what_cells_hide_is_noted_wherever_the_parts_are(
+    tmp_path: Path, layout: Callable[[Path], Path]
+) -> None:
+    """Part names with '\\' or a workbook outside xl/ (found as calamine finds them) give
+    the reader's notes too: the styles part beside the workbook, the sheets it names."""
+    path = layout(noted_xlsx(tmp_path / "RP07.xlsx"))
+    assert check_bytes(path.read_bytes()).percent_formats  # the guard finds the styles
+    workbook = read_workbook(path)
+    frame = workbook.sheets["Events"]
+    shown = (("shown_as", "a percentage"),)
+    assert frame.loc[2, "participants"] == CellNote("number_format_misleads", "50%", shown)
+    assert frame.loc[3, "participants"] == CellNote("formula_without_value", "=1000*5")
+    assert frame.loc[2, "evidence_url"] == CellNote(
+        "hidden_column", "https://example.org", (("letter", "L"),)
+    )
+    assert 4 not in frame.index
+    found = {(f.rule, f.sheet, f.row, f.record_ref) for f in workbook.findings}
+    assert found == {
+        ("hidden_row", "Events", 4, "EV-3"),
+        ("unread_sheet", "Events (2)", None, None),
+    }
+
+
 def test_a_sheet_at_an_absolute_target_is_checked(tmp_path: Path) -> None:
     """The relationship's target /data/sheet1.xml is a part outside the workbook's folder:
     calamine reads it, so its 60,001 rows are over the limit wherever the part is."""
@@ -918,7 +980,7 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
     rules = {file: c.rejection.rule for file, c in found.items() if c.rejection}
     assert rules == {
         "P12/RP07.ods": "unknown_partner_folder",
-        "P4/RP07 (1).xlsx": "unknown_period_file",
+        "P4/RP07 (1).xlsx": "copy_of_workbook",
         "P4/rp07.xlsx": "unknown_period_file",
         "p4/RP07.xlsx": "unknown_partner_folder",
     }
@@ -930,6 +992,62 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
     )
     assert found["P4/rp07.xlsx"].partner_id == "P4"
     assert found["P12/RP07.ods"].period_id == "RP07"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RP07 (conflicted copy 2026-12-01).xlsx",
+        "RP07 (Maria's conflicted copy 2026-12-01).xlsx",
+        "RP07-DESKTOP-AB12.xlsx",
+        "Copy of RP07.xlsx",
+        "RP07 - Copy.xlsx",
+        "RP07 (1).xlsx",
+        "P4_RP07 (2).xlsx",
+        "copy of rp07.xlsx",
+    ],
+)
+def test_a_copy_of_a_workbook_is_named_a_copy(tmp_path: Path, name: str) -> None:
+    _drop(tmp_path, f"P4/{name}")
+    [candidate] = discover(tmp_path)
+    assert candidate.rejection is not None
+    assert candidate.rejection.rule == "copy_of_workbook"
+    message = candidate.rejection.message
+    assert message.startswith(f"'{name}' is named like a copy of your RP07 workbook")
+    assert "rename it to RP07.xlsx, replacing the file there; otherwise delete it" in message
+    assert "name the workbook after the period" not in message
+    # Not counted against the partner-period: the copy is no submission of RP07.
+    assert (candidate.partner_id, candidate.period_id) == ("P4", None)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Thumbs.db", "desktop.ini", "Desktop.ini", ".DS_Store", "~$RP07.xlsx", ".~lock.RP07.xlsx#"],
+)
+def test_operating_system_files_are_ignored_quietly(tmp_path: Path, name: str) -> None:
+    valid_xlsx(tmp_path / "P4" / "RP07.xlsx")
+    _drop(tmp_path, f"P4/{name}")
+    _drop(tmp_path, name)
+    assert [(c.file, c.rejection) for c in discover(tmp_path)] == [("P4/RP07.xlsx", None)]
+
+
+def test_the_run_names_a_rejected_file_once() -> None:
+    refused = message_for("unsupported_file_type", file="P4/RP07.xls", kind=".xls files are")
+    submissions = pd.DataFrame(
+        {"file": ["P4/RP07.xls", "P8/RP07.xlsx"], "sha256": ["a", "b"], "status": ["rejected"] * 2}
+    )
+    issues = pd.DataFrame(
+        {
+            "file": ["P4/RP07.xls", "P8/RP07.xlsx"],
+            "sha256": ["a", "b"],
+            "severity": ["error", "error"],
+            "message": [refused, "Cover names partner P3"],
+        }
+    )
+    assert rejected_summary(submissions, issues).splitlines()[1:] == [
+        f"  {refused}",
+        "  P8/RP07.xlsx: Cover names partner P3",
+    ]
 
 
 def test_a_mixed_drop_folder_yields_every_file_and_the_batch_goes_on(tmp_path: Path) -> None:

@@ -24,6 +24,11 @@ def _only_outcome(raw, tmp_path):
     [
         ({"partner_id": "P3"}, "partner_mismatch", "folder of P4"),
         ({"partner_id": "P99"}, "unknown_cover_partner", "'P99' is not a project partner"),
+        (
+            {"partner_id": "\u0420" + "4"},  # Cyrillic Er, which looks like P
+            "character_outside_alphabet",
+            "partner_id 'Р4' has the character 'Р' (CYRILLIC CAPITAL LETTER ER) at position 1",
+        ),
         ({"period_id": "RP06"}, "period_mismatch", "file is named RP07"),
         ({"period_id": "RP99"}, "unknown_cover_period", "'RP99' is not a reporting period"),
         ({"submitted_on": "15.04.2020"}, "submitted_on_not_a_date", "got '15.04.2020'"),
@@ -40,6 +45,24 @@ def test_cover_rules(tmp_path, dirs, cover, rule, words):
     assert (issue["rule"], issue["sheet"], issue["severity"]) == (rule, "Cover", "error")
     assert words in issue["message"]
     assert outcome.records == {}
+
+
+def test_a_cover_formula_without_its_result_is_refused_as_such(tmp_path, dirs):
+    raw, _ = dirs
+    path = make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    book = load_workbook(path)
+    book["Cover"]["B5"] = "=DATE(2020,4,15)"  # submitted_on, saved by openpyxl
+    book.save(path)
+    outcome = _only_outcome(raw, tmp_path)
+    assert outcome.status == "rejected"
+    (issue,) = outcome.issues
+    assert (issue["rule"], issue["sheet"], issue["row"], issue["column"]) == (
+        "formula_without_value",
+        "Cover",
+        5,
+        "submitted_on",
+    )
+    assert issue["message"].startswith("submitted_on holds the formula =DATE(2020,4,15)")
 
 
 def test_submitted_on_as_iso_text_is_a_date(tmp_path, dirs):

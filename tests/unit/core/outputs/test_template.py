@@ -179,6 +179,12 @@ def test_guide_lists_every_column(blank_book):
         assert any(r[:2] == ("Cover", f.name) for r in rows)
 
 
+def test_guide_states_the_alphabet_of_ids_and_refs(blank_book):
+    rows = {r[1]: " ".join(map(str, r)) for r in blank_book["Guide"].iter_rows(values_only=True)}
+    for column in ("event_ref", "practice_ref", "measure_ref", "guest_partner_id"):
+        assert "plain keyboard characters (the letters A-Z and a-z, the digits" in rows[column]
+
+
 def test_guide_says_how_to_submit(blank_book):
     text = " ".join(str(c) for r in blank_book["Guide"].iter_rows(values_only=True) for c in r)
     assert "raw/P4/RP07.xlsx" in text
