@@ -17,8 +17,18 @@ from pipelines.core.validation import issues_frame
 from pipelines.defs.ingest_assets import all_states
 from pipelines.defs.resources import ClusterixPaths
 
+# These documents feed no published table: a run writes them after the publication, so
+# a corrected figure reaches the published tables without waiting for them (Dagster's
+# executors start the ready step of highest priority first; the default is 0).
+AFTER_PUBLICATION = {"dagster/priority": "-1"}
 
-@dg.asset(group_name="outputs", kinds={"markdown"}, description="assets/README.md for analysts.")
+
+@dg.asset(
+    group_name="outputs",
+    kinds={"markdown"},
+    description="assets/README.md for analysts.",
+    op_tags=AFTER_PUBLICATION,
+)
 def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
     text = render_dictionary()
     path = write_atomic(paths.assets / "README.md", lambda tmp: tmp.write_text(text, "utf-8"))
@@ -31,7 +41,12 @@ REPORT_FILE = "report/progress_report.html"
 FEEDBACK_DIR = "feedback"
 
 
-@dg.asset(group_name="outputs", kinds={"html"}, description="Offline HTML progress report.")
+@dg.asset(
+    group_name="outputs",
+    kinds={"html"},
+    description="Offline HTML progress report.",
+    op_tags=AFTER_PUBLICATION,
+)
 def progress_report(
     context: dg.AssetExecutionContext,
     paths: ClusterixPaths,
@@ -70,6 +85,7 @@ def progress_report(
     description="A feedback workbook per partner-period whose latest workbook has issues or"
     " was sent back by the coordinator.",
     deps=["submission_states"],
+    op_tags=AFTER_PUBLICATION,
 )
 def partner_feedback(
     context: dg.AssetExecutionContext, paths: ClusterixPaths

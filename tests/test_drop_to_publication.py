@@ -1,7 +1,10 @@
-"""The drop-folder sensor's look, on a real Dagster instance and real workbooks: each tick
-lists every file's size and modification time, and reads a file's bytes only when those
-moved. A change that no size or time shows is therefore, by design, unseen: that is how
-these tests tell a read from no read."""
+"""From a dropped workbook to its published figures, on a real Dagster instance.
+
+The sensor's look: each tick lists every file's size and modification time, and reads a
+file's bytes only when those moved. A change that no size or time shows is therefore,
+by design, unseen: that is how these tests tell a read from no read. Then the run
+publishes the tables before it writes the documents that feed none of them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import dagster as dg
 from conftest import GOOD_ROWS, make_workbook
 
 from pipelines.defs.automation import raw_files_sensor
+from pipelines.run import run_everything
 
 
 def _tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
@@ -70,3 +74,14 @@ def test_only_a_file_whose_size_or_time_moved_is_read_again(dirs, instance):
     resized = _tick(instance, saved_again.cursor)
     (request,) = resized.run_requests
     assert request.run_key != first.run_requests[0].run_key
+
+
+def test_a_run_publishes_the_tables_before_writing_the_documents(dirs, instance):
+    raw, assets = dirs
+    make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
+    result = run_everything(instance)
+    assert result.success
+    started = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
+    documents = ("progress_report", "partner_feedback", "data_dictionary")
+    assert all(started.index("publication") < started.index(step) for step in documents)
+    assert (assets / "manifest.json").exists()
