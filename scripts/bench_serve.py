@@ -206,7 +206,8 @@ def latency_round(served: Served, timeout: float = 300) -> dict:
     sensor = run["tags"].get("dagster/sensor_name")
     ticks = served.sensor_ticks(sensor) if sensor else []
     tick = next((t for t in ticks if run_id in t["runIds"]), None)
-    looked = tick["timestamp"] if tick else times["enqueued"]
+    # A tick that started just before the save can still list the saved file.
+    looked = max(saved, tick["timestamp"] if tick else times["enqueued"])
     parts = {
         "sensor wait": looked - saved,
         "sensor tick": times["enqueued"] - looked,
