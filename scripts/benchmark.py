@@ -609,7 +609,25 @@ def main(argv: list[str] | None = None) -> int:
     commit = _git_commit()
     print(f"CLUSTERIX benchmark, factors {factors}, work directory {workdir}, commit {commit}")
     base_reference = ROOT / "pipelines" / "core" / "reference_data"
-    results = []
+    out = workdir / "benchmark.json"
+    results: list[dict] = []
+    serve_results: list[dict] = []
+
+    def save() -> None:
+        """Write the figures so far: a long benchmark stopped midway keeps them."""
+        report = {
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "commit": commit,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "goals": GOALS,
+            "results": results,
+            "serve": serve_results,
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, default=str))
+
     for factor in factors:
         root = workdir / f"x{factor}"
         if args.regenerate:
@@ -617,30 +635,19 @@ def main(argv: list[str] | None = None) -> int:
         manifest = generate(factor, args.raw.resolve(), base_reference, root, args.jobs)
         profile = args.profile and factor == factors[-1]
         results.append(bench_factor(factor, args, manifest, root, profile))
-    serve_results = []
+        save()
     for factor in sorted({*serve_factors, *([idle_factor] if idle_factor else [])}):
         root = workdir / f"x{factor}"
         manifest = generate(factor, args.raw.resolve(), base_reference, root, args.jobs)
         rounds = args.serve_rounds if factor in serve_factors else 0
         idle = args.idle_minutes if factor == idle_factor else 0
         serve_results.append(serve_factor(factor, rounds, idle, manifest, root))
+        save()
+        print_serve_results(serve_results[-1:])  # printed as it comes: a factor takes minutes
     print_results(results)
-    print_serve_results(serve_results)
     for r in results:
         for label, summary in (r.get("profiles") or {}).items():
             print_profile(f"the {label} run at x{r['factor']}", summary)
-    report = {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": commit,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "goals": GOALS,
-        "results": results,
-        "serve": serve_results,
-    }
-    out = workdir / "benchmark.json"
-    out.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nFigures written to {out}")
     return 0
 
