@@ -1,7 +1,7 @@
 """``make serve`` as the coordinator meets it: how long a corrected workbook takes to
 show in the published scorecard, and what watching the drop folder costs when idle.
 
-:class:`Served` starts ``python -m pipelines.serve`` (daemon and webserver, the shipped
+:class:`Served` starts ``python -m pipelines.app.serve`` (daemon and webserver, the shipped
 ``deploy/dagster.yaml``) on 127.0.0.1 with its own ``DAGSTER_HOME``, raw, state and
 assets folders, and waits for the sensor's first run to publish. Then:
 
@@ -90,7 +90,7 @@ class Served:
         self.assets = Path(env["CLUSTERIX_ASSETS_DIR"])
         self.port = _free_port()
         self.log = root / "serve.log"
-        command = [sys.executable, "-m", "pipelines.serve", "--port", str(self.port)]
+        command = [sys.executable, "-m", "pipelines.app.serve", "--port", str(self.port)]
         with self.log.open("w") as out:
             # Its own session: stopping it reaches the daemon, webserver and code servers.
             self.process = subprocess.Popen(
