@@ -283,3 +283,23 @@ def change_one_workbook(raw_dir: Path, file: str = "P4/RP07.xlsx") -> Path:
     write_template(path.parent.name, path.stem, tmp, records=records, cover=cover)
     tmp.replace(path)
     return path
+
+
+def raise_structural_funds(raw_dir: Path, file: str = "P4/RP11.xlsx") -> Path:
+    """Restate the first policy measure's Structural Funds one euro higher, as a partner
+    correcting a figure would: the scorecard's R3 then shows one euro more.
+
+    The measure is P4's latest restatement of it, so its figure is the one counted.
+    The new file replaces the old one by rename, as in :func:`change_one_workbook`.
+    """
+    from pipelines.core.outputs.template import write_template
+
+    path = raw_dir / file
+    cover, records = read_base(path)
+    measures = records["PolicyMeasures"]
+    funds = round(measures[0]["sf_influenced_eur"] + 1, 2)
+    measures[0] = {**measures[0], "sf_influenced_eur": funds}
+    tmp = path.with_name(f".{path.stem}.bench{path.suffix}")
+    write_template(path.parent.name, path.stem, tmp, records=records, cover=cover)
+    tmp.replace(path)
+    return path

@@ -16,6 +16,16 @@ whole fresh processes, start-up and imports included:
    requests, as the daemon would (``--repeat`` times, the median; goal as in 2);
 5. a process that only starts: imports, definitions and instance, the floor of any run.
 
+Then, as the coordinator meets it (``scripts/bench_serve.py``), for each of
+``--serve-factors`` (default 1 and 10): ``make serve`` on 127.0.0.1 with its own
+``DAGSTER_HOME`` and a copy of the generated workbooks; after the first publication,
+one figure of one workbook is restated ``--serve-rounds`` times, each timed until the
+published scorecard shows it (goal: the slower round within 15 s), split into sensor
+wait, queue, launch and run by the run's own events. At ``--idle-factor`` (default 100)
+the daemon's CPU over ``--idle-minutes`` (default 10) idle minutes is measured after
+the first publication (goal: under 5 % of one core). ``--only runs`` or ``--only serve``
+measures one half.
+
 Peak memory is the child's maximum resident set size (goal at 100x: below 1 GiB).
 
 A factor that misses a goal is profiled (a cProfile'd full run and changed-workbook
@@ -48,6 +58,7 @@ for path in (ROOT, ROOT / "scripts"):
         sys.path.insert(0, str(path))
 
 from bench_data import change_one_workbook, generate  # noqa: E402
+from bench_serve import Served, idle_cpu, latency_round  # noqa: E402
 
 from pipelines.core.intake.discovery import ACCEPTED_SUFFIXES  # noqa: E402
 from pipelines.core.metadata.tables import GUIDE_SHEET, RECORD_SHEETS  # noqa: E402
@@ -60,7 +71,14 @@ from pipelines.platform.settings import (  # noqa: E402
 
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "clusterix-bench"
 MIB = 1024 * 1024
-GOALS = {"full": 3.0, "changed": 0.25, "x100": 1.5, "peak_mib": 1024}
+GOALS = {
+    "full": 3.0,
+    "changed": 0.25,
+    "x100": 1.5,
+    "peak_mib": 1024,
+    "serve_seconds": 15.0,
+    "idle_share": 0.05,
+}
 CURSOR_FILE = "sensor.cursor"
 
 
@@ -333,6 +351,61 @@ def missed_goals(result: dict) -> list[str]:
     return missed
 
 
+def serve_factor(factor: int, rounds: int, idle_minutes: float, manifest: dict, root: Path) -> dict:
+    """``make serve`` on this factor's workbooks: the first publication, ``rounds`` timed
+    corrections, then (if ``idle_minutes``) the CPU of an idle window."""
+    runs = Runs(root / "serve", manifest)
+    env = runs.env(*(runs.fresh(n) for n in ("assets", "state", "home")))
+    env["HOST"] = "127.0.0.1"
+    result: dict = {"factor": factor, "workbooks": manifest["workbooks"], "rounds": []}
+    served = Served(runs.root, runs.raw, env)
+    try:
+        print(f"  x{factor}: make serve, waiting for the sensor's first run to publish...")
+        result["first_publication_seconds"] = served.wait_for_first_publication(timeout=1800)
+        for i in range(rounds):
+            print(f"  x{factor}: make serve, one figure restated ({i + 1}/{rounds})...")
+            result["rounds"].append(latency_round(served))
+        if idle_minutes:
+            print(f"  x{factor}: make serve, idle for {idle_minutes:g} minutes...")
+            result["idle"] = idle_cpu(served, idle_minutes * 60)
+    finally:
+        served.stop()
+    return result
+
+
+def print_serve_results(results: list[dict]) -> None:
+    goal, share_goal = GOALS["serve_seconds"], GOALS["idle_share"]
+    for r in results:
+        print(f"\nmake serve, x{r['factor']} ({r['workbooks']:,} workbooks):")
+        print(f"  first publication after start   {r['first_publication_seconds']:7.1f} s")
+        for i, rnd in enumerate(r["rounds"], 1):
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in rnd["parts"].items())
+            top = ", ".join(f"{k} {v:.1f}" for k, v in list(rnd["steps"].items())[:4])
+            print(
+                f"  corrected workbook shown, round {i} {rnd['seconds']:5.1f} s   ({parts});"
+                f" {rnd['events']} events; steps (s): {top}; sensor ticks every"
+                f" {rnd['tick_spacing'] or 0:.1f} s; load average {rnd['load_average']:.1f}"
+            )
+        if r["rounds"]:
+            slowest = max(rnd["seconds"] for rnd in r["rounds"])
+            print(f"  slower round {slowest:.1f} s   goal <= {goal:g} s: {_goal(slowest <= goal)}")
+        if "idle" in r:
+            idle = r["idle"]
+            for name in ("dagster-daemon", "dagster-webserver"):
+                tree = idle.get(name)
+                if tree is None:
+                    continue
+                met = _goal(tree["share_of_one_core"] < share_goal)
+                target = f"   goal < {share_goal:.0%}: {met}"
+                print(
+                    f"  {name} tree idle {idle['seconds'] / 60:.1f} min: {tree['cpu_seconds']:.1f}"
+                    f" CPU s, {tree['share_of_one_core']:.2%} of one core"
+                    + (target if name == "dagster-daemon" else "")
+                )
+            if idle["published"]:
+                print("  (a run published during the idle window: the figure is not idle)")
+
+
 # --- the profile ------------------------------------------------------------------------
 
 
@@ -491,25 +564,70 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--postgres-url",
         help="also time a full run with the Dagster instance in this (empty) Postgres database",
     )
+    parser.add_argument(
+        "--only", choices=("runs", "serve"), help="only the process runs, or only make serve"
+    )
+    parser.add_argument(
+        "--serve-factors", default="1,10", help="make serve latency at these multipliers"
+    )
+    parser.add_argument("--serve-rounds", type=int, default=2, help="corrections timed per factor")
+    parser.add_argument(
+        "--idle-minutes",
+        type=float,
+        default=10,
+        help="idle window for the daemon's CPU under make serve (0 skips it)",
+    )
+    parser.add_argument(
+        "--idle-factor", type=int, default=100, help="multiplier of the idle window"
+    )
     parser.add_argument("--child", choices=tuple(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
+def _factors(text: str) -> list[int] | None:
+    """Comma-separated positive multipliers, sorted; None when one is not."""
+    try:
+        factors = sorted({int(f) for f in text.split(",") if f.strip()})
+    except ValueError:
+        return None
+    return factors if all(f >= 1 for f in factors) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
         return child_main(args.child, args.stats, args.profile_out)
-    factors = sorted({int(f) for f in args.factors.split(",") if f.strip()})
-    if not factors or min(factors) < 1:
-        print("error: --factors takes positive integers, e.g. 1,10", file=sys.stderr)
+    factors = _factors(args.factors) if args.only != "serve" else []
+    serve_factors = _factors(args.serve_factors) if args.only != "runs" else []
+    idle_factor = args.idle_factor if args.only != "runs" and args.idle_minutes > 0 else None
+    if None in (factors, serve_factors) or (idle_factor is not None and idle_factor < 1):
+        print("error: factors are positive integers, e.g. --factors 1,10", file=sys.stderr)
         return 2
     workdir = args.workdir.resolve()
     commit = _git_commit()
     print(f"CLUSTERIX benchmark, factors {factors}, work directory {workdir}, commit {commit}")
     base_reference = ROOT / "pipelines" / "core" / "reference" / "data"
-    results = []
+    out = workdir / "benchmark.json"
+    results: list[dict] = []
+    serve_results: list[dict] = []
+
+    def save() -> None:
+        """Write the figures so far: a long benchmark stopped midway keeps them."""
+        report = {
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "commit": commit,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "goals": GOALS,
+            "results": results,
+            "serve": serve_results,
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, default=str))
+
     for factor in factors:
         root = workdir / f"x{factor}"
         if args.regenerate:
@@ -517,21 +635,19 @@ def main(argv: list[str] | None = None) -> int:
         manifest = generate(factor, args.raw.resolve(), base_reference, root, args.jobs)
         profile = args.profile and factor == factors[-1]
         results.append(bench_factor(factor, args, manifest, root, profile))
+        save()
+    for factor in sorted({*serve_factors, *([idle_factor] if idle_factor else [])}):
+        root = workdir / f"x{factor}"
+        manifest = generate(factor, args.raw.resolve(), base_reference, root, args.jobs)
+        rounds = args.serve_rounds if factor in serve_factors else 0
+        idle = args.idle_minutes if factor == idle_factor else 0
+        serve_results.append(serve_factor(factor, rounds, idle, manifest, root))
+        save()
+        print_serve_results(serve_results[-1:])  # printed as it comes: a factor takes minutes
     print_results(results)
     for r in results:
         for label, summary in (r.get("profiles") or {}).items():
             print_profile(f"the {label} run at x{r['factor']}", summary)
-    report = {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": commit,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "goals": GOALS,
-        "results": results,
-    }
-    out = workdir / "benchmark.json"
-    out.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nFigures written to {out}")
     return 0
 

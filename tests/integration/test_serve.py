@@ -76,7 +76,7 @@ def test_the_shipped_instance_is_valid_and_uses_postgres_from_the_environment(
     assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 1
     assert config["run_monitoring"]["enabled"] is True
     assert config["telemetry"]["enabled"] is False
-    assert config["retention"]["sensor"]["purge_after_days"]["skipped"] == 7
+    assert config["retention"]["sensor"]["purge_after_days"]["skipped"] == 1
 
     monkeypatch.delenv(POSTGRES_URL_ENV)
     assert "storage" not in yaml.safe_load(

@@ -76,6 +76,28 @@ def discover(raw_dir: Path) -> list[Candidate]:
     return _one_workbook_each(sorted(found, key=lambda candidate: candidate.file))
 
 
+def listing(raw_dir: Path) -> list[tuple[str, int, int]]:
+    """``(file, size, modification time in ns)`` of every file :func:`discover` lists,
+    sorted by ``file`` (relative, posix): one ``lstat`` each, nothing opened or parsed.
+
+    A file that vanishes while listed is given as size and time ``-1``.
+    """
+    root = Path(raw_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"the raw directory {root} does not exist or is not a folder")
+    start = len(os.path.join(root, ""))
+    rows = []
+    for entry in _walk(root):
+        file = entry.path[start:].replace(os.sep, "/")
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            rows.append((file, -1, -1))
+        else:
+            rows.append((file, info.st_size, info.st_mtime_ns))
+    return sorted(rows)
+
+
 def _one_workbook_each(candidates: list[Candidate]) -> list[Candidate]:
     """Reject every workbook of a partner-period that has more than one (RP07.xlsx and
     RP07.ods): picking one would be a guess, and using both would count figures twice."""

@@ -20,8 +20,18 @@ from pipelines.core.state.completeness import STATUSES, submission_statuses
 from pipelines.core.state.review import SENT_BACK, Decision, Ledger
 from pipelines.defs.resources import ClusterixPaths
 
+# These documents feed no published table: a run writes them after the publication, so
+# a corrected figure reaches the published tables without waiting for them (Dagster's
+# executors start the ready step of highest priority first; the default is 0).
+AFTER_PUBLICATION = {"dagster/priority": "-1"}
 
-@dg.asset(group_name="outputs", kinds={"markdown"}, description="assets/README.md for analysts.")
+
+@dg.asset(
+    group_name="outputs",
+    kinds={"markdown"},
+    description="assets/README.md for analysts.",
+    op_tags=AFTER_PUBLICATION,
+)
 def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
     text = render_dictionary()
     path = write_atomic(paths.assets / "README.md", lambda tmp: tmp.write_text(text, "utf-8"))
@@ -35,7 +45,12 @@ FEEDBACK_DIR = "feedback"
 FOLDER_FEEDBACK = "files_not_read.xlsx"  # per partner: files of its folder in no period
 
 
-@dg.asset(group_name="outputs", kinds={"html"}, description="Offline HTML progress report.")
+@dg.asset(
+    group_name="outputs",
+    kinds={"html"},
+    description="Offline HTML progress report.",
+    op_tags=AFTER_PUBLICATION,
+)
 def progress_report(
     context: dg.AssetExecutionContext,
     paths: ClusterixPaths,
@@ -138,6 +153,7 @@ def _wanted_feedback(
     " found across partners such as probable duplicate events) or sent back by the"
     " coordinator, opening with the outcome of its workbook; and one per partner whose"
     f" folder holds files of no period (<partner>/{FOLDER_FEEDBACK}).",
+    op_tags=AFTER_PUBLICATION,
 )
 def partner_feedback(
     paths: ClusterixPaths, submissions: pd.DataFrame, validation_issues: pd.DataFrame
