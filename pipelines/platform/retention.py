@@ -1,21 +1,9 @@
 """Run retention that never changes what the Dagster UI shows.
 
-Dagster OSS purges old ticks (``retention:`` in ``dagster.yaml``) but has no setting for
-old runs, and deleting every run older than N days would be wrong here:
-``DagsterInstance.delete_run`` deletes the run's events, materialisations included. The
-ingest step reports a partition of ``submission`` (and its ``workbook_accepted`` check)
-only when that partner-period changed, so the latest materialisation of a workbook
-nobody touched for a year lives in a year-old run; deleting that run would turn the
-partition Missing in the UI. Tables that did not change keep old latest
-materialisations in the same way.
-
-So a finished run older than the cutoff is deleted only if it holds none of the events
-the UI shows as "latest": the latest materialisation and observation of every asset
-and of every partition, the latest evaluation of every asset check (per partition), and
-the latest attempt of an asset or partition that failed. Unfinished runs (queued,
-starting, started, canceling) are never touched, whatever their age. The set of runs
-to keep is read per asset key and per check key, never per run or per partition, so a
-prune costs a few queries per asset whatever the number of runs and partitions.
+A finished run older than the cutoff is deleted only if it holds none of the events the
+UI shows as latest (materialisations, observations, check evaluations, failed attempts,
+per asset and per partition); unfinished runs are never touched. Why not simply delete
+old runs, and how the set to keep is read cheaply: docs/design/run-retention.md.
 """
 
 from __future__ import annotations

@@ -1,22 +1,6 @@
 """The one-writer lock when the state directory is ``s3://``: an object made with a
-conditional PUT.
-
-``flock`` cannot lock an object. S3 offers conditional writes instead (August 2024):
-a PUT with ``If-None-Match: *`` succeeds only if the key does not exist, and one with
-``If-Match: <etag>`` only if the object is still the version read. So:
-
-- taking the lock is creating ``<state>/.writer.lock`` with ``If-None-Match: *``; of
-  two runs trying at once exactly one gets 200, the other 412;
-- the holder rewrites it every ``ttl / 3`` seconds (a heartbeat, with ``If-Match`` on
-  its own last version, so it notices if the lock was taken from it);
-- a run that finds the object older than its holder's ``ttl`` (by the server's clock:
-  its ``Last-Modified`` against the response's ``Date``, so host clocks do not matter)
-  knows the holder died (``kill -9``, a lost machine) and takes it over with
-  ``If-Match`` on that stale version, which again only one contender can win;
-- releasing deletes it (``If-Match`` on the holder's version).
-
-A kernel lock is released when its process dies; this one is cleared ``ttl`` seconds
-after the heartbeat stops (``CLUSTERIX_LOCK_TTL``, default 60 s).
+conditional PUT, kept alive by a heartbeat, taken over once its holder's heartbeat is
+older than ``CLUSTERIX_LOCK_TTL`` (default 60 s). Why: docs/design/s3-lock.md.
 """
 
 from __future__ import annotations

@@ -1,27 +1,10 @@
-"""One writer at a time: an exclusive lock on the state directory for the length of a run.
+"""One writer at a time: an exclusive, re-entrant lock on the state directory for the
+length of a run.
 
-Two runs over the same state and assets directories would interleave their archive,
-state and table writes (measured: crashes on shared temporary names and a corrupt
-instance set-up). Every writer - ``clusterix run``, or a Dagster run started by the
-sensor, the schedule or the UI - therefore holds ``<state>/.writer.lock`` while it runs.
-
-The lock is an ``fcntl.flock`` on that file. The kernel releases it when the holding
-process ends, however it ends, so a run killed with ``kill -9`` can never leave the
-pipeline locked: the file's *content* (who holds it, since when) is only information.
-A holder that releases normally empties the file; a new holder that finds content left
-behind knows the previous run died without releasing, says so, and overwrites it.
-
-A run's step processes (the multiprocess executor's) outlive an orchestrating process
-killed with ``kill -9``: its lock goes with it, but they carry on writing (seen: two
-ingest chunks saving their states seconds later). So each such step process holds
-``<state>/.writer.steps`` *shared* while it runs (:func:`step_guard`), and a new holder
-of the lock, once it has written its record, waits for an exclusive hold on it: for
-every step left behind to end. A step of the ended run that starts later reads that
-the lock is no longer its run's, and stops.
-
-The lock is re-entrant within one process (``clusterix run`` takes it before creating
-the Dagster instance, then the in-process run asks again), because two ``flock`` calls
-on separate descriptors of one file conflict even inside a single process.
+Every writer (``clusterix run``, a Dagster run, a review) holds ``<state>/.writer.lock``;
+a process that dies releases it. A run's step processes hold ``<state>/.writer.steps``
+shared (:func:`step_guard`), and a new holder waits for the steps of an ended run.
+Why it is built this way: docs/design/writer-lock.md.
 """
 
 from __future__ import annotations
