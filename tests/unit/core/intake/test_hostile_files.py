@@ -1034,7 +1034,12 @@ def test_operating_system_files_are_ignored_quietly(tmp_path: Path, name: str) -
 def test_the_run_names_a_rejected_file_once() -> None:
     refused = message_for("unsupported_file_type", file="P4/RP07.xls", kind=".xls files are")
     submissions = pd.DataFrame(
-        {"file": ["P4/RP07.xls", "P8/RP07.xlsx"], "sha256": ["a", "b"], "status": ["rejected"] * 2}
+        {
+            "file": ["P4/RP07.xls", "P8/RP07.xlsx"],
+            "sha256": ["a", "b"],
+            "status": ["rejected"] * 2,
+            "in_folder": [True, True],
+        }
     )
     issues = pd.DataFrame(
         {
@@ -1042,6 +1047,7 @@ def test_the_run_names_a_rejected_file_once() -> None:
             "sha256": ["a", "b"],
             "severity": ["error", "error"],
             "message": [refused, "Cover names partner P3"],
+            "is_open": [True, True],
         }
     )
     assert rejected_summary(submissions, issues).splitlines()[1:] == [

@@ -94,8 +94,9 @@ def version(sha: str, status: str, seen: str, submitted_on: dt.date | None) -> d
 
 
 def status_of(*versions: dict, issues: pd.DataFrame = ISSUES) -> dict:
-    """P4 RP07's row of ``submission_statuses`` for these versions (the last accepted in use)."""
-    rows = [dict(v) for v in versions]
+    """P4 RP07's row of ``submission_statuses`` for these versions (the last accepted in use,
+    the last one given the file in the folder now)."""
+    rows = [dict(v) | {"in_folder": i == len(versions) - 1} for i, v in enumerate(versions)]
     accepted = [v for v in rows if v["status"] == "accepted"]
     if accepted:
         accepted[-1]["current"] = True
