@@ -11,10 +11,16 @@ from pipelines.defs.ingest_assets import (
     ingest_chunks,
     ingest_submissions,
     submission,
+    submitted_by_deadline,
     workbook_accepted,
 )
 from pipelines.defs.io_managers import TableIOManager
-from pipelines.defs.output_assets import data_dictionary, partner_feedback, progress_report
+from pipelines.defs.output_assets import (
+    coordinator_summary,
+    data_dictionary,
+    partner_feedback,
+    progress_report,
+)
 from pipelines.defs.publish_assets import history_tables, publication, published_submissions
 from pipelines.defs.reference_assets import reference_tables
 from pipelines.defs.resources import configured_paths
@@ -35,12 +41,13 @@ defs = dg.Definitions(
         reviews,
         indicators,
         progress_report,
+        coordinator_summary,
         partner_feedback,
         data_dictionary,
         history_tables,
         publication,
     ],
-    asset_checks=[workbook_accepted],
+    asset_checks=[workbook_accepted, submitted_by_deadline],
     jobs=[ingest_everything, review_submission, prune_old_runs],
     sensors=[raw_files_sensor, review_decisions_sensor],
     schedules=[daily_ingest, weekly_run_retention],

@@ -19,6 +19,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.core import config
+from pipelines.core.completeness import NOT_EXPECTED, STATUS_WORDS
 from pipelines.core.failures import operational_error
 from pipelines.core.publish import read_parquet
 from pipelines.core.storage import is_remote
@@ -26,6 +27,7 @@ from pipelines.core.sync import Locations, synced
 from pipelines.core.tables import (
     INDICATOR_SCORECARD,
     STAKEHOLDER_MEETING_FLOOR,
+    SUBMISSION_COMPLETENESS,
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
@@ -207,6 +209,7 @@ def _run_pipeline(run_id: str) -> int:
     submissions = read_parquet(SUBMISSIONS, assets)
     issues = read_parquet(VALIDATION_ISSUES, assets)
     print(submissions_summary(submissions, issues))
+    print(statuses_summary(read_parquet(SUBMISSION_COMPLETENESS, assets)))
     rejected = rejected_summary(submissions, issues)
     if rejected:
         print(rejected)
@@ -244,6 +247,18 @@ def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
         f"Workbook versions: {counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)}"
         f" rejected; open issues: {errors} errors, {warnings} warnings"
     )
+
+
+def statuses_summary(completeness: pd.DataFrame) -> str:
+    """One line on where the expected partner-periods stand, in the statuses' own words
+    (``submission_completeness`` holds the answer of the one status function)."""
+    counts = completeness["status"].value_counts()
+    parts = [
+        f"{int(counts.get(status, 0))} {words}"
+        for status, words in STATUS_WORDS.items()
+        if status != NOT_EXPECTED
+    ]
+    return "Partner-periods: " + ", ".join(parts)
 
 
 def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:

@@ -1,6 +1,7 @@
 """Metadata the Dagster UI shows: row counts, column schemas and markdown previews."""
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
@@ -49,6 +50,25 @@ def markdown_table(frame: pd.DataFrame, limit: int = PREVIEW_ROWS) -> str:
     if len(frame) > limit:
         lines.append(f"\n_{limit} of {len(frame)} rows_")
     return "\n".join(lines)
+
+
+def table_value(frame: pd.DataFrame) -> dg.TableMetadataValue:
+    """A frame as a table the UI draws in place, every row, each cell as text or number."""
+
+    def cell(value: object) -> str | int | float | bool:
+        if isinstance(value, bool | int | float) and not isinstance(value, Decimal):
+            return value
+        return as_text(value) or ""
+
+    columns = [
+        dg.TableColumn(str(c), "int" if pd.api.types.is_integer_dtype(frame[c]) else "string")
+        for c in frame.columns
+    ]
+    records = [
+        dg.TableRecord({str(c): cell(v) for c, v in zip(frame.columns, row, strict=True)})
+        for row in frame.itertuples(index=False)
+    ]
+    return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
 
 
 def table_metadata(frame: pd.DataFrame, table: Table) -> Mapping[str, object]:

@@ -9,12 +9,20 @@ import pandas as pd
 from pipelines.core.completeness import STATUSES, submission_statuses
 from pipelines.core.dictionary import data_dictionary as render_dictionary
 from pipelines.core.feedback import write_feedback
+from pipelines.core.morning import (
+    behind_plan,
+    needing_action,
+    open_issues_by_partner,
+    status_counts,
+)
 from pipelines.core.publish import write_atomic
 from pipelines.core.reference import reference
 from pipelines.core.report import write_report
 from pipelines.core.review import Ledger
 from pipelines.core.validation import issues_frame
+from pipelines.defs.indicator_assets import number
 from pipelines.defs.ingest_assets import all_states
+from pipelines.defs.metadata import table_value
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -60,6 +68,48 @@ def progress_report(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             **{status: dg.MetadataValue.int(int(counts.get(status, 0))) for status in STATUSES},
+        }
+    )
+
+
+SUMMARY_DESCRIPTION = (
+    "The coordinator's morning page. Its overview says, without opening anything:"
+    " partner-periods by status (the same statuses as the partition view of `submission`,"
+    " the report and `submission_completeness`), the partner-periods that need action with"
+    " the reason and the days since the deadline, the open issues per partner, the"
+    " indicators behind plan (pro rata: halfway through the project, half the target),"
+    " and where the report and the feedback workbooks are."
+)
+
+
+@dg.asset(group_name="outputs", kinds={"markdown"}, description=SUMMARY_DESCRIPTION)
+def coordinator_summary(
+    paths: ClusterixPaths,
+    submissions: pd.DataFrame,
+    validation_issues: pd.DataFrame,
+    indicator_scorecard: pd.DataFrame,
+) -> dg.MaterializeResult:
+    as_of = dt.datetime.now(dt.UTC).date()
+    ref = reference()
+    statuses = submission_statuses(submissions, ref, as_of, validation_issues)
+    action = needing_action(statuses, ref, as_of)
+    behind = behind_plan(indicator_scorecard, ref, as_of)
+    shown = behind.assign(
+        **{
+            c: [number(v, u) for v, u in zip(behind[c], behind["unit"], strict=True)]
+            for c in ("achieved", "planned by now", "target")
+        }
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **{name: dg.MetadataValue.int(n) for name, n in status_counts(statuses).items()},
+            "need action": dg.MetadataValue.int(len(action)),
+            "partner-periods that need action": table_value(action),
+            "open issues per partner": table_value(open_issues_by_partner(validation_issues, ref)),
+            "indicators behind plan": table_value(shown),
+            "report": dg.MetadataValue.path(str(paths.assets / REPORT_FILE)),
+            "feedback workbooks": dg.MetadataValue.path(str(paths.assets / FEEDBACK_DIR)),
+            "as of": str(as_of),
         }
     )
 
