@@ -284,12 +284,14 @@ def test_indicator_asset_shows_target_achieved_and_chart(quarantined_run):
     instance, _ = quarantined_run
     indicator = instance.get_latest_materialization_event(dg.AssetKey("indicator_o1_5"))
     metadata = indicator.asset_materialization.metadata
-    assert metadata["target"].value == 60.0
-    assert metadata["achieved"].value == 0.0, "the only event was quarantined"
+    assert list(metadata)[:4] == ["achieved", "target", "% of target", "achieved, approved only"]
+    assert metadata["target"].value == "60 events"
+    assert metadata["achieved"].value == "0 events", "the only event was quarantined"
+    assert metadata["achieved, approved only"].value == "None approved yet"
     assert "data:image/svg+xml;base64," in metadata["progress chart"].value
-    overview = metadata["progress"].value
+    overview = metadata["achieved by reporting period"].value
     assert len(overview) < INLINE_MARKDOWN_LIMIT, "short enough for the overview to show it"
-    assert "░" * 20 + " 0.0 % of target" in overview
+    assert "| RP07 | 0 | `" + "░" * 20 + "` |" in overview
 
 
 def test_feedback_workbook_keeps_formulas_as_text(quarantined_run):

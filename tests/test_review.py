@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import openpyxl
 import pandas as pd
+import pytest
 from conftest import GOOD_ROWS, make_workbook
 
 from pipelines.cli import main
@@ -178,8 +179,17 @@ def test_the_launchpad_job_records_and_the_sensor_republishes(dirs, instance):
 
     refused = launch(decision="reopen", partner="P4", period="RP07", by="Anna")
     assert not refused.success
-    assert "not locked" in str(refused.failure_data_for_node("record_review_decision").error)
+    error = refused.failure_data_for_node("record_review_decision").error
+    assert "not locked" in error.message
+    assert error.cause is None and len(error.message.strip().splitlines()) == 1, "one line"
     assert _ledger_bytes(assets) is None
+    # every field has a default (the Launchpad opens filled in): approve P1 RP01
+    defaults = launch(by="Anna")
+    error = defaults.failure_data_for_node("record_review_decision").error
+    assert "P1 RP01 has no workbook version in use" in error.message
+    # a partner that does not exist is refused by the form itself, before any run
+    with pytest.raises(dg.DagsterInvalidConfigError, match="P12"):
+        launch(decision="approve", partner="P12", period="RP07", by="Anna")
 
     assert launch(decision="approve", partner="P4", period="RP07", note="ok", by="Anna").success
     tick = review_decisions_sensor(dg.build_sensor_context(instance=instance))

@@ -24,14 +24,21 @@ from pipelines.core.parsing import is_missing
 from pipelines.core.reference import Reference
 
 SENT_BACK = "sent_back"
-_ORDER = {REJECTED: 0, "latest refused": 1, SENT_BACK: 2, MISSING: 3}
+LATEST_REFUSED = "latest upload refused"
+_ACTION_WORDS = {
+    REJECTED: STATUS_WORDS[REJECTED],
+    LATEST_REFUSED: LATEST_REFUSED,
+    SENT_BACK: "sent back",
+    MISSING: STATUS_WORDS[MISSING],
+}
+_ORDER = {action: i for i, action in enumerate(_ACTION_WORDS)}
 
 
 def status_counts(statuses: pd.DataFrame) -> dict[str, int]:
     """Expected partner-periods by status (in words), and latest uploads refused."""
     counts = statuses["status"].value_counts()
     shown = {STATUS_WORDS[s]: int(counts.get(s, 0)) for s in STATUS_WORDS if s != NOT_EXPECTED}
-    shown["latest upload refused"] = int(statuses["latest_rejected"].sum())
+    shown[LATEST_REFUSED] = int(statuses["latest_rejected"].sum())
     return shown
 
 
@@ -39,7 +46,7 @@ def _action(row: pd.Series) -> str | None:
     if row["status"] in NEEDS_ACTION:
         return row["status"]
     if row["latest_rejected"]:
-        return "latest refused"
+        return LATEST_REFUSED
     if row["review_status"] == SENT_BACK:
         return SENT_BACK
     return None
@@ -61,7 +68,7 @@ def needing_action(statuses: pd.DataFrame, ref: Reference, as_of: dt.date) -> pd
             {
                 "partner": f"{row['partner_id']} {ref.partner_name(row['partner_id'])}",
                 "period": row["period_id"],
-                "status": action.replace("_", " "),
+                "status": _ACTION_WORDS[action],
                 "days past deadline": max(past, 0),
                 "reason": explain(row, as_of),
                 "_order": _ORDER[action],

@@ -1,6 +1,6 @@
 """Metadata the Dagster UI shows: row counts, column schemas and markdown previews."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 
 import dagster as dg
@@ -82,32 +82,4 @@ def table_metadata(frame: pd.DataFrame, table: Table) -> Mapping[str, object]:
 # Dagster shows a markdown value in place on the asset's overview only when it is under
 # 1,000 characters; a longer one (the SVG chart) hides behind "[Show Markdown]".
 INLINE_MARKDOWN_LIMIT = 1000
-_BAR_CELLS = 20
-_SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def progress_markdown(
-    achieved: float | None,
-    target: float,
-    pct: float | None,
-    by_period: Sequence[tuple[str, float | None]],
-) -> str:
-    """A text chart small enough for the overview: a bar to the target and a sparkline.
-
-    The bar is filled in twentieths of the target (full at 100 %, a ▶ past it); the
-    sparkline has one block per reporting period, scaled to the larger of the target
-    and the best figure, with · where the indicator had no value yet.
-    """
-    if achieved is None or pct is None:
-        bar = "░" * _BAR_CELLS + " no value yet"
-    else:
-        filled = max(0, min(_BAR_CELLS, round(pct / 100 * _BAR_CELLS)))
-        bar = "█" * filled + "░" * (_BAR_CELLS - filled) + ("▶" if pct > 100 else "")
-        bar += f" {pct:.1f} % of target"
-    values = [v for _, v in by_period if v is not None]
-    top = max([target, *values]) or 1.0
-    sparks = "".join(
-        "·" if v is None else _SPARKS[max(0, min(7, round(v / top * 7)))] for _, v in by_period
-    )
-    first, last = (by_period[0][0], by_period[-1][0]) if by_period else ("", "")
-    return f"`{bar}`\n\n`{sparks}` {first} → {last}"
+BAR_CELLS = 20

@@ -104,12 +104,13 @@ def coordinator_summary(
         metadata={
             **{name: dg.MetadataValue.int(n) for name, n in status_counts(statuses).items()},
             "need action": dg.MetadataValue.int(len(action)),
-            "partner-periods that need action": table_value(action),
-            "open issues per partner": table_value(open_issues_by_partner(validation_issues, ref)),
-            "indicators behind plan": table_value(shown),
             "report": dg.MetadataValue.path(str(paths.assets / REPORT_FILE)),
             "feedback workbooks": dg.MetadataValue.path(str(paths.assets / FEEDBACK_DIR)),
             "as of": str(as_of),
+            # the small tables first, so that the long list does not push them away
+            "indicators behind plan": table_value(shown),
+            "open issues per partner": table_value(open_issues_by_partner(validation_issues, ref)),
+            "partner-periods that need action": table_value(action),
         }
     )
 
