@@ -111,6 +111,8 @@ def make_workbook(
 _PIPELINE_MODULES = frozenset(
     {
         "test_browser",
+        "test_ui_morning",
+        "test_ui_truth",
         "test_instance_config",
         "test_pipeline",
         "test_known_answers",
