@@ -114,7 +114,7 @@ def test_approve_locks_reopen_unlocks_and_the_approved_column_follows(dirs, inst
     archived = {p.stem for p in (_state(assets) / "archive").rglob("*.xlsx")}
     assert subs["sha256"].iloc[1] in archived
     grid = instance.get_latest_materialization_event(dg.AssetKey("submission_states"))
-    assert "🔒" in grid.asset_materialization.metadata["submissions"].value
+    assert ", approved |" in grid.asset_materialization.metadata["submissions"].value
 
     # Reopen: the file the lock refused is read at the next run and its figure published.
     assert main(["review", "reopen", "P4", "RP07", "--by", "Anna"]) == 0

@@ -1,7 +1,8 @@
 """Every surface of the Dagster UI shows the one status function's answer.
 
 A sample with a partner-period of every status (``every_status.py``) is run twice; then
-the webserver's GraphQL API, which is what the UI draws, is read: the partition view of
+run once more with nothing new; the webserver's GraphQL API, which is what the UI
+draws, is read: the partition view of
 ``submission`` and its two partition-scoped checks, the grid's counts on
 ``submission_states``, the morning page ``coordinator_summary``; and beside them the
 published ``submission_completeness`` table and ``clusterix run``'s summary line. All
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 from conftest import dagster_instance
@@ -37,7 +39,8 @@ from pipelines.core.tables import (
     VALIDATION_ISSUES,
     published_tables,
 )
-from pipelines.run import statuses_summary
+from pipelines.defs.up_to_date import NOTHING_NEW, OUTCOME_TAG
+from pipelines.run import run_everything, statuses_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +48,7 @@ QUERY = """
 {
   assetNodes {
     assetKey { path }
+    staleStatus
     partitionStats { numMaterialized numPartitions }
     assetPartitionStatuses {
       ... on DefaultPartitionStatuses { materializedPartitions failedPartitions }
@@ -69,10 +73,12 @@ QUERY = """
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, pd.DataFrame, Path]:
+def ui(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, pd.DataFrame, Path, dg.DagsterRun]:
     base = tmp_path_factory.mktemp("every_status")
     with every_status_environment(base) as env, dagster_instance() as instance:
         run_every_status(Path(env["CLUSTERIX_RAW_DIR"]), instance)
+        assert run_everything(instance).success  # a third run, with nothing new
+        (last,) = instance.get_runs(limit=1)
         with define_out_of_process_context(str(ROOT / "workspace.yaml"), None, instance) as context:
             result = execute_dagster_graphql(context, QUERY)
         assert not result.errors, result.errors
@@ -85,7 +91,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, pd.DataFrame, Pa
             read_parquet(VALIDATION_ISSUES, assets),
         )
         statuses.index = statuses["partner_id"] + "|" + statuses["period_id"]
-        yield nodes, statuses, assets
+        yield nodes, statuses, assets, last
 
 
 def _keys(statuses: pd.DataFrame, *wanted: str) -> list[str]:
@@ -103,7 +109,7 @@ def _ints(node: dict) -> dict[str, int]:
 
 
 def test_the_sample_holds_every_status(ui):
-    _, statuses, _ = ui
+    _, statuses, _, _ = ui
     assert {key: statuses.loc[key, "status"] for key in EXPECTED} == EXPECTED
     assert statuses.loc["P2|RP07", "days_late"] == 22
     assert bool(statuses.loc["P5|RP07", "latest_rejected"])
@@ -111,7 +117,7 @@ def test_the_sample_holds_every_status(ui):
 
 
 def test_partition_view_agrees_with_the_status_function(ui):
-    nodes, statuses, _ = ui
+    nodes, statuses, _, _ = ui
     submission = nodes["submission"]
     expected = statuses[statuses["status"] != NOT_EXPECTED]
     assert submission["partitionStats"]["numPartitions"] == len(expected) == 118
@@ -128,7 +134,7 @@ def test_partition_view_agrees_with_the_status_function(ui):
 
 
 def test_grid_morning_page_table_and_run_summary_agree(ui):
-    nodes, statuses, assets = ui
+    nodes, statuses, assets, _ = ui
     counts = {
         STATUS_WORDS[s]: int((statuses["status"] == s).sum())
         for s in STATUS_WORDS
@@ -148,7 +154,7 @@ def test_grid_morning_page_table_and_run_summary_agree(ui):
 
 def test_schema_and_attribution_checks_pass_on_the_sample(ui):
     """The sample's flaws are whole workbooks; its tables break no contract."""
-    nodes, _, _ = ui
+    nodes, _, _, _ = ui
     statuses = {
         (key, check["name"]): (check["executionForLatestMaterialization"] or {}).get("status")
         for key, node in nodes.items()
@@ -156,5 +162,20 @@ def test_schema_and_attribution_checks_pass_on_the_sample(ui):
     }
     schema = {k: v for k, v in statuses.items() if k[1] == "conforms_to_schema"}
     assert len(schema) == len(published_tables()), "every published table has one"
-    assert set(schema.values()) == {"SUCCEEDED"}
+    assert {k: v for k, v in schema.items() if v != "SUCCEEDED"} == {}
     assert statuses[("unattributed_files", "every_file_attributed")] == "SUCCEEDED"
+
+
+def test_a_run_with_nothing_new_leaves_the_ui_as_it_was(ui):
+    """No check Skipped, nothing Unsynced, and the run says so in the Runs list."""
+    nodes, _, _, last = ui
+    assert last.tags[OUTCOME_TAG] == NOTHING_NEW
+    checks = {
+        (key, check["name"]): (check["executionForLatestMaterialization"] or {}).get("status")
+        for key, node in nodes.items()
+        if key != "submission"
+        for check in node["assetChecksOrError"].get("checks", [])
+    }
+    assert {k: v for k, v in checks.items() if v not in ("SUCCEEDED", "FAILED")} == {}
+    stale = {key: n["staleStatus"] for key, n in nodes.items() if n["staleStatus"] == "STALE"}
+    assert stale == {}

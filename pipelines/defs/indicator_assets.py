@@ -105,6 +105,8 @@ def by_period_markdown(
 ) -> str:
     """Achieved after each reporting period against the target: a small table whose bars
     Dagster shows in place on the overview (under 1,000 characters)."""
+    if not by_period:
+        return "_no figures reported yet_"
     target = number(result.target, result.unit)
     lines = [f"| period | achieved | of target {target} |", "|---|--:|---|"]
     for period, value in by_period:

@@ -62,7 +62,7 @@ from pipelines.defs.submission_status import (
     state_statuses,
     targeting,
 )
-from pipelines.defs.up_to_date import published_and_current, record_build
+from pipelines.defs.up_to_date import nothing_new, published_and_current, record_build
 
 STATES = dg.AssetKey("submission_states")
 STRAYS = "unattributed_files"
@@ -242,8 +242,9 @@ def _report(
         and context.instance.get_latest_materialization_event(STATES) is not None
     ):
         context.log.info("Nothing changed since the published set: nothing to rebuild.")
+        nothing_new(context)
         return
-    record_build(context, paths.state)
+    record_build(context, paths.state, found)
     save_pickle(paths.state, STRAYS, stray_results)
     if STATES in context.selected_asset_keys:
         yield dg.MaterializeResult(
