@@ -53,7 +53,7 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 serve: install
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_serve} HOST=$(HOST) PORT=$(PORT) \
-		$(BIN)/python -m pipelines.serve
+		$(BIN)/python -m pipelines.app.serve
 
 lint: install
 	$(BIN)/ruff check pipelines tests scripts

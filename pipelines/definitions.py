@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs.automation import daily_ingest, ingest_everything, raw_files_sensor
-from pipelines.defs.executor import one_writer_executor
-from pipelines.defs.indicator_assets import indicators
-from pipelines.defs.ingest_assets import (
+from pipelines.defs.indicators.indicator_assets import indicators
+from pipelines.defs.intake.ingest_assets import (
     ingest_chunks,
     ingest_submissions,
     submission,
     submitted_by_deadline,
     workbook_accepted,
 )
+from pipelines.defs.intake.reference_assets import reference_tables
 from pipelines.defs.io_managers import TableIOManager
-from pipelines.defs.output_assets import (
+from pipelines.defs.operations.automation import daily_ingest, ingest_everything, raw_files_sensor
+from pipelines.defs.operations.executor import one_writer_executor
+from pipelines.defs.operations.run_retention import prune_old_runs, weekly_run_retention
+from pipelines.defs.publication.output_assets import (
     coordinator_summary,
     data_dictionary,
     partner_feedback,
     progress_report,
 )
-from pipelines.defs.publish_assets import history_tables, publication, published_submissions
-from pipelines.defs.reference_assets import reference_tables
+from pipelines.defs.publication.publish_assets import (
+    history_tables,
+    publication,
+    published_submissions,
+)
 from pipelines.defs.resources import configured_paths
-from pipelines.defs.review import review_decisions_sensor, review_submission, reviews
-from pipelines.defs.run_retention import prune_old_runs, weekly_run_retention
+from pipelines.defs.review.decisions import review_decisions_sensor, review_submission, reviews
 
 # One place says where everything lives (environment variables, read when a run
 # starts); the IO manager takes its folder from it.

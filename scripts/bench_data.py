@@ -3,7 +3,7 @@
 A reference data directory with 11 x N partners (partner k copies base partner
 ((k - 1) % 11) + 1, with its own policy instrument) and, for every base workbook
 ``raw/P<b>/<period>``, one copy per partner k written by
-:func:`pipelines.core.template.write_template` (the not-a-spreadsheet flaw is copied as
+:func:`pipelines.core.outputs.template.write_template` (the not-a-spreadsheet flaw is copied as
 bytes). Generated once per sample, factor and template, then reused.
 """
 
@@ -20,9 +20,14 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from pipelines.core.config import REFERENCE_DIR_ENV
-from pipelines.core.discovery import ACCEPTED_SUFFIXES
-from pipelines.core.tables import COVER_FIELDS, COVER_SHEET, RECORD_SHEETS, TEMPLATE_VERSION
+from pipelines.core.intake.discovery import ACCEPTED_SUFFIXES
+from pipelines.core.metadata.tables import (
+    COVER_FIELDS,
+    COVER_SHEET,
+    RECORD_SHEETS,
+    TEMPLATE_VERSION,
+)
+from pipelines.platform.settings import REFERENCE_DIR_ENV
 
 # Bump when the generated files would change for the same inputs.
 GENERATOR_VERSION = 1
@@ -172,10 +177,10 @@ def _generate_one(task: tuple[str, str, str, int]) -> dict[str, object]:
     base_file, raw_out, reference_dir, factor = task
     if os.environ.get(REFERENCE_DIR_ENV) != reference_dir:
         os.environ[REFERENCE_DIR_ENV] = reference_dir
-        from pipelines.core.reference import reference
+        from pipelines.core.reference.loader import reference
 
         reference.cache_clear()
-    from pipelines.core.template import write_template
+    from pipelines.core.outputs.template import write_template
 
     source = Path(base_file)
     base = int(source.parent.name.removeprefix("P"))
@@ -267,7 +272,7 @@ def change_one_workbook(raw_dir: Path, file: str = "P4/RP07.xlsx") -> Path:
     The new file replaces the old one by rename (the raw folder of a run holds hard
     links to the generated files, which must stay as they are).
     """
-    from pipelines.core.template import write_template
+    from pipelines.core.outputs.template import write_template
 
     path = raw_dir / file
     cover, records = read_base(path)

@@ -49,14 +49,14 @@ for path in (ROOT, ROOT / "scripts"):
 
 from bench_data import change_one_workbook, generate  # noqa: E402
 
-from pipelines.core.config import (  # noqa: E402
+from pipelines.core.intake.discovery import ACCEPTED_SUFFIXES  # noqa: E402
+from pipelines.core.metadata.tables import GUIDE_SHEET, RECORD_SHEETS  # noqa: E402
+from pipelines.platform.settings import (  # noqa: E402
     ASSETS_DIR_ENV,
     RAW_DIR_ENV,
     REFERENCE_DIR_ENV,
     STATE_DIR_ENV,
 )
-from pipelines.core.discovery import ACCEPTED_SUFFIXES  # noqa: E402
-from pipelines.core.tables import GUIDE_SHEET, RECORD_SHEETS  # noqa: E402
 
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "clusterix-bench"
 MIB = 1024 * 1024
@@ -89,17 +89,17 @@ def _run_stats(result: object, stats: dict) -> None:
 
 def child_cli(stats: dict) -> int:
     """``clusterix run`` in this process, its run's steps and events kept for the report."""
-    import pipelines.run
-    from pipelines.cli import main
+    import pipelines.app.run
+    from pipelines.app.cli import main
 
-    original = pipelines.run.run_everything
+    original = pipelines.app.run.run_everything
 
     def run_everything(*args: object, **kwargs: object) -> object:
         result = original(*args, **kwargs)
         _run_stats(result, stats)
         return result
 
-    pipelines.run.run_everything = run_everything
+    pipelines.app.run.run_everything = run_everything
     return main(["run"])
 
 
@@ -107,9 +107,9 @@ def child_sensor(stats: dict) -> int:
     """One sensor tick with the cursor of the previous one, and the run it requests."""
     import dagster as dg
 
+    from pipelines.app.run import QUIET, _instance
     from pipelines.definitions import defs
-    from pipelines.defs.automation import INGEST_JOB, raw_files_sensor
-    from pipelines.run import QUIET, _instance
+    from pipelines.defs.operations.automation import INGEST_JOB, raw_files_sensor
 
     cursor_file = Path(os.environ["DAGSTER_HOME"]) / CURSOR_FILE
     cursor = cursor_file.read_text() if cursor_file.exists() else None
@@ -130,8 +130,8 @@ def child_sensor(stats: dict) -> int:
 def child_startup(stats: dict) -> int:
     """What every ``clusterix run`` pays before its run starts: the interpreter, the
     imports, the definitions (with the reference data) and the instance, nothing else."""
+    from pipelines.app.run import _instance
     from pipelines.definitions import defs
-    from pipelines.run import _instance
 
     stats["assets"] = len(list(defs.resolve_all_asset_keys()))
     _instance().dispose()
@@ -508,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir.resolve()
     commit = _git_commit()
     print(f"CLUSTERIX benchmark, factors {factors}, work directory {workdir}, commit {commit}")
-    base_reference = ROOT / "pipelines" / "core" / "reference_data"
+    base_reference = ROOT / "pipelines" / "core" / "reference" / "data"
     results = []
     for factor in factors:
         root = workdir / f"x{factor}"

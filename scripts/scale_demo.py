@@ -38,7 +38,7 @@ for path in (ROOT, ROOT / "scripts", ROOT / "tests"):
 from bench_data import generate  # noqa: E402
 from benchmark import Runs  # noqa: E402
 
-from pipelines.core.config import INGEST_CHUNKS_ENV  # noqa: E402
+from pipelines.platform.settings import INGEST_CHUNKS_ENV  # noqa: E402
 
 BIN = Path(sys.executable).parent
 JOB = ["job", "execute", "-m", "pipelines.definitions", "-j", "ingest_everything"]
@@ -117,7 +117,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = args.workdir.resolve() / f"x{args.factor}"
-    reference = ROOT / "pipelines" / "core" / "reference_data"
+    reference = ROOT / "pipelines" / "core" / "reference" / "data"
     manifest = generate(args.factor, args.raw.resolve(), reference, root, args.jobs)
     runs = Runs(root / "scale", manifest)
     home = runs.fresh("home")

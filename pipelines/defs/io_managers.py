@@ -12,9 +12,9 @@ business: the ingest step keeps it in the state directory itself.
 import dagster as dg
 import pandas as pd
 
-from pipelines.core.manifest import snapshot_dir
-from pipelines.core.publish import read_parquet_file, write_parquet
-from pipelines.core.tables import Table, published_tables
+from pipelines.core.metadata.tables import Table, published_tables
+from pipelines.core.outputs.manifest import snapshot_dir
+from pipelines.core.outputs.parquet import read_parquet_file, write_parquet
 from pipelines.defs.resources import ClusterixPaths
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import dagster as dg
 import pandas as pd
 
-from pipelines.core.parsing import as_text
-from pipelines.core.tables import Table
+from pipelines.core.intake.parsing import as_text
+from pipelines.core.metadata.tables import Table
 
 PREVIEW_ROWS = 10
 

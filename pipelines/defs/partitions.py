@@ -8,7 +8,7 @@ and Dagster offers no way to leave cells out of a multi-dimensional definition.
 
 import dagster as dg
 
-from pipelines.core.reference import reference
+from pipelines.core.reference.loader import reference
 
 SEPARATOR = "|"
 

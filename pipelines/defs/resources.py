@@ -8,9 +8,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.core import config
-from pipelines.core.storage import local_dir
-from pipelines.core.writer_lock import step_guard
+from pipelines.platform import settings as config
+from pipelines.platform.storage import local_dir
+from pipelines.platform.writer_lock import step_guard
 
 
 class ClusterixPaths(dg.ConfigurableResource):

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from pipelines.core.reference import Reference
-from pipelines.core.tables import RECORD_SHEETS
+from pipelines.core.metadata.tables import RECORD_SHEETS
+from pipelines.core.reference.loader import Reference
 from pipelines.demo.plan import (
     CITIES,
     CONTACTS,

@@ -8,7 +8,7 @@ to implemented with the funds they influence, and the regional collaboration
 figures. They are close to, not exactly on, the targets, so the scorecard has
 something to show, and a few workbooks are deliberately flawed (:data:`FLAWS`) so
 that validation has something to catch. Every workbook goes through
-:func:`pipelines.core.template.write_template`, like a partner's would.
+:func:`pipelines.core.outputs.template.write_template`, like a partner's would.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.core.reference import Reference, reference
-from pipelines.core.template import write_template
+from pipelines.core.outputs.template import write_template
+from pipelines.core.reference.loader import Reference, reference
 from pipelines.demo.builder import (
     Builder,
     Workbook,

@@ -1,0 +1,1 @@
+"""Entry points: `clusterix` (cli), `clusterix run` (run) and `make serve` (serve)."""

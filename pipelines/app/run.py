@@ -1,0 +1,270 @@
+"""``clusterix run``: one Dagster run over the whole drop folder, then the scorecard.
+
+The run is the unpartitioned ``ingest_everything`` job, executed in this process: its
+ingest step reads only new or changed files and reports each partner-period's
+partition itself, so launching a run is paid once rather than once per workbook.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import pandas as pd
+
+from pipelines.core.metadata.tables import (
+    INDICATOR_SCORECARD,
+    STAKEHOLDER_MEETING_FLOOR,
+    SUBMISSION_COMPLETENESS,
+    SUBMISSIONS,
+    VALIDATION_ISSUES,
+)
+from pipelines.core.outputs.parquet import read_parquet
+from pipelines.core.state.completeness import NOT_EXPECTED, STATUS_WORDS
+from pipelines.platform import settings as config
+from pipelines.platform.failures import operational_error
+from pipelines.platform.instance import ensure_instance_config
+from pipelines.platform.storage import is_remote
+from pipelines.platform.sync import Locations, synced
+from pipelines.platform.writer_lock import LockUnavailable, WriterBusy, setup_lock
+
+if TYPE_CHECKING:
+    from dagster_shared.error import SerializableErrorInfo
+
+
+class _SkippedCheckNotice(logging.Filter):
+    """Drops Dagster's notice that a skipped step's blocking check "emitted no result".
+
+    A step here withholds its outputs only in two ways: a failed schema check, which is
+    itself a result, or a run with nothing to do, where the step and everything after it
+    is skipped on purpose. The notice is then true of every check and says nothing the
+    coordinator can act on, so ``clusterix run`` keeps it off the terminal.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "emitted no result" not in record.getMessage()
+
+
+logging.getLogger("dagster._core.execution.plan.active").addFilter(_SkippedCheckNotice())
+
+REPORT = Path("report") / "progress_report.html"
+FEEDBACK = "feedback"
+
+
+def _instance() -> dg.DagsterInstance:
+    """The instance under DAGSTER_HOME (so ``make ui`` shows the run), else a temporary one.
+
+    A DAGSTER_HOME without a dagster.yaml gets the shipped dev configuration (telemetry off).
+    """
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        ensure_instance_config(Path(home))
+        with setup_lock(Path(home)):
+            return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+# Dagster's console logger would print each failure with its stack; the run's outcome
+# is reported by ``run_pipeline`` in one line instead.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def run_everything(
+    instance: dg.DagsterInstance | None = None,
+    run_config: dict | None = None,
+    run_id: str | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Materialise every asset in one in-process run."""
+    from pipelines.definitions import defs
+    from pipelines.defs.operations.automation import INGEST_JOB
+
+    job = defs.resolve_job_def(INGEST_JOB)
+    return job.execute_in_process(
+        instance=instance or _instance(),
+        run_config=run_config,
+        run_id=run_id,
+        raise_on_error=False,
+    )
+
+
+def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    """The pipeline's own error inside Dagster's wrappers (else the innermost one).
+
+    A :class:`~pipelines.core.outputs.parquet.PublishError` already names the file and the
+    operating system's reason, so it is preferred over the bare ``OSError`` it wraps.
+    """
+    chain = [error]
+    while chain[-1].cause is not None:
+        chain.append(chain[-1].cause)
+    own = [e for e in chain if e.cls_name and not e.cls_name.startswith("Dagster")]
+    return own[0] if own else chain[-1]
+
+
+def failure_line(result: dg.ExecuteInProcessResult) -> str:
+    """Why a run failed, in one line: the step, the file and the cause, no stack.
+
+    Nothing was promoted (publication runs last), so the line also says that the
+    previous set of published tables is still the one in place.
+    """
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            cause = _root_cause(error) if error is not None else None
+            what = cause.message.strip().splitlines()[0] if cause else "unknown error"
+            qualified, _, message = what.partition(": ")
+            if cause and cause.cls_name and qualified.endswith(cause.cls_name) and message:
+                what = f"{cause.cls_name}: {message}"
+            return (
+                f"step {event.step_key} failed: {what}"
+                " (the previously published tables are unchanged)"
+            )
+    return "the pipeline run failed (the previously published tables are unchanged)"
+
+
+def _number(value: Decimal | None, unit: str = "") -> str:
+    """A figure as people write it: thousands separated, no .00 on whole counts."""
+    if value is None:
+        return "n/a"
+    if unit in ("EUR", "%") or value != value.to_integral_value():
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def format_scorecard(scorecard: pd.DataFrame) -> str:
+    """The scorecard as a plain-text table for the terminal."""
+    header = (
+        f"{'indicator':<9} {'name':<60} {'unit':<11} {'target':>14} {'achieved':>14}"
+        f" {'% target':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in scorecard.itertuples(index=False):
+        pct = "n/a" if row.pct_of_target is None else f"{row.pct_of_target:.1f}"
+        lines.append(
+            f"{row.indicator_id:<9} {row.name[:60]:<60} {row.unit:<11}"
+            f" {_number(row.target, row.unit):>14} {_number(row.achieved, row.unit):>14}"
+            f" {pct:>8}"
+        )
+    return "\n".join(lines)
+
+
+def run_pipeline(wait: float | None = None) -> int:
+    """Exit 0 when the pipeline ran, whatever the data's errors; 1 when it could not run.
+
+    The state directory's writer lock is taken first, before the Dagster instance is
+    even created, so that a second ``clusterix run`` waits (up to ``wait`` seconds,
+    default ``CLUSTERIX_LOCK_TIMEOUT``) instead of interleaving its writes. Directories
+    on S3 are pulled under the lock and pushed back before it is released.
+    """
+    run_id = str(uuid.uuid4())
+    sys.unraisablehook = _one_line_unraisable
+    try:
+        with synced(
+            Locations.of(),
+            command="clusterix run",
+            run_id=run_id,
+            timeout=wait,
+            say=lambda message: print(message, file=sys.stderr, flush=True),
+        ):
+            return _run_pipeline(run_id)
+    except (WriterBusy, LockUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        # An unreachable database, a full or read-only disk: one line, not a traceback.
+        message = operational_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def _one_line_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """A file left open by a failed write (a full disk) fails again when it is collected;
+    that is the same failure, already reported, so one line rather than a traceback."""
+    print(f"warning: {unraisable.exc_value} (while closing a file)", file=sys.stderr)
+
+
+def _run_pipeline(run_id: str) -> int:
+    raw, assets = config.raw_dir(), config.assets_dir()
+    if not raw.is_dir():
+        print(f"error: the raw directory {raw} does not exist", file=sys.stderr)
+        return 1
+    shown = _shown(config.raw_location(), raw), _shown(config.assets_location(), assets)
+    print(
+        f"Ingesting {shown[0]} into {shown[1]} (one Dagster run; only new or changed files"
+        " are read)"
+    )
+    result = run_everything(run_config=QUIET, run_id=run_id)
+    if not result.success:
+        print(f"error: {failure_line(result)}", file=sys.stderr)
+        return 1
+    print(format_scorecard(read_parquet(INDICATOR_SCORECARD, assets)))
+    print()
+    submissions = read_parquet(SUBMISSIONS, assets)
+    issues = read_parquet(VALIDATION_ISSUES, assets)
+    print(submissions_summary(submissions, issues))
+    print(statuses_summary(read_parquet(SUBMISSION_COMPLETENESS, assets)))
+    rejected = rejected_summary(submissions, issues)
+    if rejected:
+        print(rejected)
+    print(floor_summary(read_parquet(STAKEHOLDER_MEETING_FLOOR, assets)))
+    print()
+    feedback = sorted((assets / FEEDBACK).rglob("*.xlsx")) if (assets / FEEDBACK).is_dir() else []
+    print(f"Tables:    {shown[1]}")
+    print(f"Issues:    {shown[1]}/validation_issues.parquet (what each partner must fix)")
+    print(f"Feedback:  {shown[1]}/{FEEDBACK} ({len(feedback)} workbooks for partners)")
+    print(f"Report:    {shown[1]}/{REPORT.as_posix()}")
+    return 0
+
+
+def _shown(location: str, local: Path) -> str:
+    """Where the user should look: the s3:// URL, not the working copy behind it."""
+    return location.rstrip("/") if is_remote(location) else str(local)
+
+
+def floor_summary(floor: pd.DataFrame) -> str:
+    """The phase-1 stakeholder-meeting floor in one line, with its gaps."""
+    met = floor["floor_met"].astype(bool)
+    gaps = ", ".join(f"{r.partner_id} {r.period_id}" for r in floor[~met].itertuples())
+    return f"Stakeholder-meeting floor: {int(met.sum())} of {len(floor)} met" + (
+        f"; gaps: {gaps}" if gaps else ""
+    )
+
+
+def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
+    """One line on what came in and what partners have to fix."""
+    counts = submissions["status"].value_counts()
+    open_issues = issues[issues["is_open"].astype("boolean").fillna(False).astype(bool)]
+    errors = int((open_issues["severity"] == "error").sum())
+    warnings = int((open_issues["severity"] == "warning").sum())
+    return (
+        f"Workbook versions: {counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)}"
+        f" rejected; open issues: {errors} errors, {warnings} warnings"
+    )
+
+
+def statuses_summary(completeness: pd.DataFrame) -> str:
+    """One line on where the expected partner-periods stand, in the statuses' own words
+    (``submission_completeness`` holds the answer of the one status function)."""
+    counts = completeness["status"].value_counts()
+    parts = [
+        f"{int(counts.get(status, 0))} {words}"
+        for status, words in STATUS_WORDS.items()
+        if status != NOT_EXPECTED
+    ]
+    return "Partner-periods: " + ", ".join(parts)
+
+
+def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
+    """Each rejected workbook whose issues are still open, with the reason, one a line."""
+    rejected = submissions[submissions["status"] == "rejected"]
+    errors = issues[issues["severity"] == "error"].drop_duplicates(["file", "sha256"])
+    named = rejected.merge(errors[["file", "sha256", "message"]], on=["file", "sha256"])
+    lines = [f"  {row.file}: {row.message}" for row in named.itertuples(index=False)]
+    return "Rejected workbooks (nothing of them is used):\n" + "\n".join(lines) if lines else ""

@@ -1,0 +1,1 @@
+"""Indicators computed from the current facts, with breakdowns, progress and completeness."""

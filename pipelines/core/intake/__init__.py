@@ -1,0 +1,2 @@
+"""From a file in the drop folder to validated rows: discovery, the byte guard, the
+workbook reader, cell typing, validation and ingest."""

@@ -1,0 +1,467 @@
+"""From partner files to validated submissions: the ingest flow, without Dagster.
+
+One call handles any number of files. Each file is hashed and archived under its
+SHA-256, read safely, checked at workbook level (the Cover against its folder and
+name, the template version, the phase), and then the rows of all readable workbooks
+are validated together, one Pandera pass per sheet. The outcome of each file version
+is a :class:`Outcome`; a :class:`SubmissionState` folds the outcomes of one
+partner-period over time, so that a rejected resubmission never replaces the last
+accepted version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.core.intake.discovery import Candidate, sha256_of
+from pipelines.core.intake.guard import (
+    DEFAULT_LIMITS,
+    FileGone,
+    Limits,
+    WorkbookRejected,
+    read_bytes,
+)
+from pipelines.core.intake.parsing import parse_value
+from pipelines.core.intake.validation import CONTEXT, LINEAGE, validate_sheet
+from pipelines.core.intake.workbook import RawWorkbook, parse_workbook
+from pipelines.core.metadata.rules import RULES, make_issue
+from pipelines.core.metadata.tables import (
+    COVER_FIELDS,
+    COVER_SHEET,
+    RECORD_SHEETS,
+    TEMPLATE_VERSION,
+    Sheet,
+)
+from pipelines.core.reference.loader import Reference
+from pipelines.core.state.archive import archive_bytes
+from pipelines.core.state.record_columns import RecordColumns, split
+
+# The status of a file that vanished or changed while it was read: it is left out of
+# its partner-period's history and read again on the next run.
+RETRY = "retry"
+
+_COVER = {f.name: f for f in COVER_FIELDS}
+
+
+@dataclass
+class Outcome:
+    """What one file version turned out to be."""
+
+    file: str
+    sha256: str
+    partner_id: str | None
+    period_id: str | None
+    status: str
+    submitted_on: dt.date | None = None
+    on_time: bool | None = None
+    issues: list[dict] = field(default_factory=list)
+    # The valid rows per fact table that has any (see record_columns).
+    columns: dict[str, RecordColumns] = field(default_factory=dict)
+    seen_at: str = ""
+
+    @property
+    def records(self) -> dict[str, pd.DataFrame]:
+        """The valid rows as a frame per fact table that has any (built per call)."""
+        return {name: c.frame() for name, c in self.columns.items()}
+
+    @property
+    def source(self) -> dict[str, str | None]:
+        """This file version, as an issue names it."""
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "partner_id": self.partner_id,
+            "period_id": self.period_id,
+        }
+
+    @property
+    def n_errors(self) -> int:
+        return sum(1 for i in self.issues if i["severity"] == "error")
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(1 for i in self.issues if i["severity"] == "warning")
+
+    @property
+    def n_rows(self) -> int:
+        return sum(map(len, self.columns.values()))
+
+    def submission_row(self, current: bool) -> dict:
+        return {
+            "partner_id": self.partner_id,
+            "period_id": self.period_id,
+            "file": self.file,
+            "sha256": self.sha256,
+            "status": self.status,
+            "current": current,
+            "submitted_on": self.submitted_on,
+            "on_time": self.on_time,
+            "n_errors": self.n_errors,
+            "n_warnings": self.n_warnings,
+            "n_rows": self.n_rows,
+            "first_seen_at": self.seen_at,
+        }
+
+
+class _Rejection(Exception):
+    """A workbook-level rule broken (by the file's place or its Cover): the rule, the Cover
+    cell it is about, and the facts its message quotes."""
+
+    def __init__(
+        self,
+        rule: str,
+        *,
+        row: int | None = None,
+        value: object = None,
+        facts: Mapping[str, object] | None = None,
+    ):
+        super().__init__(rule)
+        self.rule, self.row, self.value, self.facts = rule, row, value, dict(facts or {})
+
+
+def _cover_value(workbook: RawWorkbook, name: str) -> tuple[object, int | None]:
+    entry = workbook.cover.get(name)
+    if entry is None:
+        return None, None
+    return entry.value, entry.row
+
+
+def _check_cover(workbook: RawWorkbook, outcome: Outcome, ref: Reference) -> None:
+    """Workbook-level rules on the Cover; fills submitted_on and on_time."""
+    values = {}
+    for name, f in _COVER.items():
+        raw, row = _cover_value(workbook, name)
+        parsed = parse_value(f, raw)
+        values[name] = (raw, parsed, row)
+
+    raw, partner, row = values["partner_id"]
+    if partner not in ref.partner_ids:
+        raise _Rejection("unknown_cover_partner", row=row, value=raw)
+    if partner != outcome.partner_id:
+        folder = {"folder_partner": outcome.partner_id}
+        raise _Rejection("partner_mismatch", row=row, value=partner, facts=folder)
+    raw, period, row = values["period_id"]
+    if period not in ref.period_ids:
+        raise _Rejection("unknown_cover_period", row=row, value=raw)
+    if period != outcome.period_id:
+        named = {"file_period": outcome.period_id}
+        raise _Rejection("period_mismatch", row=row, value=period, facts=named)
+    if not ref.takes_part(partner, period):
+        raise _Rejection("not_in_phase", row=row, value=period, facts={"partner": partner})
+    raw, version, row = values["template_version"]
+    if version != TEMPLATE_VERSION:
+        facts = {"template_version": TEMPLATE_VERSION, "partner": partner, "period": period}
+        raise _Rejection("unsupported_template_version", row=row, value=raw, facts=facts)
+    # Without a date the partner would silently count as late and the dates after
+    # submission could not be checked: the workbook waits for a real date instead.
+    raw, submitted, row = values["submitted_on"]
+    if not isinstance(submitted, dt.date):
+        raise _Rejection("submitted_on_not_a_date", row=row, value=raw)
+    outcome.submitted_on = submitted
+    outcome.on_time = submitted <= ref.period(period)["deadline"]
+
+
+def _extra_column_issues(workbook: RawWorkbook, outcome: Outcome) -> None:
+    for sheet, extras in workbook.extra_columns.items():
+        for header, letter in extras:
+            outcome.issues.append(
+                make_issue(
+                    "unknown_column",
+                    outcome.source,
+                    sheet=sheet,
+                    row=1,
+                    column=header,
+                    value=header,
+                    letter=letter,
+                )
+            )
+
+
+def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFrame:
+    """One frame of a sheet's rows from many workbooks, each row with its context.
+
+    Built with one concat and repeated context values, since per-workbook frame
+    operations would cost more than the validation itself on a large batch.
+    """
+    parts = [(frame, outcome) for frame, outcome in parts if not frame.empty]
+    columns = list(sheet.column_names)
+    if not parts:
+        return pd.DataFrame(columns=[*columns, *CONTEXT], dtype=object)
+    order = pd.Index(columns)
+    # One 2-D array: concatenating thousands of small frames costs more than validating.
+    arrays = [
+        (frame if frame.columns.equals(order) else frame.loc[:, columns]).to_numpy(dtype=object)
+        for frame, _ in parts
+    ]
+    body = pd.DataFrame(np.concatenate(arrays), columns=order, dtype=object)
+    lengths = [len(frame) for frame, _ in parts]
+    for column, attribute in CONTEXT.items():
+        if column == "_row":
+            continue
+        values = np.empty(len(parts), dtype=object)
+        values[:] = [getattr(outcome, attribute) for _, outcome in parts]
+        body[column] = np.repeat(values, lengths)
+    body["_row"] = np.concatenate([frame.index.to_numpy(dtype=int) for frame, _ in parts])
+    return body
+
+
+def _reject(outcome: Outcome, exc: WorkbookRejected | _Rejection) -> None:
+    outcome.status = "rejected"
+    if isinstance(exc, WorkbookRejected):
+        issue = make_issue(
+            exc.rule, outcome.source, sheet=exc.sheet, column=exc.column, **exc.facts
+        )
+    else:
+        on_cover = exc.row is not None or RULES[exc.rule].column is not None
+        issue = make_issue(
+            exc.rule,
+            outcome.source,
+            sheet=COVER_SHEET if on_cover else None,
+            row=exc.row,
+            value=exc.value,
+            **exc.facts,
+        )
+    outcome.issues.append(issue)
+
+
+# Discovery rejections for what must never be opened; other refused files are still
+# read (within the size limit) so that their bytes are archived like every version.
+_NOT_OPENED = frozenset({"symlink", "not_a_regular_file"})
+
+
+def _open(
+    candidate: Candidate,
+    outcome: Outcome,
+    ref: Reference,
+    limits: Limits,
+    archive_dir: Path,
+    locked: str | None = None,
+) -> RawWorkbook | None:
+    """Read the file's bytes once; hash, archive and parse those same bytes.
+
+    A workbook-level failure rejects the outcome; a file that vanished or changed while
+    read makes it a :data:`RETRY`. When the partner-period is locked to the approved
+    SHA-256 ``locked``, other bytes are archived and refused unparsed.
+    """
+    rejection = candidate.rejection
+    try:
+        if rejection is not None and rejection.rule in _NOT_OPENED:
+            raise _Rejection(rejection.rule, facts=rejection.details)
+        try:
+            data = read_bytes(candidate.path, limits)
+        except WorkbookRejected:
+            if rejection is not None:
+                raise _Rejection(rejection.rule, facts=rejection.details) from None
+            raise
+        outcome.sha256 = hashlib.sha256(data).hexdigest()
+        archive_bytes(data, outcome.sha256, candidate.path.suffix, archive_dir)
+        if locked not in (None, outcome.sha256):
+            outcome.status = "rejected"
+            outcome.issues.append(make_issue("period_locked", outcome.source, ref=ref))
+            return None
+        if rejection is not None:
+            raise _Rejection(rejection.rule, facts=rejection.details)
+        workbook = parse_workbook(data, limits)
+        _check_cover(workbook, outcome, ref)
+    except FileGone as exc:
+        outcome.status = RETRY
+        outcome.issues.append(make_issue("file_changed_while_read", outcome.source, cause=exc))
+        return None
+    except (WorkbookRejected, _Rejection) as exc:
+        _reject(outcome, exc)
+        return None
+    _extra_column_issues(workbook, outcome)
+    return workbook
+
+
+def _records(valid: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
+    columns = [*LINEAGE, *sheet.column_names]
+    frame = valid.loc[:, columns].rename(columns=LINEAGE)
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+# Workbooks validated together. Validation runs once per sheet and batch, which keeps it
+# cheap per row; a bounded batch keeps memory bounded: at 100x the sample, holding every
+# parsed workbook of the drop folder at once was most of a run's peak.
+VALIDATION_BATCH = 500
+
+
+def ingest(
+    candidates: Sequence[Candidate],
+    ref: Reference,
+    archive_dir: Path,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    now: str | None = None,
+    locks: Mapping[tuple[str, str], str] | None = None,
+    batch_size: int = VALIDATION_BATCH,
+) -> list[Outcome]:
+    """Process file versions: read each once, archive it, check it, and validate all rows
+    in one pass per batch of workbooks. Each outcome's ``sha256`` is that of the bytes
+    actually parsed (empty for a file never read: a link, a pipe, one too large).
+    ``locks`` maps each partner-period the coordinator approved to the approved SHA-256
+    (:meth:`pipelines.core.state.review.Ledger.locks`): any other version is archived and
+    refused unparsed. Every rule is about one workbook, so batches do not change results.
+    """
+    seen_at = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    candidates = list(candidates)
+    outcomes: list[Outcome] = []
+    for start in range(0, len(candidates), batch_size):
+        batch = candidates[start : start + batch_size]
+        outcomes += _ingest_batch(batch, ref, archive_dir, limits, seen_at, locks or {})
+    return outcomes
+
+
+def _ingest_batch(
+    candidates: Sequence[Candidate],
+    ref: Reference,
+    archive_dir: Path,
+    limits: Limits,
+    seen_at: str,
+    locks: Mapping[tuple[str, str], str],
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    parts: dict[str, list[tuple[pd.DataFrame, Outcome]]] = {s.name: [] for s in RECORD_SHEETS}
+    for candidate in candidates:
+        outcome = Outcome(
+            file=candidate.file,
+            sha256="",
+            partner_id=candidate.partner_id,
+            period_id=candidate.period_id,
+            status="accepted",
+            seen_at=seen_at,
+        )
+        outcomes.append(outcome)
+        locked = locks.get((candidate.partner_id, candidate.period_id))
+        workbook = _open(candidate, outcome, ref, limits, archive_dir, locked)
+        if workbook is None:
+            continue
+        for sheet in RECORD_SHEETS:
+            parts[sheet.name].append((workbook.sheets[sheet.name], outcome))
+
+    by_sha = {o.sha256: o for o in outcomes if o.status == "accepted"}
+    for sheet in RECORD_SHEETS:
+        batch = _batch(sheet, parts[sheet.name])
+        if batch.empty:
+            continue
+        result = validate_sheet(sheet, batch)
+        for issue in result.issues.to_dict("records"):
+            by_sha[issue["sha256"]].issues.append(issue)
+        for sha, columns in split(_records(result.valid, sheet), "sha256").items():
+            by_sha[sha].columns[sheet.table] = columns
+    return outcomes
+
+
+# --- the state of one partner-period over time ------------------------------------------
+
+
+_EMPTY_RECORDS = {
+    sheet.table: pd.DataFrame(columns=[*LINEAGE.values(), *sheet.column_names])
+    for sheet in RECORD_SHEETS
+}
+
+
+def empty_records() -> dict[str, pd.DataFrame]:
+    """An empty frame per fact table, with the columns ingest produces (shared, not copied:
+    nothing in the pipeline mutates a records frame in place)."""
+    return dict(_EMPTY_RECORDS)
+
+
+@dataclass
+class SubmissionState:
+    """Every version of one partner-period's workbook seen, and the one in use.
+
+    ``versions`` are ``submissions`` rows in the order seen (``current`` marks the
+    version the published tables use); ``issues`` are the issue rows of every version;
+    ``columns`` holds the valid rows of the current version only, per fact table that
+    has any, as plain columns (see :mod:`record_columns`); ``last_seen`` maps each file
+    to the SHA-256 it had when last ingested, so an unchanged file is skipped.
+    """
+
+    partner_id: str
+    period_id: str
+    versions: list[dict] = field(default_factory=list)
+    issues: list[dict] = field(default_factory=list)
+    columns: dict[str, RecordColumns] = field(default_factory=dict)
+    last_seen: dict[str, str] = field(default_factory=dict)
+    # The version seen last; None in states stored before it was kept (then the last row).
+    latest_sha256: str | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return sum(map(len, self.columns.values()))
+
+    @property
+    def records(self) -> dict[str, pd.DataFrame]:
+        """The current version's valid rows as a frame per fact table (built per call)."""
+        return {**empty_records(), **{name: c.frame() for name, c in self.columns.items()}}
+
+    @property
+    def current_sha256(self) -> str | None:
+        return next((v["sha256"] for v in self.versions if v["current"]), None)
+
+    @property
+    def latest(self) -> dict | None:
+        """The version seen last (may be a rejected one, or an older one seen again)."""
+        if not self.versions:
+            return None
+        found = (v for v in self.versions if v["sha256"] == self.latest_sha256)
+        return next(found, self.versions[-1])
+
+    def issues_of(self, *sha256: str | None) -> list[dict]:
+        return [i for i in self.issues if i["sha256"] in sha256]
+
+    def changed(self, fingerprints: Mapping[Candidate, str]) -> list[Candidate]:
+        """The candidates whose bytes differ from what was ingested last time."""
+        return [c for c, sha in fingerprints.items() if self.last_seen.get(c.file) != sha]
+
+    def apply(self, outcome: Outcome) -> SubmissionState:
+        """Fold one new outcome in: an accepted version becomes current, a rejected one not.
+
+        A version seen before (the same bytes submitted again) keeps its place and its
+        ``first_seen_at``: its history is not rewritten, only its status brought up to
+        date. A file that could not be read whole (:data:`RETRY`) changes nothing, so
+        it is read again next run.
+        """
+        if outcome.status == RETRY:
+            return self
+        accepted = outcome.status == "accepted"
+        row = outcome.submission_row(current=accepted)
+        versions = []
+        for version in self.versions:
+            if version["sha256"] == outcome.sha256:
+                version = {**row, "first_seen_at": version["first_seen_at"]}
+            else:
+                version = {**version, "current": version["current"] and not accepted}
+            versions.append(version)
+        if not any(v["sha256"] == outcome.sha256 for v in self.versions):
+            versions.append(row)
+        issues = [i for i in self.issues if i["sha256"] != outcome.sha256] + outcome.issues
+        return replace(
+            self,
+            versions=versions,
+            issues=issues,
+            columns=dict(outcome.columns) if accepted else self.columns,
+            last_seen={**self.last_seen, outcome.file: outcome.sha256},
+            latest_sha256=outcome.sha256,
+        )
+
+
+def fingerprint(candidate: Candidate, limits: Limits = DEFAULT_LIMITS) -> str:
+    """SHA-256 of the candidate's bytes, to see whether it changed since it was ingested.
+
+    Empty for what must not be opened (a link, a pipe) and for a file over the size
+    limit, whose bytes are never read (an 8 GB sparse file would take minutes to hash).
+    """
+    try:
+        return sha256_of(candidate.path, limits.max_file_bytes)
+    except OSError:
+        return ""

@@ -1,0 +1,334 @@
+"""Row-level validation of the record sheets: one generated Pandera schema per sheet.
+
+The frame a schema sees holds the sheet's columns already parsed once (see
+:mod:`pipelines.core.intake.parsing`) plus context columns, prefixed with ``_``, that say
+where each row comes from: its workbook, partner, period, submission date and
+spreadsheet row. Many workbooks are validated in one pass; the lazy validation
+collects every failure, and :func:`validate_sheet` turns them into issue rows.
+
+The column checks (kind, nullability, enumerations, ranges, look-ups) are generated
+from the field registry by :func:`pipelines.core.metadata.schemas.sheet_schema`, as the published
+tables' are; only the rules across columns are written here, each named after its rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from pipelines.core.intake.parsing import finalise_column, is_invalid, parse_column
+from pipelines.core.metadata.fields import BACK_TO_BACK_ACTIVITIES
+from pipelines.core.metadata.rules import PANDERA_CHECK_RULES, RULES, make_issue
+from pipelines.core.metadata.schemas import RowCheck, sheet_schema
+from pipelines.core.metadata.tables import (
+    COLLABORATIONS_SHEET,
+    EVENTS_SHEET,
+    ISSUE_COLUMNS,
+    MEASURES_SHEET,
+    PRACTICES_SHEET,
+    RECORD_SHEETS,
+    Sheet,
+)
+from pipelines.core.reference.loader import Reference, reference
+
+CONTEXT: dict[str, str] = {
+    "_partner_id": "partner_id",
+    "_period_id": "period_id",
+    "_file": "file",
+    "_sha256": "sha256",
+    "_submitted_on": "submitted_on",
+    "_row": "row",
+}
+"""Each context column of a sheet frame and what it carries: the attribute of the file
+version's outcome it is filled from (the row: the spreadsheet row), and the column of
+the published records it becomes. The one list of it, for ingest and validation."""
+LINEAGE: dict[str, str] = {c: name for c, name in CONTEXT.items() if name != "submitted_on"}
+"""The context a published record keeps (the submission date is the submission's)."""
+SOURCE = ("file", "sha256", "partner_id", "period_id")
+
+
+def _valid(series: pd.Series) -> pd.Series:
+    """Cells that hold a parsed value (neither empty nor of the wrong type)."""
+    return series.map(lambda v: v is not None and not is_invalid(v))
+
+
+# --- row checks shared by several sheets -----------------------------------------------
+
+
+def _dates_ok(df: pd.DataFrame, *columns: str) -> pd.Series:
+    return pd.concat([_valid(df[c]) for c in columns], axis=1).all(axis=1)
+
+
+def _not_after_submission(df: pd.DataFrame, column: str) -> pd.Series:
+    ok = _dates_ok(df, column) & df["_submitted_on"].notna()
+    later = (
+        df[column]
+        .where(ok, None)
+        .combine(df["_submitted_on"], lambda d, s: d is not None and s is not None and d > s)
+    )
+    return ~later.astype(bool)
+
+
+def _not_in_gap(df: pd.DataFrame, column: str) -> pd.Series:
+    ok = _dates_ok(df, column)
+    in_gap = reference().in_gap
+    return ~(ok & df[column].where(ok, None).map(lambda d: d is not None and in_gap(d)))
+
+
+def _unique_ref(df: pd.DataFrame, ref: str) -> pd.Series:
+    valid = _valid(df[ref])
+    keys = df["_sha256"].astype(str) + "\x00" + df[ref].map(str)
+    return ~(valid & keys.duplicated(keep=False))
+
+
+# --- the rules across columns, per sheet (the column rules come from the fields) --------
+
+
+def _unique(ref: str) -> tuple[str, RowCheck]:
+    return (f"duplicate_ref:{ref}", lambda df: _unique_ref(df, ref))
+
+
+def _submitted_after(column: str) -> tuple[str, RowCheck]:
+    return (f"date_after_submission:{column}", lambda df: _not_after_submission(df, column))
+
+
+def _outside_gap(column: str) -> tuple[str, RowCheck]:
+    return (f"date_in_gap:{column}", lambda df: _not_in_gap(df, column))
+
+
+def _end_after_start(df: pd.DataFrame) -> pd.Series:
+    ok = _dates_ok(df, "start_date", "end_date")
+    return ~ok | (df["end_date"].where(ok, dt.date.min) >= df["start_date"].where(ok, dt.date.min))
+
+
+def _staff_exchange_has_guest(df: pd.DataFrame) -> pd.Series:
+    return ~((df["event_type"] == "staff_exchange") & df["guest_partner_id"].isna())
+
+
+def _staff_exchange_other_guest(df: pd.DataFrame) -> pd.Series:
+    return ~((df["event_type"] == "staff_exchange") & (df["guest_partner_id"] == df["_partner_id"]))
+
+
+def _within_reporting_period(df: pd.DataFrame) -> pd.Series:
+    periods = reference().periods.set_index("period_id")
+    ok = _dates_ok(df, "start_date") & df["_period_id"].isin(periods.index)
+    starts = df["_period_id"].map(periods["start_date"]).where(ok, None)
+    ends = df["_period_id"].map(periods["end_date"]).where(ok, None)
+    inside = [
+        not flag or s <= d <= e
+        for flag, d, s, e in zip(ok, df["start_date"], starts, ends, strict=True)
+    ]
+    return pd.Series(inside, index=df.index)
+
+
+def _type_in_its_phase(df: pd.DataFrame) -> pd.Series:
+    ref = reference()
+    phases = ref.event_phases()
+    ok = _dates_ok(df, "start_date") & df["event_type"].isin(phases)
+    fits = []
+    for flag, kind, day in zip(ok, df["event_type"], df["start_date"], strict=True):
+        phase = ref.period_of(day)[1] if flag else None
+        fits.append(phase is None or phase in phases[kind])
+    return pd.Series(fits, index=df.index)
+
+
+def _no_longer_than_its_type_allows(df: pd.DataFrame) -> pd.Series:
+    ref = reference()
+    limits = {t: ref.max_days(t) for t in ref.event_type_ids}
+    ok = _dates_ok(df, "start_date", "end_date") & df["event_type"].map(limits).notna()
+    fits = [
+        not flag or (end - start).days + 1 <= limits[kind]
+        for flag, kind, start, end in zip(
+            ok, df["event_type"], df["start_date"], df["end_date"], strict=True
+        )
+    ]
+    return pd.Series(fits, index=df.index)
+
+
+def _back_to_back_only_for_project_meetings(df: pd.DataFrame) -> pd.Series:
+    return df["back_to_back"].isna() | (df["event_type"] == "project_meeting")
+
+
+def _own_instrument(df: pd.DataFrame) -> pd.Series:
+    return df["policy_instrument_id"].isna() | (df["policy_instrument_id"] == df["_own_instrument"])
+
+
+def _sf_only_on_sf_instruments(df: pd.DataFrame) -> pd.Series:
+    linked = df["policy_instrument_id"].map(reference().instrument_sf_linked())
+    positive = _valid(df["sf_influenced_eur"]) & df["sf_influenced_eur"].map(
+        lambda v: not is_invalid(v) and v is not None and v > 0
+    )
+    return ~(positive & linked.eq(False))
+
+
+def _implemented_has_date(df: pd.DataFrame) -> pd.Series:
+    return ~((df["status"] == "implemented") & df["implemented_on"].isna())
+
+
+def _known_activities(series: pd.Series) -> pd.Series:
+    allowed = set(BACK_TO_BACK_ACTIVITIES)
+    return series.map(
+        lambda v: v is None or all(t.strip() in allowed for t in str(v).split(";") if t.strip())
+    )
+
+
+COLUMN_CHECKS: dict[str, dict[str, list[pa.Check]]] = {
+    EVENTS_SHEET.name: {
+        "back_to_back": [pa.Check(_known_activities, name="unknown_back_to_back_activity")]
+    },
+}
+ROW_CHECKS: dict[str, tuple[tuple[str, RowCheck], ...]] = {
+    EVENTS_SHEET.name: (
+        _unique("event_ref"),
+        ("end_before_start", _end_after_start),
+        _submitted_after("start_date"),
+        _submitted_after("end_date"),
+        ("staff_exchange_without_guest", _staff_exchange_has_guest),
+        ("staff_exchange_self_guest", _staff_exchange_other_guest),
+        ("event_outside_period", _within_reporting_period),
+        ("event_type_outside_phase", _type_in_its_phase),
+        _outside_gap("start_date"),
+        ("staff_exchange_too_long", _no_longer_than_its_type_allows),
+        ("back_to_back_not_project_meeting", _back_to_back_only_for_project_meetings),
+    ),
+    PRACTICES_SHEET.name: (
+        _unique("practice_ref"),
+        _submitted_after("identified_on"),
+        _outside_gap("identified_on"),
+    ),
+    MEASURES_SHEET.name: (
+        _unique("measure_ref"),
+        ("other_partners_instrument", _own_instrument),
+        ("sf_on_non_sf_instrument", _sf_only_on_sf_instruments),
+        ("implemented_without_date", _implemented_has_date),
+        _submitted_after("implemented_on"),
+        _outside_gap("implemented_on"),
+    ),
+    COLLABORATIONS_SHEET.name: (_unique("year"),),
+}
+SHEETS: dict[str, Sheet] = {s.name: s for s in RECORD_SHEETS}
+
+
+def schema_of(sheet: Sheet, ref: Reference) -> pa.DataFrameSchema:
+    """The sheet's Pandera schema: generated from its fields, plus its cross-column rules."""
+    return sheet_schema(
+        sheet,
+        ref,
+        column_checks=COLUMN_CHECKS.get(sheet.name),
+        row_checks=ROW_CHECKS[sheet.name],
+    )
+
+
+# --- running a model and turning its failures into issue rows ------------------------
+
+
+@dataclass(frozen=True)
+class SheetResult:
+    """The rows of a sheet that passed (typed, context kept) and every issue found."""
+
+    valid: pd.DataFrame
+    issues: pd.DataFrame
+
+
+_CHECK_NAME = re.compile(r"^(?P<rule>[a-z_]+)(?::(?P<column>[a-z_]+))?")
+
+
+def _rule_and_column(check: str, column: str | None) -> tuple[str, str | None]:
+    match = _CHECK_NAME.match(str(check))
+    name = match.group("rule") if match else str(check)
+    name = PANDERA_CHECK_RULES.get(name, name)
+    return name, (match and match.group("column")) or RULES[name].column or column
+
+
+def prepare(sheet: Sheet, raw: pd.DataFrame) -> pd.DataFrame:
+    """Parse each column of a raw sheet frame once; context columns pass through."""
+    prepared = {c: raw[c] for c in CONTEXT if c in raw}
+    for f in sheet.columns:
+        prepared[f.name] = parse_column(f, raw[f.name])
+    frame = pd.DataFrame(prepared, index=raw.index)
+    if sheet is EVENTS_SHEET:
+        # end_date is optional: a one-day event ends the day it starts. Only a start date
+        # that parsed is copied, so an unreadable one is reported once, on start_date.
+        start = frame["start_date"].where(_valid(frame["start_date"]), None)
+        frame["end_date"] = frame["end_date"].where(frame["end_date"].notna(), start)
+    if sheet is MEASURES_SHEET:
+        instruments = {p: reference().instrument_of(p) for p in frame["_partner_id"].unique()}
+        frame["_own_instrument"] = frame["_partner_id"].map(instruments).fillna("none")
+    return frame
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        return cases[cases["index"].notna()]
+    return pd.DataFrame(columns=["column", "check", "index"])
+
+
+def source_of(record: dict) -> dict[str, object]:
+    """The file version a context-carrying record comes from, as :func:`make_issue` takes it."""
+    return {name: record.get(column) for column, name in CONTEXT.items() if name in SOURCE}
+
+
+def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> list[dict]:
+    keyed = failures.assign(
+        index=failures["index"].astype(int),
+        key=[
+            _rule_and_column(c, col)
+            for c, col in zip(failures["check"], failures["column"], strict=True)
+        ],
+    ).drop_duplicates(["index", "key"])
+    records = frame.loc[keyed["index"]].to_dict("records")
+    ref = reference()
+    rows = []
+    for (name, column), record in zip(keyed["key"], records, strict=True):
+        if name == "wrong_type" and is_invalid(record.get(column)):
+            name = record[column].rule  # the precise reason the parser gave
+        key = record.get(sheet.ref)
+        rows.append(
+            make_issue(
+                name,
+                source_of(record),
+                sheet=sheet.name,
+                row=int(record["_row"]),
+                column=column,
+                value=record.get(column) if column else None,
+                ref=ref,
+                record_ref=None if is_invalid(key) else key,
+                **record,
+            )
+        )
+    return rows
+
+
+def issues_frame(rows: list[dict]) -> pd.DataFrame:
+    """Issue rows as a frame with exactly the ``validation_issues`` columns."""
+    frame = pd.DataFrame(rows, columns=list(ISSUE_COLUMNS))
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+def validate_sheet(sheet: Sheet, raw: pd.DataFrame) -> SheetResult:
+    """Validate the raw rows of one sheet from any number of workbooks in one pass.
+
+    ``raw`` holds the sheet's canonical columns as read plus the context columns, with a
+    unique index. Rows with an error are left out of ``valid``; warnings keep the row.
+    """
+    frame = prepare(sheet, raw.reset_index(drop=True))
+    failures = _failures(schema_of(sheet, reference()), frame)
+    issues = issues_frame(_issue_rows(sheet, frame, failures))
+    bad = issues.loc[issues["severity"] == "error"]
+    quarantined = set(zip(bad["sha256"], bad["row"].astype(int), strict=True))
+    keep = [
+        (sha, int(row)) not in quarantined
+        for sha, row in zip(frame["_sha256"], frame["_row"], strict=True)
+    ]
+    valid = frame.loc[keep]
+    for f in sheet.columns:
+        valid[f.name] = finalise_column(f, valid[f.name])
+    return SheetResult(valid=valid.reset_index(drop=True), issues=issues)

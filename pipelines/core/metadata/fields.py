@@ -1,0 +1,489 @@
+"""Every column of every table, described once.
+
+A :class:`Field` knows its logical type, its description and its constraints. From
+it the rest is generated: the Pandera column (``to_pandera``), the Parquet field with
+its description (``to_pyarrow``), the template's Guide, the Dagster UI's column schema
+and the data dictionary in ``assets/README.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+
+Kind = Literal["string", "integer", "decimal", "date", "boolean", "float", "timestamp"]
+
+MONEY = pa.decimal128(18, 2)
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything the pipeline knows about one kind of column, in one place.
+
+    ``values`` are the Python types a typed cell holds in memory (the generated Pandera
+    schemas check them); ``hint`` is how the template Guide and the messages describe a
+    value of the kind to a partner; ``number_format`` and ``width`` are how the template
+    shows its column; ``from_text`` reads a value of a reference file. How a spreadsheet
+    cell is read into the kind is in :mod:`pipelines.core.intake.parsing`, keyed by the same
+    names, since a cell needs the partner-facing refusals a reference file does not.
+    """
+
+    name: str
+    arrow: pa.DataType
+    pandas_dtype: str
+    sql: str
+    values: tuple[type, ...]
+    hint: str
+    number_format: str | None
+    width: int
+    from_text: Callable[[str], object]
+
+
+def _boolean(text: str) -> bool:
+    folded = text.strip().lower()
+    if folded in {"true", "1", "yes"}:
+        return True
+    if folded in {"false", "0", "no"}:
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {text!r}") from exc
+
+
+# pandas dtypes: money and dates stay Python objects (Decimal, datetime.date).
+KINDS: dict[str, KindSpec] = {
+    spec.name: spec
+    for spec in (
+        KindSpec("string", pa.string(), "string", "VARCHAR", (str,), "text", "@", 16, str),
+        KindSpec("integer", pa.int64(), "Int64", "BIGINT", (int,), "a whole number", "0", 12, int),
+        KindSpec(
+            "decimal",
+            MONEY,
+            "object",
+            "DECIMAL(18,2)",
+            (Decimal,),
+            "an amount in EUR, to the cent",
+            "#,##0.00",
+            16,
+            _decimal,
+        ),
+        KindSpec(
+            "date",
+            pa.date32(),
+            "object",
+            "DATE",
+            (dt.date,),
+            "a date (a spreadsheet date or ISO text such as 2019-05-20)",
+            "yyyy-mm-dd",
+            12,
+            dt.date.fromisoformat,
+        ),
+        KindSpec(
+            "boolean", pa.bool_(), "boolean", "BOOLEAN", (bool,), "true or false", None, 8, _boolean
+        ),
+        KindSpec(
+            "float", pa.float64(), "Float64", "DOUBLE", (float, int), "a number", None, 12, float
+        ),
+        KindSpec(
+            "timestamp",
+            pa.timestamp("us", tz="UTC"),
+            "object",
+            "TIMESTAMP WITH TIME ZONE",
+            (dt.datetime,),
+            "a date and time (UTC)",
+            "yyyy-mm-dd hh:mm:ss",
+            20,
+            dt.datetime.fromisoformat,
+        ),
+    )
+}
+
+
+class ReferenceValues(Sequence[str]):
+    """An enumeration whose values live in the reference data (the event types), read when
+    used, so that the values are listed in one file only."""
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    def resolve(self, ref: object) -> tuple[str, ...]:
+        return tuple(getattr(ref, self.attribute))
+
+    def _values(self) -> tuple[str, ...]:
+        from pipelines.core.reference.loader import reference  # reference imports this module
+
+        return self.resolve(reference())
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._values()[index]
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __repr__(self) -> str:
+        return f"ReferenceValues({self.attribute!r})"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: its name, logical type, meaning and constraints."""
+
+    name: str
+    kind: Kind
+    description: str
+    enum: Sequence[str] | None = None
+    min_value: int | float | None = None
+    max_value: int | float | None = None
+    unit: str | None = None
+    example: str | None = None
+    # A Reference attribute listing the known values (checked as rule unknown_<name>).
+    lookup: str | None = None
+
+    @property
+    def spec(self) -> KindSpec:
+        return KINDS[self.kind]
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return self.spec.arrow
+
+    @property
+    def pandas_dtype(self) -> str:
+        return self.spec.pandas_dtype
+
+    @property
+    def sql_type(self) -> str:
+        """The type a BI tool (DuckDB, Power BI) sees when it reads the Parquet file."""
+        return self.spec.sql
+
+    @property
+    def hint(self) -> str:
+        """The expected form of a value, in words a partner understands."""
+        if self.enum:
+            return "one of: " + ", ".join(self.enum)
+        text = self.spec.hint
+        if self.min_value is not None and self.max_value is not None:
+            return f"{text} from {self.min_value} to {self.max_value}"
+        if self.min_value is not None:
+            return f"{text} >= {self.min_value}"
+        return text
+
+    def to_pyarrow(self, nullable: bool = True) -> pa.Field:
+        return pa.field(
+            self.name,
+            self.arrow_type,
+            nullable=nullable,
+            metadata={"description": self.description},
+        )
+
+    def with_description(self, description: str) -> Field:
+        """The same field with a table-specific meaning."""
+        return replace(self, description=description)
+
+    def with_enum(self, enum: tuple[str, ...], description: str) -> Field:
+        """The same name for another enumeration (``status`` of a measure, of a workbook)."""
+        return replace(self, enum=enum, description=description)
+
+
+def empty_series(field: Field) -> pd.Series:
+    return pd.Series([], dtype=field.pandas_dtype, name=field.name)
+
+
+COUNTRY_HINT = "ISO 3166 alpha-2 country code, e.g. AT"
+
+EVENT_TYPES = ReferenceValues("event_type_ids")
+BACK_TO_BACK_ACTIVITIES = (
+    "peer_group_discussion",
+    "study_visit",
+    "in_depth_exploration",
+    "european_initiatives_workshop",
+    "policy_peer_review_workshop",
+)
+FORMATS = ("in_person", "online", "hybrid")
+PRACTICE_STAGES = ("identified", "analysed", "structured")
+MEASURE_STATUSES = ("planned", "in_progress", "implemented")
+PHASES = ("1", "2", "extended")
+SEVERITIES = ("error", "warning")
+SUBMISSION_STATUSES = ("accepted", "rejected")
+COMPLETENESS_STATUSES = ("on_time", "late", "rejected", "missing", "not_expected", "not_yet_due")
+INDICATOR_TYPES = ("output", "result", "context")
+REVIEW_DECISIONS = ("approve", "send_back", "reopen")
+REVIEW_STATUSES = ("pending", "approved", "sent_back", "reopened")
+
+_FIELD_LIST: tuple[Field, ...] = (
+    # --- keys and reference data -------------------------------------------------
+    Field("partner_id", "string", "Project partner id as in the application form (P1..P11)."),
+    Field("period_id", "string", "Reporting period id (RP01..RP11)."),
+    Field("name", "string", "Name."),
+    Field("country", "string", COUNTRY_HINT + ".", example="AT", lookup="countries"),
+    Field("role", "string", "lead_partner or partner.", enum=("lead_partner", "partner")),
+    Field("valid_from", "date", "First day this name was in use."),
+    Field("valid_to", "date", "Last day this name was in use; empty while still in use."),
+    Field("in_extended_phase", "boolean", "Whether the partner takes part in the extended phase."),
+    Field("start_date", "date", "First day."),
+    Field("end_date", "date", "Last day."),
+    Field("phase", "string", "Project phase: 1, 2 or extended.", enum=PHASES),
+    Field("deadline", "date", "Last day to submit the period's report on time."),
+    Field("policy_instrument_id", "string", "Policy instrument addressed by a partner (PI-Pn)."),
+    Field("level", "string", "Territorial level of the instrument.", enum=("regional", "national")),
+    Field("sf_linked", "boolean", "Whether the instrument is a Structural Funds programme."),
+    Field("is_placeholder", "boolean", "True while the name is a placeholder to be edited."),
+    Field("indicator_id", "string", "Indicator id from the application form (O1, O1.1, R3...)."),
+    Field("parent_indicator_id", "string", "Indicator this one adds up into."),
+    Field("unit", "string", "Unit of the indicator's value."),
+    Field("target", "decimal", "Target promised in the application form."),
+    Field("computation", "string", "How the indicator is computed from the facts."),
+    Field("event_type", "string", "Kind of policy learning event.", enum=EVENT_TYPES),
+    Field("consortium_level", "boolean", "Consortium-wide event: counted once across partners."),
+    Field(
+        "also_in_phase",
+        "string",
+        "A later phase the event type may continue in (empty: none).",
+        enum=PHASES,
+    ),
+    Field(
+        "max_days",
+        "integer",
+        "Longest an event of this type may last, in days (empty: no limit).",
+        min_value=1,
+    ),
+    Field("description", "string", "Description."),
+    Field("short_name", "string", "Short name used in charts and tables."),
+    Field("sort_order", "integer", "Position when listed (1 first), as in the application form."),
+    Field("label", "string", "Name to show for the row in a report."),
+    Field(
+        "indicator_type",
+        "string",
+        "output, result or context indicator (the programme's terms).",
+        enum=INDICATOR_TYPES,
+    ),
+    Field(
+        "indicator_level",
+        "integer",
+        "Depth in the indicator tree: 1 for a headline indicator, 2 for one that adds up"
+        " into its parent.",
+        min_value=1,
+    ),
+    # --- Cover -------------------------------------------------------------------
+    Field("field", "string", "Name of a Cover field."),
+    Field("value", "string", "Value of a Cover field."),
+    Field("template_version", "integer", "Version of the workbook template (1).", min_value=1),
+    Field("submitted_on", "date", "Date the partner submitted the workbook."),
+    Field("contact_name", "string", "Person to contact about this submission."),
+    Field("contact_email", "string", "E-mail of the contact person."),
+    # --- Events ------------------------------------------------------------------
+    Field(
+        "event_ref",
+        "string",
+        "Your own id of the event; keep it the same in every period you report it.",
+        example="EV-001",
+    ),
+    Field("title", "string", "Title."),
+    Field("format", "string", "How the event was held.", enum=FORMATS),
+    Field("city", "string", "City where the event took place."),
+    Field("participants", "integer", "Number of participants.", min_value=0),
+    Field(
+        "guest_partner_id",
+        "string",
+        "Staff exchanges only: the partner whose staff member was hosted.",
+        lookup="partner_ids",
+    ),
+    Field(
+        "back_to_back",
+        "string",
+        "Project meetings only: activities held back-to-back, separated by ';' ("
+        + ", ".join(BACK_TO_BACK_ACTIVITIES)
+        + ").",
+    ),
+    Field("evidence_url", "string", "Link to evidence (agenda, minutes, photos)."),
+    Field(
+        "first_reported_period_id",
+        "string",
+        "Reporting period of the first workbook in use that reported this key.",
+    ),
+    Field("event_period_id", "string", "Reporting period the event's start date falls in."),
+    Field("event_phase", "string", "Project phase the event's start date falls in.", enum=PHASES),
+    Field(
+        "counted",
+        "boolean",
+        "False for a consortium-level event another partner already reported (same type and"
+        " start date): count only rows where counted is true.",
+    ),
+    # --- GoodPractices -----------------------------------------------------------
+    Field("practice_ref", "string", "Your own id of the good practice; keep it stable."),
+    Field("theme", "string", "Theme of the good practice."),
+    Field("organisation", "string", "Organisation that runs the good practice."),
+    Field("identified_on", "date", "Date the good practice was identified."),
+    Field("stage", "string", "How far the practice has been worked on.", enum=PRACTICE_STAGES),
+    Field("url", "string", "Link to a description of the good practice."),
+    # --- PolicyMeasures ----------------------------------------------------------
+    Field("measure_ref", "string", "Your own id of the measure; keep it stable."),
+    Field("status", "string", "Where the measure stands.", enum=MEASURE_STATUSES),
+    Field("implemented_on", "date", "Date the measure was implemented (required if implemented)."),
+    Field(
+        "sf_influenced_eur",
+        "decimal",
+        "Structural Funds influenced by the measure, in EUR (0 where none).",
+        min_value=0,
+        unit="EUR",
+    ),
+    Field(
+        "other_funds_influenced_eur",
+        "decimal",
+        "Other funds influenced by the measure, in EUR (0 where none).",
+        min_value=0,
+        unit="EUR",
+    ),
+    Field(
+        "implemented_period_id",
+        "string",
+        "Reporting period implemented_on falls in (empty when not implemented or in the 2021 gap).",
+    ),
+    # --- Collaborations ----------------------------------------------------------
+    Field("year", "integer", "Calendar year of the figures.", min_value=2015, max_value=2023),
+    Field(
+        "company_research_collaborations",
+        "integer",
+        "Collaborations between companies and research entities in the region that year.",
+        min_value=0,
+    ),
+    Field(
+        "cross_sector_cluster_partnerships",
+        "integer",
+        "Cross-sector partnerships between clusters in the region that year.",
+        min_value=0,
+    ),
+    Field("source", "string", "Where the figures come from."),
+    # --- lineage and submissions -------------------------------------------------
+    Field("file", "string", "Workbook path relative to the raw directory, e.g. P4/RP07.xlsx."),
+    Field("sha256", "string", "SHA-256 of the workbook's bytes; the archived copy is named by it."),
+    Field("row", "integer", "Row number in the spreadsheet (1 is the header)."),
+    Field("current", "boolean", "True for the version the published tables use."),
+    Field("on_time", "boolean", "Submitted on or before the period's deadline."),
+    Field("first_seen_at", "timestamp", "When the pipeline first saw this file version (UTC)."),
+    Field("n_errors", "integer", "Number of error issues in this file version.", min_value=0),
+    Field("n_warnings", "integer", "Number of warning issues in this file version.", min_value=0),
+    Field("n_rows", "integer", "Number of records read from the workbook.", min_value=0),
+    # --- validation issues -------------------------------------------------------
+    Field("sheet", "string", "Sheet of the workbook the issue is on."),
+    Field("column", "string", "Column the issue is about."),
+    Field(
+        "issue_id",
+        "string",
+        "Stable id of the issue: a hash of the file version, sheet, row, column, rule and message.",
+    ),
+    Field("sheet_row", "integer", "Row number in the spreadsheet (1 is the header)."),
+    Field("sheet_column", "string", "Column of the sheet the issue is about."),
+    Field(
+        "record_ref",
+        "string",
+        "Natural key of the row the issue is on (event_ref, practice_ref, measure_ref or year),"
+        " where it could be read.",
+    ),
+    Field(
+        "is_open",
+        "boolean",
+        "True when the issue is in the version in use or in the latest rejected version: the"
+        " partner still has to act on it.",
+    ),
+    Field("severity", "string", "error: the row is quarantined; warning: kept.", enum=SEVERITIES),
+    Field("rule", "string", "Name of the validation rule."),
+    Field("message", "string", "What is wrong and how to fix it."),
+    Field(
+        "base_2015",
+        "integer",
+        "company_research_collaborations the region reported for 2015.",
+        min_value=0,
+    ),
+    Field("latest_year", "integer", "Latest year up to 2020 the region reported.", min_value=2016),
+    Field(
+        "latest_value",
+        "integer",
+        "company_research_collaborations the region reported for latest_year.",
+        min_value=0,
+    ),
+    Field(
+        "pct_change",
+        "decimal",
+        "Change from 2015 to latest_year in %, to 0.01 (empty without a 2015 figure or when it"
+        " is 0).",
+    ),
+    Field(
+        "in_c1",
+        "boolean",
+        "Whether the region's change counts in C1 (it has a 2015 figure above 0 and a later year).",
+    ),
+    # --- reviews -----------------------------------------------------------------
+    Field(
+        "review_no",
+        "integer",
+        "Number of the decision in the review ledger (1, 2...).",
+        min_value=1,
+    ),
+    Field("decided_at", "string", "When the coordinator recorded the decision (UTC, ISO)."),
+    Field("decided_by", "string", "Who recorded the decision."),
+    Field(
+        "decision",
+        "string",
+        "approve: the version is locked; send_back: the partner must correct it;"
+        " reopen: the lock is lifted.",
+        enum=REVIEW_DECISIONS,
+    ),
+    Field("note", "string", "The coordinator's note (a send-back's note goes to the partner)."),
+    Field(
+        "review_status",
+        "string",
+        "The coordinator's review of the partner-period: pending (no decision on the version"
+        " in use), approved (locked: later files are refused), sent_back (the partner must"
+        " send a corrected workbook), reopened (unlocked after an approval).",
+        enum=REVIEW_STATUSES,
+    ),
+    # --- indicators --------------------------------------------------------------
+    Field("achieved", "decimal", "Value achieved so far."),
+    Field("pct_of_target", "decimal", "Achieved as a percentage of the target."),
+    Field(
+        "achieved_approved",
+        "decimal",
+        "Value achieved with the approved partner-periods only (the coordinator's approved"
+        " data; the rest is left out as if not yet submitted).",
+    ),
+    Field("expected", "integer", "Number of workbooks expected.", min_value=0),
+    Field("received", "integer", "Number of workbooks received and accepted.", min_value=0),
+    Field("reporting_rate", "decimal", "Received as a percentage of expected."),
+    Field("dimension", "string", "What the breakdown is by (partner, period, type, stage...)."),
+    Field("category", "string", "The value of the breakdown dimension."),
+    Field("on_time_rate", "decimal", "Received on time as a percentage of expected."),
+    Field(
+        "meetings",
+        "integer",
+        "Regional stakeholder meetings the partner held in the period (by the meeting's date).",
+        min_value=0,
+    ),
+    Field(
+        "floor_met",
+        "boolean",
+        "Whether the partner held at least one regional stakeholder meeting in the period.",
+    ),
+)
+
+FIELDS: dict[str, Field] = {f.name: f for f in _FIELD_LIST}
+
+
+def field(name: str, description: str | None = None) -> Field:
+    """The registered field, optionally with a table-specific description."""
+    base = FIELDS[name]
+    return base if description is None else base.with_description(description)

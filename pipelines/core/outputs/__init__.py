@@ -1,0 +1,2 @@
+"""What readers get: Parquet and the manifest, DuckDB, the report, feedback workbooks,
+the template and the data dictionary."""

@@ -1,0 +1,1 @@
+"""Indicator assets and the tables built on them."""

@@ -1,0 +1,1 @@
+"""Reference tables, the partitioned submission asset, ingest, its checks and statuses."""

@@ -1,0 +1,280 @@
+"""What the Dagster UI says about each partner-period: partition events, checks, grid.
+
+Every surface shows the answer of ONE function,
+:func:`pipelines.core.state.completeness.submission_statuses` (SPEC section 10), computed here
+from the partner-period states: the partition's materialization, its two partition-scoped
+checks and the programme-wide grid of ``submission_states``. The report and the
+``submission_completeness`` table ask the same function, so none of them can disagree.
+
+In the partition view of ``submission`` the statuses are told apart as follows:
+
+- Materialized: an accepted version is in use (on time or late); the first metadata
+  row, ``status``, says which in words, with the days late;
+- ``workbook_accepted`` (per partition): passed when the latest upload was accepted,
+  failed when it was refused (an error when nothing is in use, a warning when an
+  earlier version still is), not evaluated where nothing was sent;
+- ``submitted_by_deadline`` (per partition): passed when on time or not yet due,
+  failed as a warning when accepted late, as an error when the deadline passed with
+  nothing accepted (missing, or refused).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import dagster as dg
+import pandas as pd
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
+from pipelines.core.intake.ingest import SubmissionState
+from pipelines.core.intake.parsing import is_missing
+from pipelines.core.metadata.tables import RECORD_SHEETS
+from pipelines.core.reference.loader import Reference
+from pipelines.core.state.completeness import (
+    LATE,
+    MISSING,
+    NOT_EXPECTED,
+    NOT_YET_DUE,
+    ON_TIME,
+    REJECTED,
+    explain,
+    submission_statuses,
+)
+from pipelines.core.state.morning import status_counts
+from pipelines.core.state.review import Ledger
+from pipelines.core.state.submissions import submissions_table
+
+_RECORD_SHEETS = {s.name for s in RECORD_SHEETS}
+SUBMISSION = dg.AssetKey("submission")
+ACCEPTED_CHECK = "workbook_accepted"
+ACCEPTED_CHECK_DESCRIPTION = (
+    "The partner-period's latest workbook was accepted. Passes for every partition whose"
+    " latest upload was accepted. Fails (error) when every version received was refused,"
+    " so nothing of this partner-period is published; fails as a warning when the latest"
+    " upload was refused and an earlier accepted version is still in use. Not evaluated"
+    " where nothing was sent. The metadata's `status` says why, in words."
+)
+DEADLINE_CHECK = "submitted_by_deadline"
+DEADLINE_CHECK_DESCRIPTION = (
+    "No deadline was missed. Passes when an accepted workbook came by the deadline, or"
+    " when the deadline is still ahead (not yet due). Fails as a warning when the workbook"
+    " was accepted late (the metadata gives the days late), as an error when the deadline"
+    " passed with nothing accepted (missing, or every workbook refused)."
+)
+# The partition-keyed signature of what a partition shows: a change in any of these
+# (a new version, a deadline passing, a review decision) is reported again.
+SIGNATURE = (
+    "status",
+    "sha256",
+    "days_late",
+    "latest_rejected",
+    "rejected_file",
+    "reason",
+    "review_status",
+)
+
+
+def state_statuses(
+    states: Iterable[SubmissionState], ref: Reference, ledger: Ledger, as_of: dt.date
+) -> pd.DataFrame:
+    """:func:`submission_statuses` of the states, indexed by partition key ``P4|RP07``.
+
+    Built from the same rows as the published ``submissions`` and ``validation_issues``
+    tables: every version seen, with its review status, and the errors of each version.
+    """
+    states = list(states)
+    submissions = ledger.with_review_status(submissions_table(states, []))
+    errors = [i for s in states for i in s.issues if i["severity"] == "error"]
+    issues = pd.DataFrame(errors, columns=["sha256", "severity", "message"])
+    statuses = submission_statuses(submissions, ref, as_of, issues)
+    keys = statuses["partner_id"] + "|" + statuses["period_id"]
+    return statuses.set_index(keys.rename("key"), drop=False)
+
+
+def signature(row: pd.Series) -> tuple:
+    """What a partition shows, as a comparable value (missing values as None)."""
+    return tuple(None if is_missing(row[c]) else row[c] for c in SIGNATURE)
+
+
+def _version(state: SubmissionState, sha256: str | None) -> dict | None:
+    return next((v for v in state.versions if v["sha256"] == sha256), None)
+
+
+def rows_quarantined(state: SubmissionState, sha256: str | None) -> int:
+    """Rows of a version left out of the tables because of an error."""
+    return len(
+        {
+            (i["sheet"], i["row"])
+            for i in state.issues_of(sha256)
+            if i["severity"] == "error" and i["sheet"] in _RECORD_SHEETS
+        }
+    )
+
+
+def acceptance_failed(state: SubmissionState) -> bool:
+    latest = state.latest
+    return latest is not None and latest["status"] != "accepted"
+
+
+def partition_metadata(row: pd.Series, state: SubmissionState, as_of: dt.date) -> dict[str, object]:
+    """The materialization's metadata: the status in words first, then the version in use."""
+    current = _version(state, state.current_sha256)
+    days = row["days_late"]
+    return {
+        "status": explain(row, as_of),
+        "file": str(current["file"]),
+        "submitted on": str(current["submitted_on"] or "unknown"),
+        "deadline": str(row["deadline"]),
+        "days late": dg.MetadataValue.int(0 if is_missing(days) else int(days)),
+        "errors": dg.MetadataValue.int(int(current["n_errors"])),
+        "warnings": dg.MetadataValue.int(int(current["n_warnings"])),
+        "rows quarantined": dg.MetadataValue.int(rows_quarantined(state, current["sha256"])),
+        "versions seen": dg.MetadataValue.int(len(state.versions)),
+        "review status": "pending" if is_missing(row["review_status"]) else row["review_status"],
+        "sha256": str(current["sha256"]),
+        "dagster/row_count": dg.MetadataValue.int(state.n_rows),
+    }
+
+
+def acceptance_evaluation(
+    row: pd.Series, state: SubmissionState, as_of: dt.date
+) -> dg.AssetCheckEvaluation | None:
+    """The partition's ``workbook_accepted`` check; None where nothing was ever sent."""
+    latest = state.latest
+    if latest is None:
+        return None
+    failed = acceptance_failed(state)
+    metadata: dict[str, object] = {
+        "status": explain(row, as_of),
+        "latest file": str(latest["file"]),
+    }
+    severity = dg.AssetCheckSeverity.ERROR
+    if failed:
+        metadata["reason"] = str(row["reason"] or "refused")
+        in_use = _version(state, state.current_sha256)
+        if in_use is None:
+            metadata["in use"] = "nothing: every version was refused"
+        else:
+            metadata["in use"] = str(in_use["file"])
+            severity = dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckEvaluation(
+        asset_key=SUBMISSION,
+        check_name=ACCEPTED_CHECK,
+        passed=not failed,
+        partition=row.name,
+        severity=severity,
+        metadata=metadata,
+        description=explain(row, as_of),
+    )
+
+
+def deadline_evaluation(row: pd.Series, as_of: dt.date) -> dg.AssetCheckEvaluation:
+    """The partition's ``submitted_by_deadline`` check, from its status."""
+    status = row["status"]
+    passed = status in (ON_TIME, NOT_YET_DUE) or (status == REJECTED and as_of <= row["deadline"])
+    days = row["days_late"]
+    metadata: dict[str, object] = {"status": explain(row, as_of), "deadline": str(row["deadline"])}
+    if status == LATE and not is_missing(days):
+        metadata["days late"] = dg.MetadataValue.int(int(days))
+    return dg.AssetCheckEvaluation(
+        asset_key=SUBMISSION,
+        check_name=DEADLINE_CHECK,
+        passed=passed,
+        partition=row.name,
+        severity=dg.AssetCheckSeverity.WARN if status == LATE else dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
+        description=explain(row, as_of),
+    )
+
+
+def targeting(
+    evaluation: dg.AssetCheckEvaluation, materialization: dg.EventLogRecord | None
+) -> dg.AssetCheckEvaluation:
+    """The evaluation, pointing at the partition's materialization it was made against.
+
+    Dagster counts a partition's check only while it targets the partition's latest
+    materialization; an evaluation logged by hand (not returned by the check itself)
+    must say which one. ``AssetCheckEvaluationTargetMaterializationData`` is not
+    exported by Dagster 1.13; it is the only way to say it from the ingest step.
+    """
+    if materialization is None:
+        return evaluation
+    target = AssetCheckEvaluationTargetMaterializationData(
+        storage_id=materialization.storage_id,
+        run_id=materialization.run_id,
+        timestamp=materialization.timestamp,
+    )
+    return dg.AssetCheckEvaluation(
+        asset_key=evaluation.asset_key,
+        check_name=evaluation.check_name,
+        passed=evaluation.passed,
+        metadata=evaluation.metadata,
+        target_materialization_data=target,
+        severity=evaluation.severity,
+        description=evaluation.description,
+        partition=evaluation.partition,
+    )
+
+
+_CELL = {
+    ON_TIME: "on time",
+    LATE: "late",
+    REJECTED: "REFUSED",
+    MISSING: "MISSING",
+    NOT_YET_DUE: "due",
+    NOT_EXPECTED: "",
+}
+_REVIEW_WORD = {"approved": "approved", "sent_back": "sent back", "reopened": "reopened"}
+
+
+def _cell(row: pd.Series, quarantined: int) -> str:
+    text = _CELL[row["status"]]
+    if row["status"] == LATE and not is_missing(row["days_late"]):
+        text += f" {row['days_late']}d"
+    if row["status"] == NOT_EXPECTED and not is_missing(row["rejected_file"]):
+        text = "refused, not expected"
+    if quarantined:
+        text += f", {quarantined} rows out"
+    if row["latest_rejected"]:
+        text += ", latest REFUSED"
+    review = None if is_missing(row["review_status"]) else _REVIEW_WORD.get(row["review_status"])
+    return text + (f", {review}" if review else "")
+
+
+LEGEND = (
+    "on time / late Nd: accepted, N days after the deadline · REFUSED: files came, none"
+    " accepted · MISSING: nothing received by the deadline · due: deadline ahead ·"
+    " blank: not expected (the partner takes no part in the phase) · N rows out: rows"
+    " quarantined · latest REFUSED: the latest upload was refused, an earlier version is"
+    " used · approved / sent back / reopened: the coordinator's review"
+)
+
+
+def programme_grid(
+    statuses: pd.DataFrame, states: dict[str, SubmissionState], ref: Reference
+) -> dict[str, object]:
+    """Every partner x period in words, and the counts by status, from the statuses."""
+    lines = [
+        "| partner | " + " | ".join(ref.period_ids) + " |",
+        "|---" * (len(ref.period_ids) + 1) + "|",
+    ]
+    quarantined_total = 0
+    for partner in ref.partner_ids:
+        cells = []
+        for period in ref.period_ids:
+            key = f"{partner}|{period}"
+            row = statuses.loc[key]
+            in_use = row["status"] in (ON_TIME, LATE)
+            quarantined = rows_quarantined(states[key], row["sha256"]) if in_use else 0
+            quarantined_total += quarantined
+            cells.append(_cell(row, quarantined))
+        lines.append(f"| {partner} {ref.partner_name(partner)} | " + " | ".join(cells) + " |")
+    lines.append("\n" + LEGEND)
+    return {
+        **{name: dg.MetadataValue.int(n) for name, n in status_counts(statuses).items()},
+        "rows quarantined": dg.MetadataValue.int(quarantined_total),
+        "submissions": dg.MetadataValue.md("\n".join(lines)),
+    }

@@ -1,0 +1,1 @@
+"""Jobs, sensors, schedules, the run wrapper and run retention."""

@@ -1,0 +1,1 @@
+"""The published tables, the report, feedback workbooks and the data dictionary."""

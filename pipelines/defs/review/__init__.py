@@ -1,0 +1,1 @@
+"""The coordinator's review job, the reviews table and the sensor that republishes."""
