@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from pipelines.core.template import write_template
-from pipelines.instance import DEV_INSTANCE_CONFIG
+from pipelines.core.outputs.template import write_template
+from pipelines.platform.instance import DEV_INSTANCE_CONFIG
 
 GOOD_EVENT = {
     "event_ref": "EV-1",

@@ -1,0 +1,1 @@
+"""The test suite: unit/ mirrors pipelines/, integration/ runs the pipeline."""

@@ -1,0 +1,1 @@
+"""Builders shared by the tests: workbooks, Dagster instances, throw-away servers."""

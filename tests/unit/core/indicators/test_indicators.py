@@ -1,0 +1,424 @@
+"""Indicators, progress, completeness and the stakeholder floor on hand-made records.
+
+One small project history (``RECORDS``) exercises every indicator; its known answers
+are worked out in the comments next to the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from test_facts import event, records_frame
+
+from pipelines.core.indicators.compute import (
+    c1_regions,
+    compute_indicators,
+    floor_gaps,
+    indicator_breakdown,
+    indicator_progress,
+    indicator_scorecard,
+    overall_reporting_rate,
+    percentage,
+    reporting_rates,
+    stakeholder_meeting_floor,
+    submission_completeness,
+)
+from pipelines.core.metadata.schemas import table_schema
+from pipelines.core.metadata.tables import (
+    C1_REGIONS,
+    COLLABORATIONS,
+    EVENTS,
+    GOOD_PRACTICES,
+    INDICATOR_BREAKDOWN,
+    INDICATOR_PROGRESS,
+    INDICATOR_SCORECARD,
+    POLICY_MEASURES,
+    REPORTING_RATES,
+    STAKEHOLDER_MEETING_FLOOR,
+    SUBMISSION_COMPLETENESS,
+)
+from pipelines.core.outputs.parquet import write_parquet
+from pipelines.core.reference.loader import reference
+from pipelines.core.state.completeness import LATE, MISSING, NOT_EXPECTED, ON_TIME, REJECTED
+from pipelines.core.state.facts import resolve_facts
+
+REF = reference()
+SM = "regional_stakeholder_meeting"
+
+EVENT_ROWS = [
+    # O1.1 = 2: P2's report of P1's meeting of 2017-05-10 is not counted.
+    event("P1", "RP01", "PM-1", "project_meeting", "2016-06-15"),
+    event("P1", "RP03", "PM-3", "project_meeting", "2017-05-10"),
+    event("P2", "RP03", "PM-A", "project_meeting", "2017-05-10"),
+    event("P3", "RP04", "IDE-1", "in_depth_exploration_meeting", "2017-12-01"),  # O1.2 = 1
+    event("P4", "RP02", "SE-1", "staff_exchange", "2017-01-10", guest_partner_id="P1"),  # O1.3
+    event("P6", "RP07", "MM-1", "monitoring_meeting", "2019-10-03"),  # O1.4 = 1
+    # O1.5 = 4: SM-1 restated in RP02 counts once; SM-2 of P2 is dated in RP02 but
+    # reported in RP03. O1 = 2 + 1 + 1 + 1 + 4 = 9.
+    event("P1", "RP01", "SM-1", SM, "2016-05-01"),
+    event("P1", "RP02", "SM-1", SM, "2016-05-01", participants=30),
+    event("P1", "RP02", "SM-2", SM, "2016-11-01"),
+    event("P2", "RP01", "SM-1", SM, "2016-07-01"),
+    event("P2", "RP03", "SM-2", SM, "2017-02-01"),
+    # O1X = 3: the online consortium meeting is reported by P1 and P9.
+    event("P9", "RP09", "OCM-1", "online_consortium_meeting", "2022-01-20", format="online"),
+    event("P1", "RP09", "OCM-1", "online_consortium_meeting", "2022-01-20", format="online"),
+    event("P5", "RP10", "WG-1", "online_working_group_meeting", "2022-05-05", format="online"),
+    event("P7", "RP11", "RRA-1", "regional_reflection_activity", "2022-11-11"),
+]
+
+
+def practice(partner: str, period: str, ref: str, stage: str) -> dict:
+    return {
+        "partner_id": partner,
+        "period_id": period,
+        "practice_ref": ref,
+        "title": f"Practice {ref}",
+        "country": "IT",
+        "identified_on": dt.date(2016, 6, 1),
+        "stage": stage,
+    }
+
+
+PRACTICE_ROWS = [  # O2 = 2: GP-1 moves from identified to structured.
+    practice("P2", "RP01", "GP-1", "identified"),
+    practice("P2", "RP04", "GP-1", "structured"),
+    practice("P3", "RP05", "GP-7", "analysed"),
+]
+
+
+def measure(partner: str, period: str, ref: str, status: str, sf: str, other: str) -> dict:
+    return {
+        "partner_id": partner,
+        "period_id": period,
+        "measure_ref": ref,
+        "policy_instrument_id": f"PI-{partner}",
+        "description": f"Measure {ref}",
+        "status": status,
+        "implemented_on": dt.date(2019, 12, 1) if status == "implemented" else None,
+        "sf_influenced_eur": Decimal(sf),
+        "other_funds_influenced_eur": Decimal(other),
+    }
+
+
+MEASURE_ROWS = [
+    # R1 = 2 (PI-P1 from RP07, PI-P4 from RP08), R2 = 1 (PI-P9 from RP06).
+    # R3 = 250000.50 + 1000.10 = 251000.60; R4 = 10000.00 + 350000.75 = 360000.75.
+    measure("P1", "RP05", "M-1", "planned", "100000", "0"),
+    measure("P1", "RP07", "M-1", "implemented", "250000.50", "10000"),
+    measure("P9", "RP06", "M-9", "implemented", "0", "300000.25"),
+    measure("P9", "RP08", "M-9", "implemented", "0", "350000.75"),
+    measure("P3", "RP07", "M-2", "in_progress", "999999", "0"),
+    measure("P4", "RP08", "M-4", "implemented", "1000.10", "0"),
+]
+
+
+def collab(partner: str, period: str, year: int, value: int) -> dict:
+    return {
+        "partner_id": partner,
+        "period_id": period,
+        "year": year,
+        "company_research_collaborations": value,
+    }
+
+
+COLLABORATION_ROWS = [
+    # P1: 100 in 2015, 2018 restated from 110 to 120, 130 in 2019 (2021 is beyond 2020): +30 %.
+    collab("P1", "RP05", 2015, 100),
+    collab("P1", "RP05", 2018, 110),
+    collab("P1", "RP07", 2018, 120),
+    collab("P1", "RP07", 2019, 130),
+    collab("P1", "RP09", 2021, 500),
+    # P2: 50 -> 40: -20 %. C1 = mean(30, -20) = 5.00.
+    collab("P2", "RP08", 2015, 50),
+    collab("P2", "RP08", 2020, 40),
+    # Left out: P3 has no 2015, P4 starts from 0, P6 has nothing after 2015.
+    collab("P3", "RP07", 2017, 10),
+    collab("P3", "RP07", 2019, 20),
+    collab("P4", "RP07", 2015, 0),
+    collab("P4", "RP07", 2018, 5),
+    collab("P6", "RP07", 2015, 30),
+]
+
+RECORDS = {
+    "events": records_frame(EVENTS, EVENT_ROWS),
+    "good_practices": records_frame(GOOD_PRACTICES, PRACTICE_ROWS),
+    "policy_measures": records_frame(POLICY_MEASURES, MEASURE_ROWS),
+    "collaborations": records_frame(COLLABORATIONS, COLLABORATION_ROWS),
+}
+
+EXPECTED_ACHIEVED = {
+    "O1": "9",
+    "O1.1": "2",
+    "O1.2": "1",
+    "O1.3": "1",
+    "O1.4": "1",
+    "O1.5": "4",
+    "O1X": "3",
+    "O1X.1": "1",
+    "O1X.2": "1",
+    "O1X.3": "0",
+    "O1X.4": "1",
+    "O2": "2",
+    "R1": "2",
+    "R2": "1",
+    "R3": "251000.60",
+    "R4": "360000.75",
+    "C1": "5.00",
+}
+
+
+@pytest.fixture(scope="module")
+def facts():
+    return resolve_facts(RECORDS, REF)
+
+
+@pytest.fixture(scope="module")
+def results(facts):
+    return compute_indicators(facts.tables, REF)
+
+
+def breakdown_of(results, indicator_id: str, dimension: str) -> dict[str, Decimal]:
+    frame = results[indicator_id].breakdown
+    rows = frame[frame["dimension"] == dimension]
+    return dict(zip(rows["category"], rows["achieved"], strict=True))
+
+
+def test_every_indicator_has_its_known_answer(results) -> None:
+    assert list(results) == list(REF.indicators["indicator_id"])
+    assert {k: r.achieved for k, r in results.items()} == {
+        k: Decimal(v) for k, v in EXPECTED_ACHIEVED.items()
+    }
+    assert str(results["R3"].achieved) == "251000.60"
+
+
+def test_scorecard_has_targets_and_percentages(results) -> None:
+    scorecard = indicator_scorecard(results)
+    table_schema(INDICATOR_SCORECARD).validate(scorecard)
+    row = scorecard.set_index("indicator_id")
+    assert row.loc["O1", "target"] == Decimal(81)
+    assert row.loc["O1", "pct_of_target"] == Decimal("11.1")  # 9 / 81
+    assert row.loc["R2", "pct_of_target"] == Decimal("100.0")
+    assert row.loc["C1", "pct_of_target"] == Decimal("100.0")  # 5.00 % of a 5.0 % target
+    assert row.loc["R3", "pct_of_target"] == Decimal("4.9")  # 251000.60 / 5086000
+
+
+def test_percentage_has_no_meaning_without_a_target_or_a_value() -> None:
+    assert percentage(Decimal(3), Decimal(0)) is None
+    assert percentage(None, Decimal(5)) is None
+    assert percentage(Decimal(1), Decimal(3)) == Decimal("33.3")
+
+
+def test_event_breakdowns_by_partner_and_event_period(results) -> None:
+    by_partner = breakdown_of(results, "O1.1", "partner")
+    assert by_partner["P1"] == 2 and by_partner["P2"] == 0
+    assert list(by_partner) == REF.partner_ids
+    by_period = breakdown_of(results, "O1.5", "event_period")
+    assert (by_period["RP01"], by_period["RP02"], by_period["RP03"]) == (2, 2, 0)
+    assert breakdown_of(results, "O1X.1", "partner")["P1"] == 1  # P1 comes first
+    assert breakdown_of(results, "O1", "indicator") == {
+        "O1.1": 2,
+        "O1.2": 1,
+        "O1.3": 1,
+        "O1.4": 1,
+        "O1.5": 4,
+    }
+    assert breakdown_of(results, "O1", "partner")["P1"] == 2 + 2
+
+
+def test_each_breakdown_dimension_adds_up_to_the_indicator(results) -> None:
+    for indicator_id, result in results.items():
+        if indicator_id == "C1":
+            continue
+        for dimension, rows in result.breakdown.groupby("dimension"):
+            assert sum(rows["achieved"], Decimal(0)) == result.achieved, (indicator_id, dimension)
+
+
+def test_practice_counts_once_at_its_latest_stage(results) -> None:
+    assert breakdown_of(results, "O2", "stage") == {
+        "identified": 0,
+        "analysed": 1,
+        "structured": 1,
+    }
+
+
+def test_measures_count_once_implemented_with_their_latest_amounts(results) -> None:
+    assert breakdown_of(results, "R1", "policy_instrument")["PI-P1"] == 1
+    assert breakdown_of(results, "R1", "policy_instrument")["PI-P3"] == 0  # in progress only
+    assert "PI-P9" not in breakdown_of(results, "R1", "policy_instrument")
+    assert breakdown_of(results, "R2", "partner") == {"P9": 1}
+    assert breakdown_of(results, "R3", "policy_instrument")["PI-P1"] == Decimal("250000.50")
+    assert breakdown_of(results, "R4", "partner")["P9"] == Decimal("350000.75")
+
+
+def test_collaboration_growth_leaves_out_regions_without_a_usable_2015(results) -> None:
+    assert breakdown_of(results, "C1", "partner") == {
+        "P1": Decimal("30.00"),
+        "P2": Decimal("-20.00"),
+    }
+    regions = c1_regions(resolve_facts(RECORDS, REF).tables["collaborations"], REF)
+    table_schema(C1_REGIONS).validate(regions)
+    regions = regions.set_index("partner_id")
+    assert regions["base_2015"].dropna().to_dict() == {"P1": 100, "P2": 50, "P4": 0, "P6": 30}
+    assert regions["latest_year"].dropna().to_dict() == {
+        "P1": 2019,
+        "P2": 2020,
+        "P3": 2019,
+        "P4": 2018,
+    }
+    assert regions.loc["P1", "latest_value"] == 130
+    assert regions[regions["in_c1"]].index.tolist() == ["P1", "P2"]
+
+
+def test_c1_is_empty_rather_than_zero_without_data() -> None:
+    results = compute_indicators(resolve_facts({}, REF).tables, REF)
+    assert results["C1"].achieved is None and results["C1"].pct_of_target is None
+    assert results["O1"].achieved == 0
+
+
+def test_breakdown_table_is_long_and_valid(results) -> None:
+    table = indicator_breakdown(results)
+    table_schema(INDICATOR_BREAKDOWN).validate(table)
+    assert list(dict.fromkeys(table["indicator_id"])) == list(results)
+
+
+def test_progress_shows_each_indicator_as_it_stood_after_each_period() -> None:
+    progress = indicator_progress(RECORDS, REF)
+    table_schema(INDICATOR_PROGRESS).validate(progress)
+    series = {
+        indicator_id: dict(zip(rows["period_id"], rows["achieved"], strict=True))
+        for indicator_id, rows in progress.groupby("indicator_id")
+    }
+    assert list(series["O1"]) == REF.period_ids  # records reach RP11
+    assert [series["O1.5"][p] for p in ("RP01", "RP02", "RP03")] == [2, 3, 4]
+    assert [series["R1"][p] for p in ("RP06", "RP07", "RP08")] == [0, 1, 2]
+    assert series["R3"]["RP05"] == 0  # M-1 only planned
+    assert series["R3"]["RP07"] == Decimal("250000.50")
+    assert series["R4"]["RP07"] == Decimal("310000.25")  # M-9's first figure + M-1
+    assert series["C1"]["RP04"] is None
+    assert [series["C1"][p] for p in ("RP05", "RP07", "RP08")] == [
+        Decimal("10.00"),
+        Decimal("30.00"),
+        Decimal("5.00"),
+    ]
+    assert {k: v["RP11"] for k, v in series.items()} == {
+        k: Decimal(v) for k, v in EXPECTED_ACHIEVED.items()
+    }
+
+
+def test_progress_stops_at_the_requested_period() -> None:
+    progress = indicator_progress(RECORDS, REF, up_to="RP02")
+    assert set(progress["period_id"]) == {"RP01", "RP02"}
+    assert indicator_progress({}, REF).empty
+
+
+SUBMISSION_ROWS = [
+    # partner, period, version, status, current, on_time
+    ("P1", "RP01", "a", "accepted", True, True),
+    ("P1", "RP02", "a", "accepted", True, False),
+    ("P1", "RP03", "a", "rejected", False, True),
+    ("P2", "RP01", "a", "accepted", False, True),
+    ("P2", "RP01", "b", "accepted", True, False),  # a late correction of an on-time report
+]
+
+
+def submissions() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "partner_id": partner,
+                "period_id": period,
+                "file": f"{partner}/{period}.xlsx",
+                "sha256": f"{partner}{period}{version}",
+                "status": status,
+                "current": current,
+                "submitted_on": dt.date(2017, 1, 1),
+                "on_time": on_time,
+                "n_errors": 0,
+                "n_warnings": 0,
+                "n_rows": 3,
+                "first_seen_at": "2017-01-01T00:00:00Z",
+            }
+            for partner, period, version, status, current, on_time in SUBMISSION_ROWS
+        ]
+    )
+
+
+def test_completeness_counts_accepted_current_workbooks() -> None:
+    completeness = submission_completeness(submissions(), REF)
+    table_schema(SUBMISSION_COMPLETENESS).validate(completeness)
+    assert len(completeness) == 121
+    assert completeness["expected"].sum() == 118
+    columns = ["expected", "received", "on_time", "status"]
+    rows = completeness.set_index(["partner_id", "period_id"])[columns]
+    assert rows.loc[("P1", "RP01")].tolist() == [1, 1, True, "on_time"]
+    assert rows.loc[("P1", "RP02")].tolist() == [1, 1, False, "late"]
+    assert rows.loc[("P1", "RP03")].tolist() == [1, 0, False, "rejected"]
+    assert rows.loc[("P2", "RP01")].tolist() == [1, 1, True, "on_time"]
+    assert rows.loc[("P11", "RP09")].tolist() == [0, 0, False, "not_expected"]
+
+
+def test_a_period_whose_deadline_is_ahead_is_not_yet_due() -> None:
+    completeness = submission_completeness(submissions(), REF, as_of=dt.date(2022, 8, 1))
+    rows = completeness.set_index(["partner_id", "period_id"])["status"]
+    assert rows[("P1", "RP09")] == "missing"  # deadline 2022-06-30
+    assert rows[("P1", "RP10")] == "not_yet_due"  # deadline 2022-12-31
+
+
+def test_completeness_grid_and_rates() -> None:
+    completeness = submission_completeness(submissions(), REF)
+    grid = completeness.pivot(index="partner_id", columns="period_id", values="status")
+    assert grid.loc["P1", ["RP01", "RP02", "RP03", "RP04"]].tolist() == [
+        ON_TIME,
+        LATE,
+        REJECTED,
+        MISSING,
+    ]
+    assert grid.loc["P11", "RP09"] == NOT_EXPECTED
+    assert overall_reporting_rate(completeness) == Decimal("2.5")  # 3 of 118
+    rates = reporting_rates(completeness)
+    table_schema(REPORTING_RATES).validate(rates)
+    rows = rates.set_index(["dimension", "category"])
+    assert rows.loc[("project", "all"), ["expected", "received"]].tolist() == [118, 3]
+    assert rows.loc[("project", "all"), "on_time_rate"] == Decimal("1.7")  # 2 of 118
+    assert rows.loc[("period", "RP01"), "reporting_rate"] == Decimal("18.2")  # 2 of 11
+    assert rows.loc[("partner", "P11"), "expected"] == 8
+
+
+def test_stakeholder_floor_by_the_meetings_own_semester(facts) -> None:
+    floor = stakeholder_meeting_floor(facts.tables["events"], REF)
+    table_schema(STAKEHOLDER_MEETING_FLOOR).validate(floor)
+    assert len(floor) == 10 * 6
+    assert "P5" not in set(floor["partner_id"])
+    met = floor[floor["floor_met"]]
+    assert sorted(zip(met["partner_id"], met["period_id"], met["meetings"], strict=True)) == [
+        ("P1", "RP01", 1),
+        ("P1", "RP02", 1),
+        ("P2", "RP01", 1),
+        ("P2", "RP02", 1),
+    ]
+    gaps = floor_gaps(floor)
+    assert len(gaps) == 56 and not gaps["floor_met"].any()
+    assert gaps.loc[0, ["partner_id", "period_id"]].tolist() == ["P1", "RP03"]
+
+
+def test_tables_publish_to_typed_parquet(results, facts, tmp_path) -> None:
+    completeness = submission_completeness(submissions(), REF)
+    tables = {
+        INDICATOR_SCORECARD: indicator_scorecard(results),
+        INDICATOR_BREAKDOWN: indicator_breakdown(results),
+        INDICATOR_PROGRESS: indicator_progress(RECORDS, REF, up_to="RP03"),
+        SUBMISSION_COMPLETENESS: completeness,
+        REPORTING_RATES: reporting_rates(completeness),
+        STAKEHOLDER_MEETING_FLOOR: stakeholder_meeting_floor(facts.tables["events"], REF),
+    }
+    for table, frame in tables.items():
+        written = pq.read_table(write_parquet(frame, table, tmp_path))
+        assert written.schema.equals(table.arrow_schema(), check_metadata=False)
+        assert written.num_rows == len(frame)
+    scorecard = pq.read_table(tmp_path / "indicator_scorecard.parquet").to_pylist()
+    assert scorecard[14]["achieved"] == Decimal("251000.60")
