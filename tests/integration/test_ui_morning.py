@@ -121,7 +121,9 @@ def test_checks_tell_refused_missing_and_not_yet_due_apart(morning: str, page: P
     _open(page, "P7|RP03")  # the reason is one click away, in words
     refused = page.get_by_text(re.compile(r"^refused: this file is not an \.xlsx"))
     expect(refused.first).to_be_visible()
-    expect(_metadata(page, "in use")).to_contain_text("nothing: every file in the folder was refused")
+    expect(_metadata(page, "in use")).to_contain_text(
+        "nothing: every file in the folder was refused"
+    )
 
     _check_partitions(page, morning, "submitted_by_deadline")
     expect(page.get_by_text("Failed (106)")).to_be_visible()  # 1 late, 1 refused, 104 missing
