@@ -9,6 +9,7 @@ from pipelines.defs.intake.ingest_assets import (
     ingest_chunks,
     ingest_submissions,
     submission,
+    submitted_by_deadline,
     workbook_accepted,
 )
 from pipelines.defs.intake.reference_assets import reference_tables
@@ -17,6 +18,7 @@ from pipelines.defs.operations.automation import daily_ingest, ingest_everything
 from pipelines.defs.operations.executor import one_writer_executor
 from pipelines.defs.operations.run_retention import prune_runs_job, weekly_run_retention
 from pipelines.defs.publication.output_assets import (
+    coordinator_summary,
     data_dictionary,
     partner_feedback,
     progress_report,
@@ -42,12 +44,13 @@ assets = [
     reviews,
     indicators,
     progress_report,
+    coordinator_summary,
     partner_feedback,
     data_dictionary,
     history_tables,
     publication,
 ]
-asset_checks = [workbook_accepted]
+asset_checks = [workbook_accepted, submitted_by_deadline]
 # Run retention keeps the latest evaluation of every check of the location.
 check_keys = {
     key

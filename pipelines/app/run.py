@@ -20,11 +20,13 @@ import pandas as pd
 from pipelines.core.metadata.tables import (
     INDICATOR_SCORECARD,
     STAKEHOLDER_MEETING_FLOOR,
+    SUBMISSION_COMPLETENESS,
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.parquet import read_parquet
+from pipelines.core.state.completeness import NOT_EXPECTED, STATUS_WORDS
 from pipelines.platform.failures import operational_error
 from pipelines.platform.instance import dev_config, install_instance
 from pipelines.platform.settings import settings
@@ -198,6 +200,7 @@ def _run_pipeline(run_id: str) -> int:
     submissions = read_parquet(SUBMISSIONS, assets)
     issues = read_parquet(VALIDATION_ISSUES, assets)
     print(submissions_summary(submissions, issues))
+    print(statuses_summary(read_parquet(SUBMISSION_COMPLETENESS, assets)))
     rejected = rejected_summary(submissions, issues)
     if rejected:
         print(rejected)
@@ -240,6 +243,18 @@ def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
 def _about(file: str, message: str) -> str:
     """A message about a file, named once: many file rules' messages start with it."""
     return message if message.startswith(file) else f"{file}: {message}"
+
+
+def statuses_summary(completeness: pd.DataFrame) -> str:
+    """One line on where the expected partner-periods stand, in the statuses' own words
+    (``submission_completeness`` holds the answer of the one status function)."""
+    counts = completeness["status"].value_counts()
+    parts = [
+        f"{int(counts.get(status, 0))} {words}"
+        for status, words in STATUS_WORDS.items()
+        if status != NOT_EXPECTED
+    ]
+    return "Partner-periods: " + ", ".join(parts)
 
 
 def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:

@@ -1,13 +1,13 @@
 """Metadata the Dagster UI shows: row counts, column schemas and markdown previews."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
 
 from pipelines.core.intake.parsing import as_text
 from pipelines.core.metadata.tables import Table
-from pipelines.core.outputs.numbers import percent
 
 PREVIEW_ROWS = 10
 
@@ -52,6 +52,25 @@ def markdown_table(frame: pd.DataFrame, limit: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
+def table_value(frame: pd.DataFrame) -> dg.TableMetadataValue:
+    """A frame as a table the UI draws in place, every row, each cell as text or number."""
+
+    def cell(value: object) -> str | int | float | bool:
+        if isinstance(value, bool | int | float) and not isinstance(value, Decimal):
+            return value
+        return as_text(value) or ""
+
+    columns = [
+        dg.TableColumn(str(c), "int" if pd.api.types.is_integer_dtype(frame[c]) else "string")
+        for c in frame.columns
+    ]
+    records = [
+        dg.TableRecord({str(c): cell(v) for c, v in zip(frame.columns, row, strict=True)})
+        for row in frame.itertuples(index=False)
+    ]
+    return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
+
+
 def table_metadata(frame: pd.DataFrame, table: Table) -> Mapping[str, object]:
     return {
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
@@ -63,32 +82,4 @@ def table_metadata(frame: pd.DataFrame, table: Table) -> Mapping[str, object]:
 # Dagster shows a markdown value in place on the asset's overview only when it is under
 # 1,000 characters; a longer one (the SVG chart) hides behind "[Show Markdown]".
 INLINE_MARKDOWN_LIMIT = 1000
-_BAR_CELLS = 20
-_SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def progress_markdown(
-    achieved: float | None,
-    target: float,
-    pct: float | None,
-    by_period: Sequence[tuple[str, float | None]],
-) -> str:
-    """A text chart small enough for the overview: a bar to the target and a sparkline.
-
-    The bar is filled in twentieths of the target (full at 100 %, a ▶ past it); the
-    sparkline has one block per reporting period, scaled to the larger of the target
-    and the best figure, with · where the indicator had no value yet.
-    """
-    if achieved is None or pct is None:
-        bar = "░" * _BAR_CELLS + " no value yet"
-    else:
-        filled = max(0, min(_BAR_CELLS, round(pct / 100 * _BAR_CELLS)))
-        bar = "█" * filled + "░" * (_BAR_CELLS - filled) + ("▶" if pct > 100 else "")
-        bar += f" {percent(pct)} of target"
-    values = [v for _, v in by_period if v is not None]
-    top = max([target, *values]) or 1.0
-    sparks = "".join(
-        "·" if v is None else _SPARKS[max(0, min(7, round(v / top * 7)))] for _, v in by_period
-    )
-    first, last = (by_period[0][0], by_period[-1][0]) if by_period else ("", "")
-    return f"`{bar}`\n\n`{sparks}` {first} → {last}"
+BAR_CELLS = 20

@@ -182,7 +182,7 @@ def test_partitions_tell_each_partner_periods_truth(dirs, instance):
     (failed,) = _check_records(instance, check, "P3|RP07")
     evaluation = failed.event.dagster_event.event_specific_data
     assert not evaluation.passed
-    assert "partner_mismatch" in evaluation.metadata["reason"].value
+    assert evaluation.metadata["reason"].value.startswith("Cover names partner P4 but the file")
 
     # A later run for another file leaves both partitions as they were.
     make_workbook(raw, "P1", "RP01", {}, cover={"submitted_on": dt.date(2016, 10, 3)})
@@ -190,12 +190,12 @@ def test_partitions_tell_each_partner_periods_truth(dirs, instance):
     assert instance.get_materialized_partitions(key) == {"P1|RP01", "P4|RP07"}
     only = dg.AssetRecordsFilter(asset_key=key, asset_partitions=["P4|RP07"])
     (latest,) = instance.fetch_materializations(only, limit=1, ascending=False).records
-    assert latest.asset_materialization.metadata["status"].value == "accepted"
+    assert latest.asset_materialization.metadata["status"].value.startswith("on time: accepted")
     assert _check_records(instance, check, "P3|RP07") == [failed], "still failed, as it was"
     grid = instance.get_latest_materialization_event(dg.AssetKey("submission_states"))
     metadata = grid.asset_materialization.metadata
-    assert (metadata["in use"].value, metadata["rejected"].value) == (2, 1)
-    assert metadata["missing"].value == 115
+    assert (metadata["on time"].value, metadata["refused"].value) == (2, 1)
+    assert (metadata["missing"].value, metadata["not yet due"].value) == (115, 0)
 
 
 def test_the_daily_run_ingests_the_first_and_the_last_partner_period(dirs, instance):
@@ -221,6 +221,13 @@ def test_the_daily_run_ingests_the_first_and_the_last_partner_period(dirs, insta
     job = defs.resolve_job_def(INGEST_JOB)
     assert job.execute_in_process(instance=instance, tags=request.tags).success
     assert sorted(_submissions(assets)["file"]) == ["P1/RP01.xlsx", "P9/RP11.xlsx"]
+
+    # The next morning with nothing new: the tick is skipped, as the sensor skips.
+    skipped = daily_ingest(context)
+    assert isinstance(skipped, dg.SkipReason)
+    assert "Nothing new since the published set" in skipped.skip_message
+    make_workbook(raw, "P2", "RP01", {}, cover={"submitted_on": dt.date(2016, 10, 4)})
+    assert isinstance(daily_ingest(context), dg.RunRequest), "a new workbook is something new"
 
 
 def test_hostile_files_are_rejected_and_the_batch_goes_on(dirs, instance, tmp_path):
@@ -287,12 +294,14 @@ def test_indicator_asset_shows_target_achieved_and_chart(quarantined_run):
     instance, _ = quarantined_run
     indicator = instance.get_latest_materialization_event(dg.AssetKey("indicator_o1_5"))
     metadata = indicator.asset_materialization.metadata
-    assert metadata["target"].value == 60.0
-    assert metadata["achieved"].value == 0.0, "the only event was quarantined"
+    assert list(metadata)[:4] == ["achieved", "target", "% of target", "achieved, approved only"]
+    assert metadata["target"].value == "60 events"
+    assert metadata["achieved"].value == "0 events", "the only event was quarantined"
+    assert metadata["achieved, approved only"].value == "None approved yet"
     assert "data:image/svg+xml;base64," in metadata["progress chart"].value
-    overview = metadata["progress"].value
+    overview = metadata["achieved by reporting period"].value
     assert len(overview) < INLINE_MARKDOWN_LIMIT, "short enough for the overview to show it"
-    assert "░" * 20 + " 0.0 % of target" in overview
+    assert overview == "_no figures reported yet_", "no valid record in any period"
 
 
 def test_feedback_workbook_keeps_formulas_as_text(quarantined_run):

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import openpyxl
 import pandas as pd
+import pytest
 
 from pipelines.app.cli import main
 from pipelines.app.run import run_everything
@@ -113,7 +114,7 @@ def test_approve_locks_reopen_unlocks_and_the_approved_column_follows(dirs, inst
     archived = {p.stem for p in (_state(assets) / "archive").rglob("*.xlsx")}
     assert subs["sha256"].iloc[1] in archived
     grid = instance.get_latest_materialization_event(dg.AssetKey("submission_states"))
-    assert "🔒" in grid.asset_materialization.metadata["submissions"].value
+    assert ", approved |" in grid.asset_materialization.metadata["submissions"].value
 
     # Reopen: the file the lock refused is read at the next run and its figure published.
     assert main(["review", "reopen", "P4", "RP07", "--by", "Anna"]) == 0
@@ -178,8 +179,17 @@ def test_the_launchpad_job_records_and_the_sensor_republishes(dirs, instance):
 
     refused = launch(decision="reopen", partner="P4", period="RP07", by="Anna")
     assert not refused.success
-    assert "not locked" in str(refused.failure_data_for_node("record_review_decision").error)
+    error = refused.failure_data_for_node("record_review_decision").error
+    assert "not locked" in error.message
+    assert error.cause is None and len(error.message.strip().splitlines()) == 1, "one line"
     assert _ledger_bytes(assets) is None
+    # every field has a default (the Launchpad opens filled in): approve P1 RP01
+    defaults = launch(by="Anna")
+    error = defaults.failure_data_for_node("record_review_decision").error
+    assert "P1 RP01 has no workbook version in use" in error.message
+    # a partner that does not exist is refused by the form itself, before any run
+    with pytest.raises(dg.DagsterInvalidConfigError, match="P12"):
+        launch(decision="approve", partner="P12", period="RP07", by="Anna")
 
     assert launch(decision="approve", partner="P4", period="RP07", note="ok", by="Anna").success
     tick = review_decisions_sensor(dg.build_sensor_context(instance=instance))

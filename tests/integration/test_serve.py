@@ -153,6 +153,8 @@ def test_serve_runs_sensor_schedule_and_pipeline_under_the_daemon_on_postgres(
             assert (assets / "submissions.parquet").exists()
             _wait(lambda: _schedule_state(instance), "the scheduler daemon", server)
 
+            # Something new for tomorrow's 06:00 (the schedule skips an unchanged folder).
+            shutil.copytree(REPO / "raw" / "P2", raw / "P2")
             _tick_the_schedule_at_six_tomorrow(instance)
             # On a Saturday the weekly run retention is due before tomorrow's 06:00 too.
             daily = dg.RunsFilter(tags={"dagster/schedule_name": "daily_ingest"}, statuses=_DONE)

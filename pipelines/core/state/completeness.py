@@ -29,6 +29,18 @@ NOT_EXPECTED = "not_expected"
 NOT_YET_DUE = "not_yet_due"
 STATUSES = (ON_TIME, LATE, REJECTED, MISSING, NOT_EXPECTED, NOT_YET_DUE)
 
+# Each status in the words a coordinator reads on every surface (UI, run summary).
+STATUS_WORDS = {
+    ON_TIME: "on time",
+    LATE: "late",
+    REJECTED: "refused",
+    MISSING: "missing",
+    NOT_YET_DUE: "not yet due",
+    NOT_EXPECTED: "not expected",
+}
+# Statuses that ask the coordinator to act: chase, or ask for a corrected workbook.
+NEEDS_ACTION = (REJECTED, MISSING)
+
 STATUS_COLUMNS = [
     "partner_id",
     "period_id",
@@ -164,3 +176,31 @@ def submission_statuses(
             )
     frame = pd.DataFrame(rows, columns=STATUS_COLUMNS)
     return frame.astype({"days_late": "Int64", "latest_rejected": bool})
+
+
+def explain(row: pd.Series | dict, as_of: dt.date) -> str:
+    """One partner-period's status row (of :func:`submission_statuses`) in one line of words.
+
+    ``late: accepted 22 days after the deadline (2020-06-30)``, ``refused: <why>``,
+    ``missing: nothing received, due 2020-06-30 (155 days ago)``; a latest upload refused
+    while an earlier version is in use is said after the status of the version in use.
+    """
+    status, deadline = row["status"], row["deadline"]
+    text = STATUS_WORDS[status]
+    if status == ON_TIME:
+        text += f": accepted by the deadline ({deadline})"
+    elif status == LATE:
+        days = row["days_late"]
+        late = "after the deadline" if is_missing(days) else f"{days} days after the deadline"
+        text += f": accepted {late} ({deadline})"
+    elif status == REJECTED:
+        text += f": {row['reason'] or 'the workbook was refused'}; nothing of it is used"
+    elif status == MISSING:
+        text += f": nothing received, due {deadline} ({(as_of - deadline).days} days ago)"
+    elif status == NOT_YET_DUE:
+        text += f": due {deadline}"
+    if _flag(row["latest_rejected"]):
+        reason = row["reason"] or "refused"
+        upload = row["rejected_file"]
+        text += f"; latest upload {upload} refused ({reason}), the earlier one is used"
+    return text

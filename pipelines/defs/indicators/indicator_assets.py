@@ -1,13 +1,15 @@
 """The indicators and the tables built on them: ONE step, the indicators computed once.
 
 ``indicators`` is a multi-asset: one asset per indicator of
-``reference_data/indicators.csv`` (achieved, target and % of target as numbers, so the
-asset's Plots tab charts them run over run; its breakdown; its progress chart) and the
+``reference_data/indicators.csv`` (achieved, target and % of target first, formatted
+with their unit; achieved after each reporting period as a small chart in place on the
+overview; the breakdown by partner; the SVG progress chart) and the
 tables derived from the same results. Every table is checked against its generated
 schema before it is written; a failed check withholds the table (blocking).
 """
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 import dagster as dg
@@ -34,14 +36,14 @@ from pipelines.core.metadata.tables import (
     SUBMISSION_COMPLETENESS,
     Table,
 )
-from pipelines.core.outputs.numbers import figure
+from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.report import data_uri, indicator_chart_svg
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import Ledger, approved_indicators
 from pipelines.core.state.submissions import current_records
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
 from pipelines.defs.intake.ingest_assets import REFERENCE_KEYS, all_states
-from pipelines.defs.metadata import markdown_table, progress_markdown
+from pipelines.defs.metadata import BAR_CELLS, markdown_table
 from pipelines.defs.resources import ClusterixPaths
 
 FACT_INPUTS = ("events", "good_practices", "policy_measures", "collaborations")
@@ -62,21 +64,55 @@ def indicator_asset_name(indicator_id: str) -> str:
     return "indicator_" + re.sub(r"[^0-9a-z]+", "_", indicator_id.lower())
 
 
+def with_unit(value: Decimal | None, unit: str) -> str:
+    """A figure with its unit, as a person writes it: ``EUR 5,086,000.00``, ``81 events``
+    (the number written by the one formatter, ``figure``)."""
+    if value is None:
+        return "no value yet"
+    if unit == "%":
+        return f"{figure(value, unit)} %"
+    return f"EUR {figure(value, unit)}" if unit == "EUR" else f"{figure(value, unit)} {unit}"
+
+
 def breakdown_markdown(result: IndicatorResult) -> str:
-    """The breakdown, every partner listed (with 0 where it has nothing), one format."""
+    """The breakdown, every partner listed by id and name (0 where it has nothing)."""
+    ref = reference()
     rows = result.breakdown
     if result.unit != "%":
         by_partner = rows[rows["dimension"] == "partner"]
         present = set(by_partner["category"])
-        absent = [p for p in reference().partner_ids if p not in present]
+        absent = [p for p in ref.partner_ids if p not in present]
         zeros = pd.DataFrame({"dimension": "partner", "category": absent, "achieved": Decimal(0)})
-        order = {p: i for i, p in enumerate(reference().partner_ids)}
+        order = {p: i for i, p in enumerate(ref.partner_ids)}
         partners = pd.concat([by_partner, zeros], ignore_index=True).sort_values(
             "category", key=lambda s: s.map(order)
+        )
+        partners = partners.assign(
+            category=[f"{p} {ref.partner_name(p)}" for p in partners["category"]]
         )
         rows = pd.concat([partners, rows[rows["dimension"] != "partner"]], ignore_index=True)
     shown = rows.assign(achieved=[figure(v, result.unit) for v in rows["achieved"]])
     return markdown_table(shown, limit=200)
+
+
+def by_period_markdown(
+    result: IndicatorResult, by_period: Sequence[tuple[str, Decimal | None]]
+) -> str:
+    """Achieved after each reporting period against the target: a small table whose bars
+    Dagster shows in place on the overview (under 1,000 characters)."""
+    if not by_period:
+        return "_no figures reported yet_"
+    target = figure(result.target, result.unit)
+    lines = [f"| period | achieved | of target {target} |", "|---|--:|---|"]
+    for period, value in by_period:
+        if value is None:
+            lines.append(f"| {period} | · | |")
+            continue
+        share = float(value / result.target) if result.target else 0.0
+        cells = max(0, min(BAR_CELLS, round(share * BAR_CELLS)))
+        bar = "█" * cells + "░" * (BAR_CELLS - cells) + ("▶" if share > 1 else "")
+        lines.append(f"| {period} | {figure(value, result.unit)} | `{bar}` |")
+    return "\n".join(lines)
 
 
 def _indicator_out(definition: pd.Series) -> dg.AssetOut:
@@ -90,33 +126,28 @@ def _indicator_out(definition: pd.Series) -> dg.AssetOut:
     )
 
 
-def _indicator_metadata(result: IndicatorResult, progress: pd.DataFrame) -> dict[str, object]:
-    metadata: dict[str, object] = {
-        "target": dg.MetadataValue.float(float(result.target)),
-        "unit": result.unit,
-        "breakdown": dg.MetadataValue.md(breakdown_markdown(result)),
-        "dagster/row_count": dg.MetadataValue.int(len(result.breakdown)),
-    }
-    # Numbers, not text, so that the Plots tab charts them run over run. C1 has no
-    # value until a region reports 2015 and a later year: the point is then left out.
-    if result.achieved is not None:
-        metadata["achieved"] = dg.MetadataValue.float(float(result.achieved))
-    if result.pct_of_target is not None:
-        metadata["% of target"] = dg.MetadataValue.float(float(result.pct_of_target))
+def _indicator_metadata(
+    result: IndicatorResult, progress: pd.DataFrame, approved: IndicatorResult | None
+) -> dict[str, object]:
+    """Achieved, target and % first, in words and digits; then the chart by period and
+    the breakdown. ``approved`` is the same indicator from approved partner-periods
+    only, None while nothing is approved."""
     mine = progress[progress["indicator_id"] == result.indicator_id]
     by_period = dict(zip(mine["period_id"], mine["achieved"], strict=True))
     figures = [
-        (p, None if is_missing(by_period.get(p)) else float(by_period[p]))
-        for p in reference().period_ids
+        (p, None if is_missing(by_period.get(p)) else by_period[p]) for p in mine["period_id"]
     ]
-    metadata["progress"] = dg.MetadataValue.md(
-        progress_markdown(
-            None if result.achieved is None else float(result.achieved),
-            float(result.target),
-            None if result.pct_of_target is None else float(result.pct_of_target),
-            figures,
-        )
-    )
+    pct = result.pct_of_target
+    metadata: dict[str, object] = {
+        "achieved": with_unit(result.achieved, result.unit),
+        "target": with_unit(result.target, result.unit),
+        "% of target": "no value yet" if pct is None else percent(pct),
+        "achieved, approved only": (
+            "None approved yet" if approved is None else with_unit(approved.achieved, result.unit)
+        ),
+        "achieved by reporting period": dg.MetadataValue.md(by_period_markdown(result, figures)),
+        "breakdown": dg.MetadataValue.md(breakdown_markdown(result)),
+    }
     svg = indicator_chart_svg(
         result.indicator_id, mine, result.target, reference().period_ids, result.unit
     )
@@ -124,6 +155,24 @@ def _indicator_metadata(result: IndicatorResult, progress: pd.DataFrame) -> dict
         f"![{result.indicator_id} progress]({data_uri(svg, 'image/svg+xml')})"
     )
     return metadata
+
+
+def scorecard_preview(scorecard: pd.DataFrame, any_approved: bool) -> str:
+    """Every indicator of the scorecard, figures formatted, "none approved yet" in words."""
+    rows = [
+        {
+            "indicator": r.indicator_id,
+            "name": r.name,
+            "target": with_unit(r.target, r.unit),
+            "achieved": with_unit(r.achieved, r.unit),
+            "% of target": "–" if r.pct_of_target is None else percent(r.pct_of_target),
+            "approved only": (
+                with_unit(r.achieved_approved, r.unit) if any_approved else "none approved yet"
+            ),
+        }
+        for r in scorecard.itertuples(index=False)
+    ]
+    return markdown_table(pd.DataFrame(rows), limit=len(rows))
 
 
 _DEFINITIONS = [row for _, row in reference().indicators.iterrows()]
@@ -143,19 +192,24 @@ def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.Dat
     results = compute_indicators(facts, ref)
     states = all_states(paths).values()
     progress = indicator_progress(current_records(states), ref)
-    approved = approved_indicators(Ledger.read(paths.state), states, ref)
+    ledger = Ledger.read(paths.state)
+    approved = approved_indicators(ledger, states, ref)
+    any_approved = bool(ledger.approved(states))
     for result in results.values():
+        mine = approved[result.indicator_id] if any_approved else None
         yield dg.Output(
             None,
             output_name=indicator_asset_name(result.indicator_id),
-            metadata=_indicator_metadata(result, progress),
+            metadata=_indicator_metadata(result, progress, mine),
         )
     completeness = submission_completeness(submissions, ref)
     floor = stakeholder_meeting_floor(facts["events"], ref)
     gaps = floor[~floor["floor_met"].astype(bool)]
     rate = overall_reporting_rate(completeness)
+    scorecard = indicator_scorecard(results, approved)
+    preview = dg.MetadataValue.md(scorecard_preview(scorecard, any_approved))
     frames = {
-        INDICATOR_SCORECARD.name: (indicator_scorecard(results, approved), {}),
+        INDICATOR_SCORECARD.name: (scorecard, {"preview": preview}),
         INDICATOR_BREAKDOWN.name: (indicator_breakdown(results), {}),
         INDICATOR_PROGRESS.name: (progress, {}),
         STAKEHOLDER_MEETING_FLOOR.name: (

@@ -4,17 +4,12 @@
 each. Partners produce it, outside the pipeline, so it is declared as an external
 asset: Dagster never "runs" a partition. The ``ingest`` step (unpartitioned, one per
 run) discovers every file, ingests only those whose bytes changed, keeps each
-partner-period's state, and then reports on ``submission`` only what changed:
+partner-period's state, works out every partner-period's status with the one status
+function, and then reports on ``submission`` the partitions whose status changed
+(``submission_status``): a materialization when an accepted version is in use, and
+the partition-scoped checks ``workbook_accepted`` and ``submitted_by_deadline``.
 
-- a materialization of the partition when it has an accepted version in use, with
-  that version's metadata (status, file, SHA-256, errors, warnings, days late, rows
-  quarantined); the last materialization's metadata is what the partition shows, so
-  it stays current whatever later runs do;
-- its ``workbook_accepted`` check, failed when the latest upload was rejected (an
-  error when nothing of the partner-period is in use), and passed again once a good
-  workbook arrives.
-
-A partition with no file stays Missing. This replaces a single-run backfill over the
+A partition with no accepted version stays Missing. This replaces a single-run backfill over the
 partition range, which marks every partition of the range materialised whatever
 happened to it (dagster-io/dagster#17836).
 
@@ -26,18 +21,21 @@ does, so the partitions, checks and everything downstream are the same. By defau
 there is one step and no chunk, the cheapest run in one process.
 """
 
+import datetime as dt
 import warnings
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
+import pandas as pd
 
 from pipelines.core.intake.discovery import Candidate, discover
 from pipelines.core.intake.ingest import RETRY, Outcome, SubmissionState, ingest, refresh
 from pipelines.core.metadata.tables import REFERENCE_TABLES
 from pipelines.core.reference.loader import Reference, reference
 from pipelines.core.state.archive import remove_stale_temp_files
-from pipelines.core.state.review import REPORTED_STATUSES, Ledger
+from pipelines.core.state.completeness import LATE, ON_TIME
+from pipelines.core.state.review import Ledger
 from pipelines.core.state.store import (
     ARCHIVE_DIR,
     load_record,
@@ -48,17 +46,23 @@ from pipelines.core.state.store import (
 from pipelines.defs.intake.submission_status import (
     ACCEPTED_CHECK,
     ACCEPTED_CHECK_DESCRIPTION,
+    DEADLINE_CHECK,
+    DEADLINE_CHECK_DESCRIPTION,
+    SUBMISSION,
     acceptance_evaluation,
     acceptance_failed,
+    deadline_evaluation,
     partition_metadata,
     programme_grid,
+    signature,
+    state_statuses,
+    targeting,
 )
-from pipelines.defs.intake.up_to_date import published_and_current, record_build
-from pipelines.defs.partitions import partition_key, split_key, submission_partitions
+from pipelines.defs.intake.up_to_date import nothing_new, published_and_current, record_build
+from pipelines.defs.partitions import partition_key, submission_partitions
 from pipelines.defs.resources import ClusterixPaths
 from pipelines.platform.settings import settings
 
-SUBMISSION = dg.AssetKey("submission")
 STATES = dg.AssetKey("submission_states")
 STRAYS = "unattributed_files"
 REFERENCE_KEYS = [dg.AssetKey(t.name) for t in REFERENCE_TABLES]
@@ -69,9 +73,13 @@ submission = dg.AssetSpec(
     group_name="ingest",
     kinds={"excel"},
     description=(
-        "The workbook a partner sends for one reporting period (raw/<partner>/<period>.xlsx),"
-        " one partition per expected partner-period. Materialized when an accepted version"
-        " is in use; its metadata describes that version. Reported by the ingest step."
+        "The workbook a partner sends for one reporting period"
+        " (`raw/<partner>/<period>.xlsx`), one partition per expected partner-period."
+        " Materialized when an accepted version is in use; its metadata (status first)"
+        " describes that version. Refused, missing and not-yet-due partner-periods are"
+        " told apart by the checks `workbook_accepted` and `submitted_by_deadline` (Checks,"
+        " then Partitions). The overview shows only the partition reported last: the"
+        " whole picture is on `coordinator_summary`. Reported by the ingest step."
     ),
 )
 
@@ -110,8 +118,12 @@ def stray_outcomes(paths: ClusterixPaths) -> list[Outcome]:
     return load_record(paths.state, STRAYS, _strays_of, [])
 
 
-def _statuses_of(document: object) -> dict[str, str]:
-    return {str(key): str(status) for key, status in dict(document).items()}
+def _signatures_of(document: object) -> dict[str, tuple[str | None, ...]]:
+    """The partitions' signatures as last reported (raises for a document of others)."""
+    return {
+        str(key): tuple(None if v is None else str(v) for v in shown)
+        for key, shown in dict(document).items()
+    }
 
 
 @dataclass
@@ -168,34 +180,58 @@ def _ingest(
     return Ingested(failing, refreshed.files_read), refreshed.states
 
 
+REPORTED = "reported_partitions"
+
+
 def _report_partitions(
     context: dg.AssetExecutionContext,
+    paths: ClusterixPaths,
     after: dict[str, SubmissionState],
-    failing_before: dict[str, bool],
+    statuses: pd.DataFrame,
     changed: set[str],
-    ledger: Ledger,
-) -> None:
-    """Partition events for what changed, and for what the instance has not heard of.
+    as_of: dt.date,
+) -> Iterator[dg.AssetMaterialization]:
+    """Partition events for every partition whose status changed (``moved``, saved).
 
-    The second part makes a new Dagster instance (or one whose history was wiped) show
-    the truth after its first run, even when no file changed.
+    A partition is reported again when a file of it changed, when what it shows changed
+    (a deadline passed, a review decision), or when the instance has heard nothing yet
+    (a new instance, or one whose history was wiped, shows the truth after one run).
+    The materializations are yielded first, so that each check can then name the
+    materialization it was evaluated against.
     """
-    ref = reference()
-    known = context.instance.get_materialized_partitions(SUBMISSION)
-    for key in submission_partitions.get_partition_keys():
-        state = after[key]
-        in_use = state.current_sha256 is not None
-        if key in changed or (in_use and key not in known) or (not known and state.versions):
-            if in_use:
-                metadata = {
-                    **partition_metadata(state, ref),
-                    "review status": ledger.state_status(state),
-                }
-                context.log_event(
-                    dg.AssetMaterialization(SUBMISSION, partition=key, metadata=metadata)
-                )
-            if acceptance_failed(state) or failing_before.get(key, False):
-                context.log_event(acceptance_evaluation(state, key))
+    reported = load_record(paths.state, REPORTED, _signatures_of, {})
+    fresh = context.instance.get_latest_materialization_event(STATES) is None
+    keys = submission_partitions.get_partition_keys()
+    now = {key: signature(statuses.loc[key]) for key in keys}
+    moved = sorted(k for k in keys if fresh or k in changed or reported.get(k) != now[k])
+    in_use = [k for k in moved if statuses.loc[k, "status"] in (ON_TIME, LATE)]
+    for key in in_use:
+        metadata = partition_metadata(statuses.loc[key], after[key], as_of)
+        yield dg.AssetMaterialization(SUBMISSION, partition=key, metadata=metadata)
+    latest = _latest_materializations(context, in_use)
+    for key in moved:
+        row = statuses.loc[key]
+        accepted = acceptance_evaluation(row, after[key], as_of)
+        for evaluation in (accepted, deadline_evaluation(row, as_of)):
+            if evaluation is not None:
+                context.log_event(targeting(evaluation, latest.get(key)))
+    save_record(paths.state, REPORTED, now)
+    changed.update(moved)
+
+
+def _latest_materializations(
+    context: dg.AssetExecutionContext, keys: list[str]
+) -> dict[str, dg.EventLogRecord]:
+    """The latest materialization record of each of these partitions of ``submission``."""
+    if not keys:
+        return {}
+    found = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=SUBMISSION, asset_partitions=keys), limit=len(keys)
+    )
+    latest: dict[str, dg.EventLogRecord] = {}
+    for record in found.records:  # newest first
+        latest.setdefault(record.partition_key, record)
+    return latest
 
 
 def _report(
@@ -203,18 +239,17 @@ def _report(
     paths: ClusterixPaths,
     found: list[Candidate],
     ingested: Ingested,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.AssetMaterialization]:
     """Report what the ingest changed, list the strays, and say whether to rebuild."""
     ref = reference()
     remove_stale_temp_files(paths.state)  # left by a run that was killed half-way
     after = all_states(paths)
-    ledger = Ledger.read(paths.state)
+    as_of = dt.datetime.now(dt.UTC).date()
+    statuses = state_statuses(after.values(), ref, Ledger.read(paths.state), as_of)
+    # A review decision or a deadline passing changes what a partition shows, and the
+    # tables built on the statuses, without a new file.
     changed = set(ingested.failing_before)
-    # A review decision changes a partition's metadata without a new file.
-    reported = load_record(paths.state, REPORTED_STATUSES, _statuses_of, {})
-    reviewed = ledger.status_changes(after, reported)
-    _report_partitions(context, after, ingested.failing_before, changed | set(reviewed), ledger)
-    save_record(paths.state, REPORTED_STATUSES, {**reported, **reviewed})
+    yield from _report_partitions(context, paths, after, statuses, changed, as_of)
     stray_results = []
     strays = [c for c in found if not _attributable(c, ref)]
     for outcome in ingest(strays, ref, paths.state / ARCHIVE_DIR):
@@ -231,15 +266,16 @@ def _report(
         and context.instance.get_latest_materialization_event(STATES) is not None
     ):
         context.log.info("Nothing changed since the published set: nothing to rebuild.")
+        nothing_new(context)
         return
-    record_build(context, paths.state)
+    record_build(context, paths.state, found)
     save_record(paths.state, STRAYS, [_stray_document(o) for o in stray_results])
     if STATES in context.selected_asset_keys:
         yield dg.MaterializeResult(
             asset_key="submission_states",
             metadata={
                 "ingested this run": dg.MetadataValue.int(ingested.files),
-                **programme_grid(after, ref, ledger),
+                **programme_grid(statuses, after, ref),
             },
         )
     if dg.AssetKey(STRAYS) in context.selected_asset_keys:
@@ -375,16 +411,44 @@ ingest_chunks = (
 )
 
 
+def _partition_status(
+    paths: ClusterixPaths, key: str
+) -> tuple[pd.Series, SubmissionState, dt.date]:
+    """One partition's status row and state, as of today, for a check run from the UI."""
+    states = all_states(paths)
+    as_of = dt.datetime.now(dt.UTC).date()
+    statuses = state_statuses(states.values(), reference(), Ledger.read(paths.state), as_of)
+    return statuses.loc[key], states[key], as_of
+
+
+def _result(evaluation: dg.AssetCheckEvaluation) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=evaluation.passed,
+        severity=evaluation.severity,
+        metadata=evaluation.metadata,
+        description=evaluation.description,
+    )
+
+
 def _workbook_accepted(
     context: dg.AssetCheckExecutionContext, paths: ClusterixPaths
 ) -> dg.AssetCheckResult:
     """Re-evaluate one partition from its stored state (ingest reports it as it goes)."""
-    partner_id, period_id = split_key(context.partition_key)
-    state = load_states(paths.state, [(partner_id, period_id)])[context.partition_key]
-    evaluation = acceptance_evaluation(state, context.partition_key)
-    return dg.AssetCheckResult(
-        passed=evaluation.passed, severity=evaluation.severity, metadata=evaluation.metadata
-    )
+    row, state, as_of = _partition_status(paths, context.partition_key)
+    evaluation = acceptance_evaluation(row, state, as_of)
+    if evaluation is None:
+        return dg.AssetCheckResult(
+            passed=True, description="Nothing was sent for this partner-period yet."
+        )
+    return _result(evaluation)
+
+
+def _submitted_by_deadline(
+    context: dg.AssetCheckExecutionContext, paths: ClusterixPaths
+) -> dg.AssetCheckResult:
+    """Re-evaluate one partition's deadline from its stored state, as of today."""
+    row, _, as_of = _partition_status(paths, context.partition_key)
+    return _result(deadline_evaluation(row, as_of))
 
 
 # Partition-scoped checks are a preview feature of Dagster 1.13, relied on knowingly
@@ -397,3 +461,9 @@ with warnings.catch_warnings():
         partitions_def=submission_partitions,
         description=ACCEPTED_CHECK_DESCRIPTION,
     )(_workbook_accepted)
+    submitted_by_deadline = dg.asset_check(
+        asset="submission",
+        name=DEADLINE_CHECK,
+        partitions_def=submission_partitions,
+        description=DEADLINE_CHECK_DESCRIPTION,
+    )(_submitted_by_deadline)

@@ -13,11 +13,19 @@ import pandas as pd
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.outputs.dictionary import data_dictionary as render_dictionary
 from pipelines.core.outputs.feedback import write_feedback, write_folder_feedback
+from pipelines.core.outputs.numbers import figure
 from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.outputs.report import write_report
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.completeness import STATUSES, submission_statuses
+from pipelines.core.state.morning import (
+    behind_plan,
+    needing_action,
+    open_issues_by_partner,
+    status_counts,
+)
 from pipelines.core.state.review import SENT_BACK, Decision, Ledger
+from pipelines.defs.metadata import table_value
 from pipelines.defs.resources import ClusterixPaths
 
 # These documents feed no published table: a run writes them after the publication, so
@@ -144,6 +152,54 @@ def _wanted_feedback(
         says = json.dumps(sorted(issues["issue_id"]))
         wanted.append(_Feedback(path, says, write, f"{len(issues)} issue(s), files not read"))
     return wanted
+
+
+SUMMARY_DESCRIPTION = (
+    "The coordinator's morning page. Its overview says, without opening anything:"
+    " partner-periods by status (the same statuses as the partition view of `submission`,"
+    " the report and `submission_completeness`), the partner-periods that need action with"
+    " the reason and the days since the deadline, the open issues per partner, the"
+    " indicators behind plan (pro rata: halfway through the project, half the target),"
+    " and where the report and the feedback workbooks are."
+)
+
+
+@dg.asset(
+    group_name="outputs",
+    kinds={"markdown"},
+    description=SUMMARY_DESCRIPTION,
+    op_tags=AFTER_PUBLICATION,
+)
+def coordinator_summary(
+    paths: ClusterixPaths,
+    submissions: pd.DataFrame,
+    validation_issues: pd.DataFrame,
+    indicator_scorecard: pd.DataFrame,
+) -> dg.MaterializeResult:
+    as_of = dt.datetime.now(dt.UTC).date()
+    ref = reference()
+    statuses = submission_statuses(submissions, ref, as_of, validation_issues)
+    action = needing_action(statuses, ref, as_of)
+    behind = behind_plan(indicator_scorecard, ref, as_of)
+    shown = behind.assign(
+        **{
+            c: [figure(v, u) for v, u in zip(behind[c], behind["unit"], strict=True)]
+            for c in ("achieved", "planned by now", "target")
+        }
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **{name: dg.MetadataValue.int(n) for name, n in status_counts(statuses).items()},
+            "need action": dg.MetadataValue.int(len(action)),
+            "report": dg.MetadataValue.path(str(paths.assets / REPORT_FILE)),
+            "feedback workbooks": dg.MetadataValue.path(str(paths.assets / FEEDBACK_DIR)),
+            "as of": str(as_of),
+            # the small tables first, so that the long list does not push them away
+            "indicators behind plan": table_value(shown),
+            "open issues per partner": table_value(open_issues_by_partner(validation_issues, ref)),
+            "partner-periods that need action": table_value(action),
+        }
+    )
 
 
 @dg.asset(

@@ -32,17 +32,27 @@ class ReviewDecision(enum.Enum):
     reopen = "reopen"
 
 
+# The partners and periods of the reference data, as choices: the Launchpad refuses any
+# other value before a run starts, with one line naming the allowed ones.
+Partner = enum.Enum("Partner", {p: p for p in reference().partner_ids})
+Period = enum.Enum("Period", {p: p for p in reference().period_ids})
+
+
 class ReviewConfig(dg.Config):
-    """The Launchpad form: the same fields as ``clusterix review``."""
+    """The Launchpad form: the same fields as ``clusterix review``, each with a default,
+    so the Launchpad opens with every field filled in to edit."""
 
     decision: ReviewDecision = Field(
+        default=ReviewDecision.approve,
         description="approve (lock the version in use), send_back (the partner must correct"
-        " it; the note goes into the partner's feedback workbook) or reopen (lift the lock)."
+        " it; the note goes into the partner's feedback workbook) or reopen (lift the lock).",
     )
-    partner: str = Field(description="Partner id, e.g. P4.")
-    period: str = Field(description="Reporting period id, e.g. RP07.")
+    partner: Partner = Field(default=Partner[reference().partner_ids[0]], description="Partner.")
+    period: Period = Field(
+        default=Period[reference().period_ids[0]], description="Reporting period."
+    )
     note: str = Field(default="", description="Why; required for send_back.")
-    by: str = Field(description="Who decides (your name).")
+    by: str = Field(default="", description="Who decides (your name); required.")
 
 
 @dg.op(description="Check the decision and append it to the review ledger.")
@@ -54,13 +64,14 @@ def record_review_decision(
             paths.state,
             reference(),
             config.decision.value,
-            config.partner,
-            config.period,
+            config.partner.value,
+            config.period.value,
             note=config.note,
             by=config.by,
         )
     except ReviewError as exc:
-        raise dg.Failure(description=f"{exc}; nothing was recorded") from exc
+        # The reason in one line; the exception chain would only repeat it as a stack.
+        raise dg.Failure(description=f"{exc}; nothing was recorded", allow_retries=False) from None
     context.log.info(
         f"Recorded {entry.decision} of {entry.partner_id} {entry.period_id} (version"
         f" {entry.sha256[:12]}); review_decisions_sensor republishes within a minute."

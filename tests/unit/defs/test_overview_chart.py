@@ -1,29 +1,42 @@
-"""The indicator chart that Dagster can show in place on an asset's overview."""
+"""The indicator figures and chart that Dagster shows in place on an asset's overview."""
 
-from pipelines.defs.metadata import INLINE_MARKDOWN_LIMIT, progress_markdown
+from decimal import Decimal
+
+import pandas as pd
+
+from pipelines.core.indicators.compute import IndicatorResult
+from pipelines.defs.indicators.indicator_assets import by_period_markdown, with_unit
+from pipelines.defs.metadata import INLINE_MARKDOWN_LIMIT
 
 PERIODS = [f"RP{n:02d}" for n in range(1, 12)]
 
 
+def _result(unit: str, target: str) -> IndicatorResult:
+    return IndicatorResult("X", "x", unit, Decimal(target), None, None, pd.DataFrame())
+
+
 def test_the_bar_fills_to_the_target_and_marks_overshoot():
-    half = progress_markdown(40.0, 80.0, 50.0, [(p, 40.0) for p in PERIODS])
-    assert "`" + "█" * 10 + "░" * 10 + " 50.0 % of target`" in half
-    over = progress_markdown(86.0, 81.0, 106.2, [(p, 86.0) for p in PERIODS])
-    assert "█" * 20 + "▶ 106.2 % of target" in over
+    figures = [("RP01", Decimal(40)), ("RP02", Decimal(86))]
+    chart = by_period_markdown(_result("events", "80"), figures)
+    assert "| RP01 | 40 | `" + "█" * 10 + "░" * 10 + "` |" in chart
+    assert "| RP02 | 86 | `" + "█" * 20 + "▶` |" in chart
+    assert "of target 80" in chart
 
 
-def test_the_sparkline_has_a_block_per_period_and_a_dot_before_any_value():
-    figures = [("RP01", None), ("RP02", 0.0), ("RP03", 40.0), ("RP04", 80.0)]
-    chart = progress_markdown(80.0, 80.0, 100.0, figures)
-    assert "`·▁▅█` RP01 → RP04" in chart
+def test_a_period_before_any_value_shows_a_dot():
+    chart = by_period_markdown(_result("events", "5"), [("RP01", None), ("RP02", Decimal(1))])
+    assert "| RP01 | · | |" in chart
 
 
-def test_an_indicator_without_a_value_says_so():
-    chart = progress_markdown(None, 5.0, None, [(p, None) for p in PERIODS])
-    assert "no value yet" in chart
-    assert "·" * 11 in chart
-
-
-def test_eleven_periods_stay_well_under_the_inline_limit():
-    chart = progress_markdown(5_311_402.9, 5_000_000.0, 106.2, [(p, 1e6) for p in PERIODS])
+def test_eleven_periods_of_money_stay_under_the_inline_limit():
+    result = _result("EUR", "5086000")
+    chart = by_period_markdown(result, [(p, Decimal("5311402.90")) for p in PERIODS])
     assert len(chart) < INLINE_MARKDOWN_LIMIT
+    assert "5,311,402.90" in chart
+
+
+def test_figures_carry_their_unit_and_thousands_separators():
+    assert with_unit(Decimal("5086000"), "EUR") == "EUR 5,086,000.00"
+    assert with_unit(Decimal("81"), "events") == "81 events"
+    assert with_unit(Decimal("12.5"), "%") == "12.50 %"
+    assert with_unit(None, "%") == "no value yet"
