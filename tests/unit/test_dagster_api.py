@@ -23,12 +23,6 @@ KNOWN_PRIVATE = {
     "defs/intake/submission_status.py": (
         "from dagster._core.definitions.asset_checks.asset_check_evaluation import"
     ),
-    # The dev instance's event log without a disk sync per event (latency work): Dagster
-    # exports no SQLite event log storage to configure or subclass.
-    "platform/instance_storage.py": (
-        "from dagster._core.storage.event_log.sqlite.sqlite_event_log import",
-        "from dagster._serdes import",
-    ),
 }
 
 
