@@ -48,6 +48,7 @@ from pipelines.defs.intake.submission_status import (
     ACCEPTED_CHECK_DESCRIPTION,
     DEADLINE_CHECK,
     DEADLINE_CHECK_DESCRIPTION,
+    FETCH_LIMIT,
     SUBMISSION,
     acceptance_evaluation,
     acceptance_failed,
@@ -222,15 +223,21 @@ def _report_partitions(
 def _latest_materializations(
     context: dg.AssetExecutionContext, keys: list[str]
 ) -> dict[str, dg.EventLogRecord]:
-    """The latest materialization record of each of these partitions of ``submission``."""
-    if not keys:
-        return {}
-    found = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=SUBMISSION, asset_partitions=keys), limit=len(keys)
-    )
+    """The latest materialization record of each of these partitions of ``submission``,
+    read in pages of at most :data:`FETCH_LIMIT` records (Dagster's own bound per call)
+    until every partition is found or the history ends."""
     latest: dict[str, dg.EventLogRecord] = {}
-    for record in found.records:  # newest first
-        latest.setdefault(record.partition_key, record)
+    for start in range(0, len(keys), FETCH_LIMIT):
+        batch = keys[start : start + FETCH_LIMIT]
+        wanted = dg.AssetRecordsFilter(asset_key=SUBMISSION, asset_partitions=batch)
+        cursor = None
+        while not set(batch) <= latest.keys():
+            page = context.instance.fetch_materializations(wanted, limit=FETCH_LIMIT, cursor=cursor)
+            for record in page.records:  # newest first
+                latest.setdefault(record.partition_key, record)
+            if not page.has_more:
+                break
+            cursor = page.cursor
     return latest
 
 

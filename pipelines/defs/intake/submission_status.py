@@ -49,6 +49,8 @@ from pipelines.core.state.submissions import submissions_table
 
 _RECORD_SHEETS = {s.name for s in RECORD_SHEETS}
 SUBMISSION = dg.AssetKey("submission")
+# Records Dagster returns at most per fetch_materializations call.
+FETCH_LIMIT = 10_000
 ACCEPTED_CHECK = "workbook_accepted"
 ACCEPTED_CHECK_DESCRIPTION = (
     "The partner-period's folder holds no refused file. Passes for every partition whose"
