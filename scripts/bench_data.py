@@ -27,7 +27,7 @@ from pipelines.core.metadata.tables import (
     RECORD_SHEETS,
     TEMPLATE_VERSION,
 )
-from pipelines.platform.settings import REFERENCE_DIR_ENV
+from pipelines.platform.settings import PROJECT_DIR_ENV
 
 # Bump when the generated files would change for the same inputs.
 GENERATOR_VERSION = 1
@@ -67,7 +67,6 @@ def write_reference(base_dir: Path, out_dir: Path, factor: int) -> None:
                 "short_name": f"Synthetic {k}",
                 "country": base["country"],
                 "role": base["role"],
-                "in_extended_phase": base["in_extended_phase"],
                 "names": [{"name": f"Synthetic partner {k}"}],
             }
         )
@@ -75,6 +74,19 @@ def write_reference(base_dir: Path, out_dir: Path, factor: int) -> None:
         "# Synthetic partners written by scripts/benchmark.py\n"
         + yaml.safe_dump(partners, sort_keys=False, allow_unicode=True),
         encoding="utf-8",
+    )
+
+    project = yaml.safe_load((base_dir / "project.yaml").read_text("utf-8"))
+    for phase in project["phases"]:
+        if "partners" in phase:
+            listed = set(phase["partners"])
+            phase["partners"] = [
+                f"P{k}"
+                for k in range(1, BASE_PARTNERS * factor + 1)
+                if f"P{synthetic_partner(k)}" in listed
+            ]
+    (out_dir / "project.yaml").write_text(
+        yaml.safe_dump(project, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
 
     with (base_dir / "policy_instruments.csv").open(encoding="utf-8", newline="") as handle:
@@ -175,8 +187,8 @@ def _remapped(
 def _generate_one(task: tuple[str, str, str, int]) -> dict[str, object]:
     """Write every copy of one base workbook; returns what was written."""
     base_file, raw_out, reference_dir, factor = task
-    if os.environ.get(REFERENCE_DIR_ENV) != reference_dir:
-        os.environ[REFERENCE_DIR_ENV] = reference_dir
+    if os.environ.get(PROJECT_DIR_ENV) != reference_dir:
+        os.environ[PROJECT_DIR_ENV] = reference_dir
         from pipelines.core.reference.loader import reference
 
         reference.cache_clear()

@@ -64,8 +64,8 @@ from pipelines.core.intake.discovery import ACCEPTED_SUFFIXES  # noqa: E402
 from pipelines.core.metadata.tables import GUIDE_SHEET, RECORD_SHEETS  # noqa: E402
 from pipelines.platform.settings import (  # noqa: E402
     ASSETS_DIR_ENV,
+    PROJECT_DIR_ENV,
     RAW_DIR_ENV,
-    REFERENCE_DIR_ENV,
     STATE_DIR_ENV,
 )
 
@@ -239,7 +239,7 @@ class Runs:
         env = dict(os.environ)
         env.update(
             {
-                REFERENCE_DIR_ENV: self.reference_dir,
+                PROJECT_DIR_ENV: self.reference_dir,
                 RAW_DIR_ENV: str(self.raw),
                 ASSETS_DIR_ENV: str(assets),
                 STATE_DIR_ENV: str(state or assets.with_name(assets.name + "_state")),

@@ -114,7 +114,11 @@ class Builder:
         return [p for p in self.ref.period_ids if self.ref.takes_part(partner, p)]
 
     def with_instrument(self) -> list[str]:
-        return [p for p in self.ref.partner_ids if self.ref.instrument_of(p)]
+        return [p for p in self.ref.partner_ids if self.ref.instruments_of(p)]
+
+    def instrument(self, partner: str) -> str:
+        """The instrument the plan's measures go to: the partner's first."""
+        return self.ref.instruments_of(partner)[0]
 
     def day_in(self, period_id: str, days: int = 1, event_type: str = "") -> dt.date:
         """A weekday well inside the period, leaving room for the event's length.
@@ -230,7 +234,7 @@ class Builder:
         """SF and other funds of each implemented measure, adding up to the chosen totals."""
         sf_linked = self.ref.instrument_sf_linked()
         done = [m for m in MEASURES if m.implemented_in]
-        sf_keys = [(m.partner, m.ref) for m in done if sf_linked[self.ref.instrument_of(m.partner)]]
+        sf_keys = [(m.partner, m.ref) for m in done if sf_linked[self.instrument(m.partner)]]
         all_keys = [(m.partner, m.ref) for m in done]
         sf = split(SF_IMPLEMENTED_TOTAL, sf_keys, self.rng)
         other = split(OTHER_IMPLEMENTED_TOTAL, all_keys, self.rng)
@@ -244,7 +248,7 @@ class Builder:
         else:
             sf = cents(Decimal(self.rng.randint(80, 600) * 1000))
             other = cents(Decimal(self.rng.randint(50, 400) * 1000))
-        sf_linked = self.ref.instrument_sf_linked()[self.ref.instrument_of(m.partner)]
+        sf_linked = self.ref.instrument_sf_linked()[self.instrument(m.partner)]
         return (sf if sf_linked else Decimal("0.00"), other)
 
     def measure_rows(self) -> dict[tuple[str, str], list[Row]]:
@@ -255,7 +259,7 @@ class Builder:
         for m in MEASURES:
             final = finals.get((m.partner, m.ref))
             estimate = self.estimate(m, final)
-            instrument = self.ref.instrument_of(m.partner)
+            instrument = self.instrument(m.partner)
             implemented_on = self.day_in(m.implemented_in) if m.implemented_in else None
             for period in self.periods_of(m.partner):
                 status = _status(m, period, self.ref.period_ids)

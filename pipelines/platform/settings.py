@@ -13,7 +13,9 @@ from pipelines.platform.storage import local_dir
 RAW_DIR_ENV = "CLUSTERIX_RAW_DIR"
 ASSETS_DIR_ENV = "CLUSTERIX_ASSETS_DIR"
 STATE_DIR_ENV = "CLUSTERIX_STATE_DIR"
-REFERENCE_DIR_ENV = "CLUSTERIX_REFERENCE_DIR"
+PROJECT_DIR_ENV = "CLUSTERIX_PROJECT_DIR"
+# Its name before projects were folders: refused with a message, never silently ignored.
+OLD_REFERENCE_DIR_ENV = "CLUSTERIX_REFERENCE_DIR"
 KEEP_SNAPSHOTS_ENV = "CLUSTERIX_KEEP_SNAPSHOTS"
 INGEST_CHUNKS_ENV = "CLUSTERIX_INGEST_CHUNKS"
 RUN_RETENTION_DAYS_ENV = "CLUSTERIX_RUN_RETENTION_DAYS"
@@ -80,13 +82,18 @@ class Settings:
         return self.environ.get(name, "").strip()
 
     @property
-    def reference_dir(self) -> Path | None:
-        """Reference data to use instead of the bundled files (None: the bundled ones).
+    def project_dir(self) -> Path | None:
+        """The project folder to use instead of the bundled default (CLUSTERIX 2.0).
 
-        Lets a coordinator try edited reference files before committing them, and lets
-        the benchmark run the pipeline for a larger, synthetic programme.
+        Lets a lead partner monitor another project, a coordinator try edited reference
+        files before committing them, and the benchmark run a larger, synthetic programme.
         """
-        configured = self.environ.get(REFERENCE_DIR_ENV)
+        if self.environ.get(OLD_REFERENCE_DIR_ENV) and not self.environ.get(PROJECT_DIR_ENV):
+            raise ValueError(
+                f"{OLD_REFERENCE_DIR_ENV} is now {PROJECT_DIR_ENV}: a project folder (with"
+                " project.yaml, see docs/new-project.md); set that instead"
+            )
+        configured = self._get(PROJECT_DIR_ENV)
         return Path(configured).resolve() if configured else None
 
     @property

@@ -23,7 +23,7 @@ import dagster as dg
 import pytest
 
 from pipelines.app.run import run_everything
-from pipelines.core.reference.loader import DATA_DIR, reference
+from pipelines.core.reference.loader import DEFAULT_PROJECT_DIR, reference
 from tests.helpers.workbooks import GOOD_EVENT, make_workbook
 
 NOT_A_WORKBOOK = b"minutes of the meeting, not a workbook\n"
@@ -45,7 +45,7 @@ def _event(ref: str) -> dict:
 
 def reference_with_rp11_ahead(folder: Path, today: dt.date) -> Path:
     """The bundled reference data with RP11 ending 60 days after ``today``."""
-    shutil.copytree(DATA_DIR, folder)
+    shutil.copytree(DEFAULT_PROJECT_DIR, folder)
     periods = folder / "periods.csv"
     with periods.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -66,7 +66,7 @@ def every_status_environment(base: Path) -> Iterator[dict[str, str]]:
         "CLUSTERIX_RAW_DIR": str(base / "raw"),
         "CLUSTERIX_ASSETS_DIR": str(base / "assets"),
         "CLUSTERIX_STATE_DIR": str(base / "state"),
-        "CLUSTERIX_REFERENCE_DIR": str(
+        "CLUSTERIX_PROJECT_DIR": str(
             reference_with_rp11_ahead(base / "reference", dt.datetime.now(dt.UTC).date())
         ),
     }

@@ -1,9 +1,9 @@
 """Indicators against their targets, their progress, completeness and the stakeholder floor.
 
-The indicators themselves are data (``ref.indicators``): an indicator with an
-``event_type`` counts the counted events of that type, one with children adds them
-up (O1, O1X), and the few others (O2, R1..R4, C1) have a computation registered in
-``_COMPUTATIONS``. Every indicator also carries a breakdown whose rows, within one
+The indicators themselves are data (``ref.indicators``): each names one computation
+of the closed set in :mod:`pipelines.core.indicators.catalogue` (count the events of a
+type, count or sum records, count instruments with records, a mean change, or add up
+its children) with its parameters. Every indicator also carries a breakdown whose rows, within one
 dimension, add up to the indicator, so a BI tool can slice it without rules of its
 own. C1 is the exception: it is a mean of regional % changes, and its breakdown
 lists each region's inputs (``base_2015``, ``latest_year``, ``latest_value``) and
@@ -21,17 +21,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
 
 import pandas as pd
 
+from pipelines.core.indicators.catalogue import SHEETS, condition_value, parse_condition
 from pipelines.core.intake.parsing import is_missing
-from pipelines.core.metadata.fields import PRACTICE_STAGES
+from pipelines.core.metadata.table_model import Table
 from pipelines.core.metadata.tables import (
     C1_REGIONS,
     INDICATOR_BREAKDOWN,
     INDICATOR_PROGRESS,
     INDICATOR_SCORECARD,
+    POLICY_INSTRUMENTS,
     REPORTING_RATES,
     STAKEHOLDER_MEETING_FLOOR,
     SUBMISSION_COMPLETENESS,
@@ -49,10 +50,6 @@ from pipelines.core.state.facts import (
 ZERO = Decimal(0)
 ONE = Decimal(1)
 TENTH = Decimal("0.1")
-C1_BASE_YEAR = 2015
-C1_LAST_YEAR = 2020
-STAKEHOLDER_MEETING = "regional_stakeholder_meeting"
-FLOOR_PHASE = "1"
 NO_CATEGORY = "none"
 
 
@@ -107,34 +104,73 @@ def _flag(series: pd.Series) -> pd.Series:
 
 
 # --- leaf computations -------------------------------------------------------------
+# One function per computation of pipelines.core.indicators.catalogue, each given the
+# indicator's row of indicators.csv (checked against the catalogue when loaded).
 
 
-def _events_of_type(facts: FactTables, ref: Reference, event_type: str) -> Computed:
+def _param(definition: Mapping[str, object], name: str) -> str | None:
+    value = definition.get(name)
+    return None if is_missing(value) else str(value)
+
+
+def _matching(frame: pd.DataFrame, table: Table, text: str | None) -> pd.DataFrame:
+    """The rows of ``frame`` meeting a ``column = value`` filter (all rows without one)."""
+    condition = None if text is None else parse_condition(text)
+    if condition is None:
+        return frame
+    value = condition_value(condition, table.column(condition.column))
+    return frame[frame[condition.column] == value]
+
+
+def _records(facts: FactTables, definition: Mapping[str, object]) -> pd.DataFrame:
+    sheet = str(definition["sheet"])
+    return _matching(facts[sheet], SHEETS[sheet], _param(definition, "filter"))
+
+
+def _count_events(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:
     events = facts["events"]
-    rows = events[(events["event_type"] == event_type) & _flag(events["counted"])]
+    rows = events[(events["event_type"] == definition["event_type"]) & _flag(events["counted"])]
     breakdown = _tally("partner", rows["partner_id"], ref.partner_ids) + _tally(
         "event_period", rows["event_period_id"], ref.period_ids
     )
     return Decimal(len(rows)), breakdown
 
 
-def _good_practices(facts: FactTables, ref: Reference) -> Computed:
-    practices = facts["good_practices"]
-    breakdown = _tally("partner", practices["partner_id"], ref.partner_ids) + _tally(
-        "stage", practices["stage"], PRACTICE_STAGES
+def _count_records(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:
+    rows = _records(facts, definition)
+    breakdown = _tally("partner", rows["partner_id"], ref.partner_ids)
+    column = _param(definition, "breakdown")
+    if column is not None:
+        listed = SHEETS[str(definition["sheet"])].column(column).enum or ()
+        breakdown += _tally(column, rows[column], tuple(listed))
+    return Decimal(len(rows)), breakdown
+
+
+def _count_distinct(
+    facts: FactTables, ref: Reference, definition: Mapping[str, object]
+) -> Computed:
+    """Distinct values; each is counted for the first partner (in partner order) reporting
+    it, so the partner rows add up to the indicator."""
+    rows = _records(facts, definition)
+    column = str(definition["column"])
+    first: dict[object, str] = {}
+    order = {p: i for i, p in enumerate(ref.partner_ids)}
+    for partner, value in sorted(
+        zip(rows["partner_id"], rows[column], strict=True), key=lambda pv: order.get(pv[0], 0)
+    ):
+        if not is_missing(value):
+            first.setdefault(value, partner)
+    return Decimal(len(first)), _tally("partner", first.values(), ref.partner_ids)
+
+
+def _count_instruments_with_records(
+    facts: FactTables, ref: Reference, definition: Mapping[str, object]
+) -> Computed:
+    """Instruments (those meeting instrument_filter) with at least one matching record."""
+    instruments = _matching(
+        ref.policy_instruments, POLICY_INSTRUMENTS, _param(definition, "instrument_filter")
     )
-    return Decimal(len(practices)), breakdown
-
-
-def _implemented(facts: FactTables) -> pd.DataFrame:
-    measures = facts["policy_measures"]
-    return measures[measures["status"] == "implemented"]
-
-
-def _instruments_improved(facts: FactTables, ref: Reference, sf_linked: bool) -> Computed:
-    """Instruments of one kind (SF-linked or not) with at least one implemented measure."""
-    instruments = ref.policy_instruments[_flag(ref.policy_instruments["sf_linked"]) == sf_linked]
-    improved = set(_implemented(facts)["policy_instrument_id"])
+    improved = set(_records(facts, definition)["policy_instrument_id"])
     hits = [Decimal(i in improved) for i in instruments["policy_instrument_id"]]
     breakdown = _tally("policy_instrument", instruments["policy_instrument_id"], (), hits) + _tally(
         "partner", instruments["partner_id"], (), hits
@@ -142,55 +178,72 @@ def _instruments_improved(facts: FactTables, ref: Reference, sf_linked: bool) ->
     return sum(hits, ZERO), breakdown
 
 
-def _funds_influenced(facts: FactTables, ref: Reference, column: str) -> Computed:
-    """Sum of one amount column over implemented measures, exact to the cent."""
-    implemented = _implemented(facts)
-    amounts = implemented[column].tolist()
+def _sum(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:
+    """Sum of one column over the matching records, exact (money to the cent)."""
+    rows = _records(facts, definition)
+    column = str(definition["column"])
+    amounts = [ZERO if is_missing(v) else Decimal(v) for v in rows[column].tolist()]
     instruments = ref.policy_instruments
-    breakdown = _tally(
-        "policy_instrument",
-        implemented["policy_instrument_id"],
-        list(instruments["policy_instrument_id"]),
-        amounts,
-    ) + _tally("partner", implemented["partner_id"], list(instruments["partner_id"]), amounts)
-    return sum(amounts, ZERO).quantize(CENT), breakdown
+    if "policy_instrument_id" in rows:
+        breakdown = _tally(
+            "policy_instrument",
+            rows["policy_instrument_id"],
+            list(instruments["policy_instrument_id"]),
+            amounts,
+        ) + _tally("partner", rows["partner_id"], list(instruments["partner_id"]), amounts)
+    else:
+        breakdown = _tally("partner", rows["partner_id"], ref.partner_ids, amounts)
+    total = sum(amounts, ZERO)
+    kind = SHEETS[str(definition["sheet"])].column(column).kind
+    return (total.quantize(CENT) if kind == "decimal" else total), breakdown
 
 
-def _region_growth(by_year: Mapping[int, int]) -> tuple[int | None, Decimal | None]:
-    """The latest year in 2016..2020 a region reported and its % change from 2015.
+def _region_growth(
+    by_year: Mapping[int, int], years: tuple[int, int]
+) -> tuple[int | None, Decimal | None]:
+    """The latest year after the base year, up to the last, a region reported, and its %
+    change from the base year.
 
-    The change is None without a 2015 figure, without a later year, or when 2015 is 0
-    (growth from nothing has no percentage).
+    The change is None without a base-year figure, without a later year, or when the
+    base is 0 (growth from nothing has no percentage).
     """
-    later = [y for y in by_year if C1_BASE_YEAR < y <= C1_LAST_YEAR]
+    base_year, last_year = years
+    later = [y for y in by_year if base_year < y <= last_year]
     latest = max(later, default=None)
-    base = by_year.get(C1_BASE_YEAR)
+    base = by_year.get(base_year)
     if latest is None or not base:
         return latest, None
     return latest, Decimal(by_year[latest] - base) * 100 / Decimal(base)
 
 
-def c1_region_rows(collaborations: pd.DataFrame, ref: Reference) -> list[dict[str, object]]:
-    """C1's inputs for every partner's region: 2015 base, latest year and value, % change."""
+def _mean_change_definition(ref: Reference) -> Mapping[str, object] | None:
+    """The project's mean_change indicator (C1 in CLUSTERIX), if it declares one."""
+    rows = ref.indicators[ref.indicators["computation"] == "mean_change"]
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def region_change_rows(
+    records: pd.DataFrame, ref: Reference, definition: Mapping[str, object]
+) -> list[dict[str, object]]:
+    """A mean_change's inputs for every partner's region: base-year value, latest year and
+    value, % change."""
+    column = str(definition["column"])
+    years = (int(definition["base_year"]), int(definition["last_year"]))
     rows = []
     # One pass over the rows, not one filter per partner: C1 is computed for every
     # period's progress, and a filter per partner grew with partners x rows.
-    by_partner = dict(list(collaborations.groupby("partner_id", sort=False)))
-    nothing = collaborations.iloc[0:0]
+    by_partner = dict(list(records.groupby("partner_id", sort=False)))
+    nothing = records.iloc[0:0]
     for partner in ref.partner_ids:
         mine = by_partner.get(partner, nothing)
         by_year = dict(
-            zip(
-                [int(y) for y in mine["year"]],
-                [int(v) for v in mine["company_research_collaborations"]],
-                strict=True,
-            )
+            zip([int(y) for y in mine["year"]], [int(v) for v in mine[column]], strict=True)
         )
-        latest, change = _region_growth(by_year)
+        latest, change = _region_growth(by_year, years)
         rows.append(
             {
                 "partner_id": partner,
-                "base_2015": by_year.get(C1_BASE_YEAR),
+                "base_2015": by_year.get(years[0]),
                 "latest_year": latest,
                 "latest_value": None if latest is None else by_year[latest],
                 "pct_change": None if change is None else change.quantize(CENT, ROUND_HALF_UP),
@@ -202,42 +255,39 @@ def c1_region_rows(collaborations: pd.DataFrame, ref: Reference) -> list[dict[st
 
 
 def c1_regions(collaborations: pd.DataFrame, ref: Reference) -> pd.DataFrame:
-    """One row per region (partner) with C1's inputs (C1_REGIONS)."""
-    return conform(pd.DataFrame(c1_region_rows(collaborations, ref)), C1_REGIONS)
+    """One row per region (partner) with the mean_change indicator's inputs (C1_REGIONS);
+    no rows when the project declares no such indicator."""
+    definition = _mean_change_definition(ref)
+    rows = [] if definition is None else region_change_rows(collaborations, ref, definition)
+    return conform(pd.DataFrame(rows), C1_REGIONS)
 
 
-def _collaboration_growth(facts: FactTables, ref: Reference) -> Computed:
-    """C1: mean over regions of the % change from 2015 to their latest year <= 2020.
+def _mean_change(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:
+    """Mean over regions of the % change from base_year to their latest year <= last_year.
 
     The breakdown lists each counted region's % change (dimension ``partner``); the
     inputs, with their own types, are in the ``c1_regions`` table.
     """
-    counted = [r for r in c1_region_rows(facts["collaborations"], ref) if r["in_c1"]]
+    rows = region_change_rows(facts[str(definition["sheet"])], ref, definition)
+    counted = [r for r in rows if r["in_c1"]]
     changes = [r["_change"] for r in counted]
     mean = (sum(changes, ZERO) / len(changes)).quantize(CENT, ROUND_HALF_UP) if changes else None
     return mean, [("partner", r["partner_id"], r["pct_change"]) for r in counted]
 
 
-_COMPUTATIONS: dict[str, Callable[[FactTables, Reference], Computed]] = {
-    "O2": _good_practices,
-    "R1": partial(_instruments_improved, sf_linked=True),
-    "R2": partial(_instruments_improved, sf_linked=False),
-    "R3": partial(_funds_influenced, column="sf_influenced_eur"),
-    "R4": partial(_funds_influenced, column="other_funds_influenced_eur"),
-    "C1": _collaboration_growth,
+_COMPUTATIONS: dict[str, Callable[[FactTables, Reference, Mapping[str, object]], Computed]] = {
+    "count_events": _count_events,
+    "count_records": _count_records,
+    "count_distinct": _count_distinct,
+    "count_instruments_with_records": _count_instruments_with_records,
+    "sum": _sum,
+    "mean_change": _mean_change,
 }
 
 
 def _compute_leaf(definition: pd.Series, facts: FactTables, ref: Reference) -> Computed:
-    indicator_id = definition["indicator_id"]
-    if not is_missing(definition["event_type"]):
-        return _events_of_type(facts, ref, definition["event_type"])
-    if indicator_id in _COMPUTATIONS:
-        return _COMPUTATIONS[indicator_id](facts, ref)
-    raise ValueError(
-        f"indicator {indicator_id} has no event_type, no children and no computation"
-        " in pipelines.core.indicators.compute"
-    )
+    """A leaf indicator's value: its declared computation (the loader checked it is known)."""
+    return _COMPUTATIONS[definition["computation"]](facts, ref, definition.to_dict())
 
 
 def _sum_of_children(children: Sequence[IndicatorResult]) -> Computed:
@@ -437,25 +487,29 @@ def overall_reporting_rate(completeness: pd.DataFrame) -> Decimal | None:
 
 
 def stakeholder_meeting_floor(events: pd.DataFrame, ref: Reference) -> pd.DataFrame:
-    """Regional stakeholder meetings per partner with an instrument and phase-1 semester.
+    """The project's declared meeting floor: events of its type per partner with an
+    instrument and period of its phase (no rows when project.yaml declares no floor).
 
-    A meeting counts in the semester its start date falls in, whichever period's
+    A meeting counts in the period its start date falls in, whichever period's
     workbook reported it, since the floor is about when partners met stakeholders.
     """
+    floor = ref.project.floor
+    if floor is None:
+        return conform(pd.DataFrame(), STAKEHOLDER_MEETING_FLOOR)
     owners = set(ref.policy_instruments["partner_id"])
     partners = [p for p in ref.partner_ids if p in owners]
-    semesters = ref.periods.loc[ref.periods["phase"] == FLOOR_PHASE, "period_id"]
-    meetings = events[(events["event_type"] == STAKEHOLDER_MEETING) & _flag(events["counted"])]
+    periods = ref.periods.loc[ref.periods["phase"] == floor.phase, "period_id"]
+    meetings = events[(events["event_type"] == floor.event_type) & _flag(events["counted"])]
     held = Counter(zip(meetings["partner_id"], meetings["event_period_id"], strict=True))
     rows = [
         {
             "partner_id": partner,
             "period_id": period,
             "meetings": held[partner, period],
-            "floor_met": held[partner, period] >= 1,
+            "floor_met": held[partner, period] >= floor.minimum,
         }
         for partner in partners
-        for period in semesters
+        for period in periods
     ]
     return conform(pd.DataFrame(rows), STAKEHOLDER_MEETING_FLOOR)
 

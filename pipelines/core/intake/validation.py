@@ -155,7 +155,8 @@ def _back_to_back_only_for_project_meetings(df: pd.DataFrame) -> pd.Series:
 
 
 def _own_instrument(df: pd.DataFrame) -> pd.Series:
-    return df["policy_instrument_id"].isna() | (df["policy_instrument_id"] == df["_own_instrument"])
+    owner = df["policy_instrument_id"].map(reference().instrument_owners())
+    return df["policy_instrument_id"].isna() | (owner == df["_partner_id"])
 
 
 def _sf_only_on_sf_instruments(df: pd.DataFrame) -> pd.Series:
@@ -257,8 +258,11 @@ def prepare(sheet: Sheet, raw: pd.DataFrame) -> pd.DataFrame:
         start = frame["start_date"].where(_valid(frame["start_date"]), None)
         frame["end_date"] = frame["end_date"].where(frame["end_date"].notna(), start)
     if sheet is MEASURES_SHEET:
-        instruments = {p: reference().instrument_of(p) for p in frame["_partner_id"].unique()}
-        frame["_own_instrument"] = frame["_partner_id"].map(instruments).fillna("none")
+        instruments = {
+            p: ", ".join(reference().instruments_of(p)) or "none"
+            for p in frame["_partner_id"].unique()
+        }
+        frame["_own_instrument"] = frame["_partner_id"].map(instruments)
     return frame
 
 

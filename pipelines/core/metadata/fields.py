@@ -248,7 +248,7 @@ BACK_TO_BACK_ACTIVITIES = (
 FORMATS = ("in_person", "online", "hybrid")
 PRACTICE_STAGES = ("identified", "analysed", "structured")
 MEASURE_STATUSES = ("planned", "in_progress", "implemented")
-PHASES = ("1", "2", "extended")
+PHASES = ReferenceValues("phase_ids")
 SEVERITIES = ("error", "warning")
 SUBMISSION_STATUSES = ("accepted", "rejected")
 COMPLETENESS_STATUSES = ("on_time", "late", "rejected", "missing", "not_expected", "not_yet_due")
@@ -270,10 +270,9 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("role", "string", "lead_partner or partner.", enum=("lead_partner", "partner")),
     Field("valid_from", "date", "First day this name was in use."),
     Field("valid_to", "date", "Last day this name was in use; empty while still in use."),
-    Field("in_extended_phase", "boolean", "Whether the partner takes part in the extended phase."),
     Field("start_date", "date", "First day."),
     Field("end_date", "date", "Last day."),
-    Field("phase", "string", "Project phase: 1, 2 or extended.", enum=PHASES),
+    Field("phase", "string", "Project phase, as project.yaml lists them.", enum=PHASES),
     Field("deadline", "date", "Last day to submit the period's report on time."),
     Field(
         "policy_instrument_id",
@@ -288,7 +287,20 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("parent_indicator_id", "string", "Indicator this one adds up into."),
     Field("unit", "string", "Unit of the indicator's value."),
     Field("target", "decimal", "Target promised in the application form."),
-    Field("computation", "string", "How the indicator is computed from the facts."),
+    Field(
+        "computation",
+        "string",
+        "How the indicator is computed: one of the closed set in docs/new-project.md.",
+    ),
+    Field("filter", "string", "Only records where 'column = value' count (empty: all)."),
+    Field(
+        "instrument_filter",
+        "string",
+        "Only policy instruments where 'column = value' count (empty: all).",
+    ),
+    Field("breakdown", "string", "Column whose values break the indicator down."),
+    Field("base_year", "integer", "Year a change is measured from."),
+    Field("last_year", "integer", "Latest year a change is measured to."),
     Field("event_type", "string", "Kind of policy learning event.", enum=EVENT_TYPES),
     Field("consortium_level", "boolean", "Consortium-wide event: counted once across partners."),
     Field(

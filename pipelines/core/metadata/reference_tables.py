@@ -14,15 +14,12 @@ PARTNERS = Table(
         "short_name",
         "country",
         "role",
-        "in_extended_phase",
         "sort_order",
         name="Current name of the partner organisation.",
         country="Country of the partner (ISO 3166 alpha-2).",
     ),
     primary_key=("partner_id",),
-    required=frozenset(
-        {"partner_id", "name", "short_name", "country", "role", "in_extended_phase", "sort_order"}
-    ),
+    required=frozenset({"partner_id", "name", "short_name", "country", "role", "sort_order"}),
 )
 PARTNER_NAMES = Table(
     name="partner_names",
@@ -63,6 +60,16 @@ PERIODS = Table(
         {"period_id", "start_date", "end_date", "phase", "deadline", "label", "sort_order"}
     ),
 )
+PHASES_TABLE = Table(
+    name="phases",
+    description="The project's phases in order (project.yaml); which partners report in"
+    " each is the expected column of submission_completeness.",
+    columns=fields_named(
+        "phase", "name", "sort_order", name="Name of the phase.", phase="Phase id."
+    ),
+    primary_key=("phase",),
+    required=frozenset({"phase", "name", "sort_order"}),
+)
 POLICY_INSTRUMENTS = Table(
     name="policy_instruments",
     description="Policy instruments addressed by the partners (names are editable placeholders).",
@@ -87,14 +94,26 @@ INDICATORS = Table(
         "name",
         "unit",
         "target",
-        "parent_indicator_id",
-        "event_type",
-        "computation",
         "indicator_type",
+        "parent_indicator_id",
+        "computation",
+        "event_type",
+        "sheet",
+        "column",
+        "filter",
+        "instrument_filter",
+        "breakdown",
+        "base_year",
+        "last_year",
+        "description",
         "indicator_level",
         "sort_order",
         name="Name of the indicator.",
-        event_type="Event type counted by this indicator (event indicators only).",
+        event_type="Event type counted (computation count_events).",
+        sheet="Published table of records the computation reads (events, good_practices,"
+        " policy_measures, collaborations).",
+        column="Column of that table the computation reads.",
+        description="The indicator's definition in words.",
         sort_order="Position in the application form's list of indicators (1 first).",
     ),
     primary_key=("indicator_id",),
@@ -124,18 +143,20 @@ EVENT_TYPES_TABLE = Table(
         "max_days",
         "also_in_phase",
         phase="Phase the event type belongs to.",
-        target="Number of such events the application form promises.",
-        indicator_id="Indicator that counts this event type.",
+        target="Number of such events the application form promises (the target of the"
+        " indicator counting them, empty if none does).",
+        indicator_id="Indicator that counts this event type (from indicators.csv).",
         description="What the event type is.",
     ),
     primary_key=("event_type",),
-    required=frozenset({"event_type", "phase", "target", "indicator_id", "consortium_level"}),
+    required=frozenset({"event_type", "phase", "consortium_level"}),
 )
 
 REFERENCE_TABLES: tuple[Table, ...] = (
     PARTNERS,
     PARTNER_NAMES,
     PERIODS,
+    PHASES_TABLE,
     POLICY_INSTRUMENTS,
     INDICATORS,
     EVENT_TYPES_TABLE,

@@ -17,6 +17,7 @@ from pipelines.core.metadata.reference_tables import INDICATORS as INDICATORS
 from pipelines.core.metadata.reference_tables import PARTNER_NAMES as PARTNER_NAMES
 from pipelines.core.metadata.reference_tables import PARTNERS as PARTNERS
 from pipelines.core.metadata.reference_tables import PERIODS as PERIODS
+from pipelines.core.metadata.reference_tables import PHASES_TABLE as PHASES_TABLE
 from pipelines.core.metadata.reference_tables import POLICY_INSTRUMENTS as POLICY_INSTRUMENTS
 from pipelines.core.metadata.reference_tables import REFERENCE_TABLES as REFERENCE_TABLES
 from pipelines.core.metadata.sheets import COLLABORATIONS_SHEET as COLLABORATIONS_SHEET

@@ -35,7 +35,6 @@ HISTORY_DIR = "history"
 ABANDONED_AFTER_SECONDS = 24 * 3600
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
-REFERENCE_DATA = Path(__file__).parents[1] / "reference" / "data"
 PACKAGE = "clusterix-pipelines"
 
 
@@ -86,10 +85,11 @@ def _git(root: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def reference_sources(data_dir: Path = REFERENCE_DATA) -> list[SourceFile]:
-    """The reference data files the run used, each with its SHA-256."""
+def reference_sources(data_dir: Path) -> list[SourceFile]:
+    """The project folder's files the run used (the folder in use, not the bundled
+    default), each with its SHA-256."""
     return [
-        SourceFile(path=f"reference_data/{p.name}", sha256=sha256_of(p), kind="reference")
+        SourceFile(path=f"project/{p.name}", sha256=sha256_of(p), kind="reference")
         for p in sorted(data_dir.iterdir())
         if p.is_file()
     ]

@@ -98,12 +98,14 @@ def _guide_intro(ctx: Context) -> list[_Line]:
     period = ctx.period
     name = ctx.ref.partner_name(ctx.partner_id, on=period["end_date"])
     target = f"raw/{ctx.partner_id}/{ctx.period_id}.xlsx"
-    if ctx.instrument is None:
+    if not ctx.instruments:
         instrument = f"{ctx.partner_id} addresses no policy instrument: leave PolicyMeasures empty."
     else:
         rows = ctx.ref.policy_instruments
-        label = rows.loc[rows["policy_instrument_id"] == ctx.instrument, "name"].iloc[0]
-        instrument = f"Your policy instrument: {ctx.instrument} ({label})."
+        names = dict(zip(rows["policy_instrument_id"], rows["name"], strict=True))
+        listed = "; ".join(f"{i} ({names[i]})" for i in ctx.instruments)
+        plural = "s" if len(ctx.instruments) > 1 else ""
+        instrument = f"Your policy instrument{plural}: {listed}."
     return [
         _Line("title", ("CLUSTERIX 2.0 — partner report",)),
         _Line("text", (f"Partner: {ctx.partner_id} {name}",)),

@@ -50,8 +50,9 @@ class Context:
         return self.ref.period(self.period_id)
 
     @property
-    def instrument(self) -> str | None:
-        return self.ref.instrument_of(self.partner_id)
+    def instruments(self) -> tuple[str, ...]:
+        """The partner's policy instruments (none, one or several)."""
+        return self.ref.instruments_of(self.partner_id)
 
 
 def context_for(partner_id: str, period_id: str) -> Context:
@@ -111,9 +112,10 @@ def _range_check(
 def check_for(field: Field, ctx: Context) -> Check:
     """The drop-down or check a record column gets, derived from its field definition."""
     if field.name == "policy_instrument_id":
-        if ctx.instrument is None:
+        if not ctx.instruments:
             return Check(None, f"{ctx.partner_id} has no policy instrument: leave the sheet empty")
-        return _list_check([ctx.instrument], f"drop-down: {ctx.instrument}, your instrument")
+        own = ", ".join(ctx.instruments)
+        return _list_check(ctx.instruments, f"drop-down: {own}, your instrument(s)")
     if field.name == "guest_partner_id":
         others = [p for p in ctx.ref.partner_ids if p != ctx.partner_id]
         return _list_check(others, "drop-down: the other partners")

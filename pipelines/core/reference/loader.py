@@ -1,10 +1,12 @@
-"""Reference data: partners, periods, policy instruments, event types, indicators.
+"""A project folder: project.yaml, partners, periods, policy instruments, event types,
+indicators.
 
-The data lives in editable files in ``reference_data/`` (YAML for partners and their
-name history, CSV for the rest). This module is the only place that reads them. It
-types every value, derives the deadlines and validates each table with the Pandera
-schema generated from its definition, so a broken file fails at load time with the
-file, the row and the rule in the message.
+The folder holds editable files (YAML for the project and the partners with their
+name history, CSV for the rest); the bundled default is ``pipelines/projects/
+clusterix-2.0``. This module is the only place that reads them. It types every value,
+derives the deadlines and validates each table with the Pandera schema generated from
+its definition, then checks that the files agree with each other, so a broken folder
+fails at load time with every problem's file, row and what to write.
 """
 
 from __future__ import annotations
@@ -12,29 +14,37 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from itertools import pairwise
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from pipelines.core.indicators.catalogue import check_definition
 from pipelines.core.metadata.fields import field
-from pipelines.core.metadata.schemas import table_schema
-from pipelines.core.metadata.tables import (
+from pipelines.core.metadata.reference_tables import (
     EVENT_TYPES_TABLE,
     INDICATORS,
     PARTNER_NAMES,
     PARTNERS,
     PERIODS,
+    PHASES_TABLE,
     POLICY_INSTRUMENTS,
-    Table,
 )
+from pipelines.core.metadata.schemas import table_schema
+from pipelines.core.metadata.table_model import Table
+from pipelines.core.reference.project import SAFE_LOADER, Project, ProjectFileError, load_project
 from pipelines.platform.settings import settings
 
-DATA_DIR = Path(__file__).with_name("data")
+T = TypeVar("T")
+
+PROJECTS_DIR = Path(__file__).parents[2] / "projects"
+DEFAULT_PROJECT_DIR = PROJECTS_DIR / "clusterix-2.0"
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -51,7 +61,6 @@ _PARTNER_ROWS = Table(
             "short_name",
             "country",
             "role",
-            "in_extended_phase",
             "valid_from",
             "valid_to",
         )
@@ -60,13 +69,24 @@ _PARTNER_ROWS = Table(
 )
 
 
+# event_types.csv as written: the indicator counting each type, and its target, are
+# added from indicators.csv (EVENT_TYPES_TABLE is the published form).
+_EVENT_TYPE_ROWS = Table(
+    name="event_types.csv",
+    description="Event types as written.",
+    columns=tuple(c for c in EVENT_TYPES_TABLE.columns if c.name not in ("indicator_id", "target")),
+    primary_key=EVENT_TYPES_TABLE.primary_key,
+    required=EVENT_TYPES_TABLE.required,
+)
+
+
 class ReferenceDataError(ValueError):
     """A reference file is broken; the message names the file, the row and the rule."""
 
 
-def deadline_for(end: dt.date) -> dt.date:
-    """Last day of the third month after the period's end month."""
-    month = end.month + 3
+def deadline_for(end: dt.date, months: int) -> dt.date:
+    """Last day of the ``months``-th month after the period's end month."""
+    month = end.month + months
     year = end.year + (month - 1) // 12
     month = (month - 1) % 12 + 1
     return dt.date(year, month, calendar.monthrange(year, month)[1])
@@ -117,15 +137,10 @@ def _read_csv(name: str, data_dir: Path) -> tuple[pd.DataFrame, Path]:
     return pd.read_csv(path, dtype=str, keep_default_na=False), path
 
 
-# yaml.safe_load's loader with libyaml's parser when PyYAML has it (its wheels do):
-# the same values, parsed 5-10x faster; every process reads partners.yaml.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _load_partners(data_dir: Path) -> pd.DataFrame:
     path = data_dir / "partners.yaml"
     rows = []
-    for entry in yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or []:
+    for entry in yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or []:
         for name in entry.get("names") or [{}]:
             rows.append(
                 {
@@ -138,10 +153,27 @@ def _load_partners(data_dir: Path) -> pd.DataFrame:
     return _validated(_typed(pd.DataFrame(rows), _PARTNER_ROWS, path), _PARTNER_ROWS, path)
 
 
-def _load_periods(data_dir: Path) -> pd.DataFrame:
+def _deadlines(typed: pd.DataFrame, months: int | None, path: Path) -> list[dt.date | None]:
+    """Each period's deadline: its own in periods.csv, else project.yaml's rule."""
+    deadlines = []
+    for i, (given, end) in enumerate(zip(typed["deadline"], typed["end_date"], strict=True)):
+        if given is not None:
+            deadlines.append(given)
+        elif months is not None and end is not None:
+            deadlines.append(deadline_for(end, months))
+        else:
+            raise ReferenceDataError(
+                f"{path.name}, row {i + 2}, column 'deadline': empty, and project.yaml has"
+                " no deadline rule; write the date (YYYY-MM-DD) or add 'deadline:"
+                " months_after_period_end: N' to project.yaml"
+            )
+    return deadlines
+
+
+def _load_periods(data_dir: Path, months: int | None) -> pd.DataFrame:
     frame, path = _read_csv("periods.csv", data_dir)
     typed = _typed(frame, PERIODS, path)
-    typed["deadline"] = [deadline_for(end) if end else None for end in typed["end_date"]]
+    typed["deadline"] = _deadlines(typed, months, path)
     typed["label"] = [
         f"{period} {start:%b %Y} – {end:%b %Y}" if start and end else period
         for period, start, end in zip(
@@ -170,11 +202,9 @@ def _gap_notes(periods: pd.DataFrame) -> list[str | None]:
 
 
 def _load_indicators(data_dir: Path) -> pd.DataFrame:
-    """indicators.csv, with its type, depth and order derived rather than typed in."""
+    """indicators.csv, with its depth and order derived rather than typed in."""
     frame, path = _read_csv("indicators.csv", data_dir)
     typed = _typed(frame, INDICATORS, path)
-    types = {"O": "output", "R": "result", "C": "context"}
-    typed["indicator_type"] = [types.get(i[:1]) for i in typed["indicator_id"]]
     typed["indicator_level"] = pd.array(
         [1 if p is None else 2 for p in typed["parent_indicator_id"]], dtype="Int64"
     )
@@ -201,50 +231,87 @@ def _load_countries(data_dir: Path) -> frozenset[str]:
     return frozenset(codes)
 
 
-def _check_event_type_links(
-    event_types: pd.DataFrame, indicators: pd.DataFrame, data_dir: Path
-) -> None:
-    """Event types and indicators name each other: each link must hold both ways, with the
-    same target, or an indicator would count a type nobody can report (or none at all)."""
-    by_indicator = {
-        row["indicator_id"]: (i + 2, row) for i, row in enumerate(indicators.to_dict("records"))
-    }
-    by_type = {
-        row["event_type"]: (i + 2, row) for i, row in enumerate(event_types.to_dict("records"))
-    }
+def _check_indicators(indicators: pd.DataFrame, event_types: pd.DataFrame) -> list[str]:
+    """Each indicator's computation, parameters and parent, checked against the catalogue."""
+    ids = set(indicators["indicator_id"])
+    parents = {p for p in indicators["parent_indicator_id"] if p is not None}
+    known_types = tuple(event_types["event_type"])
     problems = []
-    for event_type, (line, row) in by_type.items():
-        link = by_indicator.get(row["indicator_id"])
-        if link is None:
+    for line, row in enumerate(indicators.to_dict("records"), start=2):
+        parent = row["parent_indicator_id"]
+        if parent is not None and parent not in ids:
             problems.append(
-                f"event_types.csv, row {line}, column 'indicator_id': {row['indicator_id']!r}"
-                " is not in indicators.csv"
+                f"indicators.csv, row {line}, column 'parent_indicator_id': {parent!r} is not"
+                " an indicator_id of this file"
             )
-        elif link[1]["event_type"] != event_type:
+        for problem in check_definition(row, row["indicator_id"] in parents, known_types):
+            problems.append(f"indicators.csv, row {line} ({row['indicator_id']}): {problem}")
+    return problems
+
+
+def _check_phases(
+    project: Project, partner_ids: list[str], periods: pd.DataFrame, event_types: pd.DataFrame
+) -> list[str]:
+    """Every phase named in a file is one of project.yaml's, and its partners exist."""
+    phases = set(project.phase_ids)
+    problems = []
+    for phase in project.phases:
+        for partner in sorted((phase.partners or set()) - set(partner_ids)):
             problems.append(
-                f"indicators.csv, row {link[0]}, column 'event_type': {row['indicator_id']}"
-                f" should count {event_type!r} (event_types.csv, row {line}), not"
-                f" {link[1]['event_type']!r}"
+                f"project.yaml, phase {phase.phase!r}: partner {partner!r} is not in partners.yaml"
             )
-        elif link[1]["target"] != row["target"]:
-            problems.append(
-                f"indicators.csv, row {link[0]}, column 'target': {link[1]['target']} differs"
-                f" from the target {row['target']} of {event_type} (event_types.csv, row {line})"
-            )
-    for indicator, (line, row) in by_indicator.items():
-        if row["event_type"] is not None and row["event_type"] not in by_type:
-            problems.append(
-                f"indicators.csv, row {line}, column 'event_type': {row['event_type']!r}"
-                f" ({indicator}) is not in event_types.csv"
-            )
-    if problems:
-        raise ReferenceDataError(f"reference data in {data_dir}: " + "\n".join(problems))
+    named = [("periods.csv", "phase", periods["phase"])]
+    named += [("event_types.csv", c, event_types[c]) for c in ("phase", "also_in_phase")]
+    for source, column, values in named:
+        for line, value in enumerate(values, start=2):
+            if value is not None and value not in phases:
+                problems.append(
+                    f"{source}, row {line}, column {column!r}: phase {value!r} is not in"
+                    f" project.yaml ({', '.join(project.phase_ids)})"
+                )
+    floor = project.floor
+    if floor is not None and floor.event_type not in set(event_types["event_type"]):
+        problems.append(
+            f"project.yaml, stakeholder_meeting_floor: event_type {floor.event_type!r} is not"
+            " in event_types.csv"
+        )
+    if floor is not None and floor.phase not in phases:
+        problems.append(
+            f"project.yaml, stakeholder_meeting_floor: phase {floor.phase!r} is not one of"
+            f" {', '.join(project.phase_ids)}"
+        )
+    return problems
+
+
+def _check_instruments(instruments: pd.DataFrame, partner_ids: list[str]) -> list[str]:
+    return [
+        f"policy_instruments.csv, row {line}, column 'partner_id': {partner!r} is not in"
+        " partners.yaml"
+        for line, partner in enumerate(instruments["partner_id"], start=2)
+        if partner not in partner_ids
+    ]
+
+
+def _with_counting_indicators(event_types: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """event_types with the indicator that counts each (and its target), read from
+    indicators.csv: the link is written once, there."""
+    counting = indicators[indicators["computation"] == "count_events"]
+    by_type = {
+        row["event_type"]: (row["indicator_id"], row["target"])
+        for row in counting.to_dict("records")
+    }
+    out = event_types.copy()
+    out["indicator_id"] = [by_type.get(t, (None, None))[0] for t in out["event_type"]]
+    out["target"] = [by_type.get(t, (None, None))[1] for t in out["event_type"]]
+    return out[EVENT_TYPES_TABLE.column_names]
 
 
 @dataclass(frozen=True)
 class Reference:
     """All reference tables, typed and validated, with the look-ups the rules need."""
 
+    project: Project
+    folder: Path
     partners: pd.DataFrame
     periods: pd.DataFrame
     policy_instruments: pd.DataFrame
@@ -258,6 +325,7 @@ class Reference:
             "partners": self.partner_table(),
             "partner_names": self.partner_names(),
             "periods": self.periods,
+            "phases": self.phase_table(),
             "policy_instruments": self.policy_instruments,
             "indicators": self.indicators,
             "event_types": self.event_types,
@@ -276,12 +344,25 @@ class Reference:
                     "short_name": current["short_name"],
                     "country": current["country"],
                     "role": current["role"],
-                    "in_extended_phase": bool(current["in_extended_phase"]),
                     "sort_order": order,
                 }
             )
         source = Path("partners.yaml")
         return _validated(_typed(pd.DataFrame(rows), PARTNERS, source), PARTNERS, source)
+
+    def phase_table(self) -> pd.DataFrame:
+        """The phases of project.yaml, in order."""
+        rows = [
+            {"phase": p.phase, "name": p.name, "sort_order": order}
+            for order, p in enumerate(self.project.phases, start=1)
+        ]
+        source = Path("project.yaml")
+        typed = _typed(pd.DataFrame(rows), PHASES_TABLE, source)
+        return _validated(typed, PHASES_TABLE, source)
+
+    @property
+    def phase_ids(self) -> tuple[str, ...]:
+        return self.project.phase_ids
 
     def partner_names(self) -> pd.DataFrame:
         """Every name of every partner; a name older than the project starts with it."""
@@ -304,9 +385,8 @@ class Reference:
         return {row["period_id"]: row for row in self.periods.to_dict("records")}
 
     @cached_property
-    def _extended_partners(self) -> frozenset[str]:
-        rows = self.partners[self.partners["in_extended_phase"].astype(bool)]
-        return frozenset(rows["partner_id"])
+    def _phase_partners(self) -> dict[str, frozenset[str] | None]:
+        return {p.phase: p.partners for p in self.project.phases}
 
     def period(self, period_id: str) -> dict:
         return self._periods_by_id[period_id]
@@ -338,9 +418,8 @@ class Reference:
         """Whether the partner is expected to report for the period."""
         if partner_id not in self._partner_set or period_id not in self._periods_by_id:
             return False
-        if self.period(period_id)["phase"] != "extended":
-            return True
-        return partner_id in self._extended_partners
+        partners = self._phase_partners[self.period(period_id)["phase"]]
+        return partners is None or partner_id in partners
 
     def expected_submissions(self) -> list[tuple[str, str]]:
         """Every (partner, period) a workbook is expected for, in reporting order."""
@@ -351,9 +430,30 @@ class Reference:
             if self.takes_part(partner, period)
         ]
 
-    def instrument_of(self, partner_id: str) -> str | None:
-        rows = self.policy_instruments[self.policy_instruments["partner_id"] == partner_id]
-        return None if rows.empty else rows["policy_instrument_id"].iloc[0]
+    @cached_property
+    def _instruments_by_partner(self) -> dict[str, tuple[str, ...]]:
+        by_partner: dict[str, tuple[str, ...]] = {}
+        for instrument, partner in zip(
+            self.policy_instruments["policy_instrument_id"],
+            self.policy_instruments["partner_id"],
+            strict=True,
+        ):
+            by_partner[partner] = (*by_partner.get(partner, ()), instrument)
+        return by_partner
+
+    def instruments_of(self, partner_id: str) -> tuple[str, ...]:
+        """The policy instruments a partner addresses, in file order (often one, or none)."""
+        return self._instruments_by_partner.get(partner_id, ())
+
+    def instrument_owners(self) -> dict[str, str]:
+        """Each policy instrument's partner."""
+        return dict(
+            zip(
+                self.policy_instruments["policy_instrument_id"],
+                self.policy_instruments["partner_id"],
+                strict=True,
+            )
+        )
 
     def instrument_sf_linked(self) -> dict[str, bool]:
         return dict(
@@ -443,22 +543,60 @@ class Reference:
         return None, None
 
 
-def load_reference(data_dir: Path = DATA_DIR) -> Reference:
-    """Read and validate every reference file in ``data_dir``."""
-    indicators = _load_indicators(data_dir)
-    event_types = _load_csv_table("event_types.csv", EVENT_TYPES_TABLE, data_dir)
-    _check_event_type_links(event_types, indicators, data_dir)
+def _collect(problems: list[str], load: Callable[[], T]) -> T | None:
+    """Run one loading step, adding its problems to the list instead of stopping."""
+    try:
+        return load()
+    except (ReferenceDataError, ProjectFileError) as exc:
+        problems.extend(str(exc).splitlines())
+        return None
+
+
+def load_reference(folder: Path = DEFAULT_PROJECT_DIR) -> Reference:
+    """Read and check every file of the project folder; raise with every problem found."""
+    if not folder.is_dir():
+        raise ReferenceDataError(f"project folder {folder} does not exist")
+    problems: list[str] = []
+    project = _collect(problems, lambda: load_project(folder))
+    partners = _collect(problems, lambda: _load_partners(folder))
+    # Without a readable project.yaml the deadline rule is unknown: periods are then read
+    # with none, their deadlines left for the run that follows the fix.
+    months = project.months_after_period_end if project else 0
+    periods = _collect(problems, lambda: _load_periods(folder, months))
+    instruments = _collect(
+        problems, lambda: _load_csv_table("policy_instruments.csv", POLICY_INSTRUMENTS, folder)
+    )
+    indicators = _collect(problems, lambda: _load_indicators(folder))
+    event_types = _collect(
+        problems, lambda: _load_csv_table("event_types.csv", _EVENT_TYPE_ROWS, folder)
+    )
+    countries = _collect(problems, lambda: _load_countries(folder))
+    partner_ids = [] if partners is None else list(dict.fromkeys(partners["partner_id"]))
+    if indicators is not None and event_types is not None:
+        problems += _check_indicators(indicators, event_types)
+    if project is not None and periods is not None and event_types is not None:
+        problems += _check_phases(project, partner_ids, periods, event_types)
+    if instruments is not None:
+        problems += _check_instruments(instruments, partner_ids)
+    if problems:
+        raise ReferenceDataError(f"project folder {folder}:\n" + "\n".join(problems))
     return Reference(
-        partners=_load_partners(data_dir),
-        periods=_load_periods(data_dir),
-        policy_instruments=_load_csv_table("policy_instruments.csv", POLICY_INSTRUMENTS, data_dir),
+        project=project,
+        folder=folder,
+        partners=partners,
+        periods=periods,
+        policy_instruments=instruments,
         indicators=indicators,
-        event_types=event_types,
-        countries=_load_countries(data_dir),
+        event_types=_validated(
+            _with_counting_indicators(event_types, indicators),
+            EVENT_TYPES_TABLE,
+            folder / "event_types.csv",
+        ),
+        countries=countries,
     )
 
 
 @cache
 def reference() -> Reference:
-    """The reference data in use, loaded once per process (see Settings.reference_dir)."""
-    return load_reference(settings().reference_dir or DATA_DIR)
+    """The project in use, loaded once per process (see Settings.project_dir)."""
+    return load_reference(settings().project_dir or DEFAULT_PROJECT_DIR)

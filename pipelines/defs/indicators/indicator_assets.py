@@ -1,7 +1,7 @@
 """The indicators and the tables built on them: ONE step, the indicators computed once.
 
 ``indicators`` is a multi-asset: one asset per indicator of
-``reference_data/indicators.csv`` (achieved, target and % of target first, formatted
+the project's ``indicators.csv`` (achieved, target and % of target first, formatted
 with their unit; achieved after each reporting period as a small chart in place on the
 overview; the breakdown by partner; the SVG progress chart) and the
 tables derived from the same results. Every table is checked against its generated

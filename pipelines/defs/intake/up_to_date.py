@@ -23,13 +23,12 @@ import dagster as dg
 
 from pipelines.core.intake.discovery import Candidate, discover
 from pipelines.core.intake.ingest import fingerprint
-from pipelines.core.outputs.manifest import REFERENCE_DATA, code_version, current_manifest
+from pipelines.core.outputs.manifest import code_version, current_manifest
 from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import ledger_path
 from pipelines.core.state.store import ASSET_STATE_FORMAT
 from pipelines.defs.intake.submission_status import targeting
-from pipelines.platform.settings import settings
 
 REBUILD_TAG = "clusterix/rebuild"
 OUTCOME_TAG = "clusterix/outcome"
@@ -40,9 +39,9 @@ DIGEST_CHARS = 16
 
 
 def _inputs_fingerprint(state_dir: Path) -> str:
-    """The reference data in use (bundled or ``CLUSTERIX_REFERENCE_DIR``), the code, and
+    """The project folder in use (bundled or ``CLUSTERIX_PROJECT_DIR``), the code, and
     the review ledger (a decision changes the tables without a new file)."""
-    folder = settings().reference_dir or REFERENCE_DATA
+    folder = reference().folder
     digest = hashlib.sha256(code_version().encode())
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

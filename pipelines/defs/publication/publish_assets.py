@@ -185,7 +185,7 @@ def publication(
         assets,
         run_id,
         published_tables().values(),
-        [*_submission_sources(assets, run_id), *reference_sources()],
+        [*_submission_sources(assets, run_id), *reference_sources(reference().folder)],
         after_promotion=lambda: build_database(assets, published_tables().values()),
         keep=keep,
     )

@@ -13,12 +13,20 @@ def test_unset_settings_take_their_defaults():
     settings = Settings.from_environment({})
     assert (settings.raw, settings.assets, settings.state) == ("raw", "assets", "state")
     assert settings.raw_dir == Path("raw").resolve()
-    assert settings.reference_dir is None
+    assert settings.project_dir is None
     assert settings.keep_snapshots is None
     assert settings.ingest_chunks == 1
     assert settings.run_retention_days == 90
     assert settings.lock_timeout == 3600.0
     assert settings.lock_ttl == 60.0
+
+
+def test_the_project_folder_comes_from_the_environment_and_the_old_name_is_refused(tmp_path):
+    chosen = Settings.from_environment({"CLUSTERIX_PROJECT_DIR": str(tmp_path)})
+    assert chosen.project_dir == tmp_path.resolve()
+    old = Settings.from_environment({"CLUSTERIX_REFERENCE_DIR": str(tmp_path)})
+    with pytest.raises(ValueError, match="CLUSTERIX_REFERENCE_DIR is now CLUSTERIX_PROJECT_DIR"):
+        _ = old.project_dir
 
 
 def test_the_environment_sets_each_directory_and_limit(tmp_path):
