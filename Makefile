@@ -30,8 +30,16 @@ $(BIN)/clusterix: $(UV) pyproject.toml uv.lock
 
 install: $(BIN)/clusterix
 
+# `make demo PROJECT=DIR` runs another project folder instead (docs/new-project.md): its
+# workbooks in DIR/raw, its tables in DIR/assets, e.g. PROJECT=examples/circular-valleys.
+ifdef PROJECT
+DEMO_ENV = CLUSTERIX_PROJECT_DIR=$(PROJECT) CLUSTERIX_RAW_DIR=$(PROJECT)/raw \
+	CLUSTERIX_ASSETS_DIR=$(PROJECT)/assets CLUSTERIX_STATE_DIR=$(PROJECT)/state \
+	DAGSTER_HOME=$(abspath $(PROJECT))/.dagster_home
+endif
+
 demo: install
-	$(DEV_HOME) $(BIN)/clusterix run
+	$(DEV_HOME) $(DEMO_ENV) $(BIN)/clusterix run
 
 # loadscope keeps a module on one worker, so a module fixture (a whole pipeline run) is
 # built once; `make test-unit` is the fast subset (tests/unit).

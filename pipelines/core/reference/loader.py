@@ -45,6 +45,8 @@ T = TypeVar("T")
 
 PROJECTS_DIR = Path(__file__).parents[2] / "projects"
 DEFAULT_PROJECT_DIR = PROJECTS_DIR / "clusterix-2.0"
+COUNTRIES_FILE = "countries.csv"
+BUNDLED_COUNTRIES = Path(__file__).with_name(COUNTRIES_FILE)
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -218,10 +220,11 @@ def _load_csv_table(name: str, table: Table, data_dir: Path) -> pd.DataFrame:
 
 
 def _load_countries(data_dir: Path) -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes (taken from the public-domain iso3166.tab of the tz database,
-    so the list is shipped and checked offline)."""
-    frame, path = _read_csv("countries.csv", data_dir)
-    codes = frame["country"].tolist()
+    """ISO 3166-1 alpha-2 codes: the project's own countries.csv, else the bundled list
+    (taken from the public-domain iso3166.tab of the tz database, so it is checked offline)."""
+    own = data_dir / COUNTRIES_FILE
+    path = own if own.is_file() else BUNDLED_COUNTRIES
+    codes = pd.read_csv(path, dtype=str, keep_default_na=False)["country"].tolist()
     for i, code in enumerate(codes):
         if not _COUNTRY_CODE.match(code) or code in codes[:i]:
             raise ReferenceDataError(

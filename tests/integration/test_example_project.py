@@ -1,0 +1,150 @@
+"""The second bundled project, Circular Valleys, run from its folder with known answers.
+
+Its workbooks (examples/circular-valleys/raw, written by scripts/write_example.py from
+a plan laid out record by record) give figures counted by hand from that plan: they
+are written here as literals, not recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.app.run import run_pipeline
+from pipelines.core.metadata.tables import (
+    INDICATOR_BREAKDOWN,
+    INDICATOR_SCORECARD,
+    STAKEHOLDER_MEETING_FLOOR,
+    SUBMISSION_COMPLETENESS,
+    VALIDATION_ISSUES,
+)
+from pipelines.core.outputs.parquet import read_parquet
+from pipelines.core.reference.loader import reference
+from tests.helpers.dagster import memory_dir
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "circular-valleys"
+
+# indicator: (target, achieved), from the plan in scripts/write_example.py
+KNOWN = {
+    "O1": ("14", "11"),
+    # 6 workshops planned, one host each period; P6 sent no S6 workbook, so 5
+    "O1.1": ("6", "5"),
+    "O1.2": ("5", "4"),  # study visits of P2, P3, P5, P7
+    "O1.3": ("3", "2"),  # peer reviews of P1 and P4
+    # 6 partners x 6 core periods, P3 none in S4, P5 two in S2, P6's S6 missing: 35;
+    # then S7 by P1..P5 (5) and S8 by P1, P3, P4, P5 (P2's S8 missing): 44
+    "O2": ("42", "44"),
+    "O3": ("5", "2"),
+    "O4": ("12", "8"),  # 8 practices, each counted once at its latest stage
+    "RCO87": ("10", "7"),  # Valley Energy Agency is behind two practices
+    "RCO81": ("150", "142"),  # 30 + 25 + 28 + 32 + 27 participants (S6's missing)
+    "RCR104": ("6", "5"),
+    "R1": ("6", "5"),  # PI-P3b and PI-P4 have no implemented measure
+}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> dict[str, pd.DataFrame]:
+    """One run of the example project, as `make demo PROJECT=examples/circular-valleys`."""
+    base = tmp_path_factory.mktemp("example")
+    shutil.copytree(EXAMPLE / "raw", base / "raw")
+    env = {
+        "CLUSTERIX_PROJECT_DIR": str(EXAMPLE),
+        "CLUSTERIX_RAW_DIR": str(base / "raw"),
+        "CLUSTERIX_ASSETS_DIR": str(base / "assets"),
+        "CLUSTERIX_STATE_DIR": str(base / "state"),
+    }
+    with pytest.MonkeyPatch.context() as patch, memory_dir() as home:
+        for key, value in {**env, "DAGSTER_HOME": str(home)}.items():
+            patch.setenv(key, value)
+        reference.cache_clear()
+        try:
+            assert run_pipeline() == 0
+        finally:
+            reference.cache_clear()
+    assets = base / "assets"
+    tables = (
+        INDICATOR_SCORECARD,
+        INDICATOR_BREAKDOWN,
+        SUBMISSION_COMPLETENESS,
+        STAKEHOLDER_MEETING_FLOOR,
+        VALIDATION_ISSUES,
+    )
+    frames = {t.name: read_parquet(t, assets) for t in tables}
+    frames["manifest"] = pd.DataFrame(json.loads((assets / "manifest.json").read_text())["sources"])
+    return frames
+
+
+def test_every_indicator_of_the_example_is_exact(published):
+    scorecard = published["indicator_scorecard"].set_index("indicator_id")
+    assert list(scorecard.index) == list(KNOWN)
+    for indicator, (target, achieved) in KNOWN.items():
+        row = scorecard.loc[indicator]
+        assert (row["target"], row["achieved"]) == (Decimal(target), Decimal(achieved)), indicator
+
+
+def test_a_partners_second_instrument_counts_in_its_own_right(published):
+    breakdown = published["indicator_breakdown"]
+    r1 = breakdown[(breakdown["indicator_id"] == "R1") & (breakdown["dimension"] == "partner")]
+    assert dict(zip(r1["category"], r1["achieved"], strict=True))["P3"] == Decimal(1)
+    instruments = breakdown[
+        (breakdown["indicator_id"] == "R1") & (breakdown["dimension"] == "policy_instrument")
+    ]
+    assert set(instruments["category"]) == {
+        "PI-P1",
+        "PI-P2",
+        "PI-P3a",
+        "PI-P3b",
+        "PI-P4",
+        "PI-P5",
+        "PI-P6",
+    }
+
+
+def test_the_phases_and_deadline_rule_of_the_example_decide_what_is_expected(published):
+    completeness = published["submission_completeness"]
+    expected = completeness[completeness["expected"] == 1]
+    assert len(expected) == 7 * 6 + 5 * 2
+    status = expected.groupby("status").size().to_dict()
+    assert status == {"on_time": 49, "late": 1, "missing": 2}
+    late = expected[expected["status"] == "late"]
+    assert list(zip(late["partner_id"], late["period_id"], strict=True)) == [("P4", "S3")]
+    not_expected = completeness[completeness["expected"] == 0]
+    assert set(not_expected["partner_id"]) == {"P6", "P7"}
+    assert set(not_expected["period_id"]) == {"S7", "S8"}
+
+
+def test_the_declared_meeting_floor_is_the_examples_own(published):
+    floor = published["stakeholder_meeting_floor"]
+    assert len(floor) == 6 * 6  # partners with an instrument x core periods
+    gaps = floor[~floor["floor_met"].astype(bool)]
+    assert sorted(zip(gaps["partner_id"], gaps["period_id"], strict=True)) == [
+        ("P3", "S4"),
+        ("P6", "S6"),
+    ]
+
+
+def test_an_event_type_of_another_project_is_refused_naming_the_examples_own(published):
+    issues = published["validation_issues"]
+    assert len(issues) == 1
+    message = issues["message"].iloc[0]
+    assert "project_meeting" in message
+    assert "interregional_workshop, study_visit, peer_review" in message
+
+
+def test_the_manifest_hashes_the_project_folder_in_use(published):
+    sources = published["manifest"]
+    project = sources[sources["kind"] == "reference"]
+    assert set(project["path"]) == {
+        "project/project.yaml",
+        "project/partners.yaml",
+        "project/periods.csv",
+        "project/policy_instruments.csv",
+        "project/event_types.csv",
+        "project/indicators.csv",
+    }
