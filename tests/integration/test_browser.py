@@ -1,112 +1,34 @@
 """The coordinator's view in a real browser: the Dagster UI over a finished run, and the report.
 
-Playwright drives the system Chromium (Debian's ``chromium`` package; ``.ci/run``
-installs it), headless, with a fresh profile and every request outside 127.0.0.1
-refused and recorded: the test fails if a page tries to reach another host. The
-webserver is the real ``dagster-webserver`` on a free port of 127.0.0.1, over the
-instance of a real run on real workbooks: one accepted, one refused, one missing.
+The system Chromium over the real ``dagster-webserver``, both on 127.0.0.1 only
+(tests/helpers/browser.py), over the instance of a real run on real workbooks: one
+accepted, one refused, one missing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, Route, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect
 
 from pipelines.app.run import run_everything
 from pipelines.platform.instance import NO_TELEMETRY_ENV
+from tests.helpers.browser import (
+    local_browser,
+    local_page,
+    metadata_row,
+    requires_chromium,
+    visible,
+    wait_until_up,
+    webserver,
+)
 from tests.helpers.dagster import dagster_instance
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-STARTUP_TIMEOUT = 180  # seconds; the webserver imports the code location in a subprocess
-UI_TIMEOUT = 60_000  # ms for a page element; generous, since the machine may be busy
-expect.set_options(timeout=UI_TIMEOUT)
-
-
-def chromium() -> str | None:
-    """The system Chromium: $CLUSTERIX_CHROMIUM, else the first one on the PATH."""
-    configured = os.environ.get("CLUSTERIX_CHROMIUM")
-    if configured:
-        return configured
-    names = ("chromium", "chromium-browser", "google-chrome")
-    return next((path for name in names if (path := shutil.which(name))), None)
-
-
-CHROMIUM = chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium on this machine: install Debian's `chromium` package (.ci/run does);"
-    " Playwright's own browser downloads are not used",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"dagster-webserver exited:\n{log.read_text()[-3000:]}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/server_info", timeout=5) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.5)
-    pytest.fail(f"dagster-webserver not up after {STARTUP_TIMEOUT} s:\n{log.read_text()[-3000:]}")
-
-
-@contextlib.contextmanager
-def webserver(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``dagster-webserver`` on 127.0.0.1 over ``env``'s DAGSTER_HOME, stopped afterwards."""
-    port = _free_port()
-    command = [
-        str(Path(sys.executable).with_name("dagster-webserver")),
-        *("--host", "127.0.0.1", "--port", str(port)),
-        *("--workspace", str(REPO / "workspace.yaml")),
-    ]
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield f"http://127.0.0.1:{port}", server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
@@ -138,44 +60,20 @@ def finished_run(tmp_path_factory) -> Iterator[dict]:
         log = base / "webserver.log"
         with webserver(server_env, log) as (url, server):
             assert run_everything(instance).success
-            _wait_until_up(url, server, log)
+            wait_until_up(url, server, log)
             yield {"url": url, "assets": assets, "log": log}
 
 
 @pytest.fixture(scope="module")
 def browser_context(tmp_path_factory) -> Iterator[tuple[BrowserContext, list[str]]]:
-    """Headless Chromium with a fresh profile; requests beyond 127.0.0.1 are refused and listed."""
-    outside: list[str] = []
-
-    def local_only(route: Route) -> None:
-        url = route.request.url
-        if url.startswith(("data:", "file:")) or urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        context.route("**/*", local_only)
-        context.set_default_timeout(UI_TIMEOUT)
-        yield context, outside
-        context.close()
+    with local_browser(tmp_path_factory.mktemp("chromium-profile"), 1400, 1000) as browser:
+        yield browser
 
 
 @pytest.fixture
 def page(browser_context) -> Iterator[Page]:
-    context, outside = browser_context
-    page = context.new_page()
-    yield page
-    page.close()
-    assert outside == [], f"the page tried to reach other hosts: {outside}"
+    with local_page(browser_context) as page:
+        yield page
 
 
 def test_report_in_the_browser(finished_run, page: Page) -> None:
@@ -212,16 +110,6 @@ def test_report_in_the_browser(finished_run, page: Page) -> None:
     assert len(widths) == 17 and all(widths), widths  # every SVG chart decoded and drawn
 
 
-def _visible(page: Page, text: str) -> Locator:
-    """The on-screen element with exactly ``text`` (Dagster also renders hidden copies)."""
-    return page.get_by_text(text, exact=True).filter(visible=True)
-
-
-def _metadata(page: Page, key: str) -> Locator:
-    """The row of a metadata table whose key cell is exactly ``key``."""
-    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=key, exact=True))
-
-
 def test_partition_view_of_a_rejected_and_a_missing_partner_period(finished_run, page: Page):
     url = finished_run["url"]
     page.goto(f"{url}/assets/submission?view=partitions&partition=P4%7CRP07")
@@ -229,36 +117,38 @@ def test_partition_view_of_a_rejected_and_a_missing_partner_period(finished_run,
     expect(page.get_by_text("118 Partitions Selected")).to_be_visible()
     expect(page.get_by_text("Materialized (1)")).to_be_visible()
     expect(page.get_by_text("Missing (117)")).to_be_visible()
-    expect(_visible(page, "P11|RP08")).to_have_count(0)  # the list is virtual: filter it
+    expect(visible(page, "P11|RP08")).to_have_count(0)  # the list is virtual: filter it
     page.get_by_placeholder("Filter by name").fill("P11|RP09")
-    expect(_visible(page, "P11|RP08")).to_have_count(0)
-    expect(_visible(page, "P11|RP09")).to_have_count(0)
+    expect(visible(page, "P11|RP08")).to_have_count(0)
+    expect(visible(page, "P11|RP09")).to_have_count(0)
     # the accepted one is materialised, with its status
-    expect(_visible(page, "Materialized").first).to_be_visible()
-    expect(_metadata(page, "status")).to_contain_text("accepted")
-    expect(_metadata(page, "file")).to_contain_text("P4/RP07.xlsx")
+    expect(visible(page, "Materialized").first).to_be_visible()
+    expect(metadata_row(page, "status")).to_contain_text("accepted")
+    expect(metadata_row(page, "file")).to_contain_text("P4/RP07.xlsx")
 
     # the refused one is not materialised; its workbook_accepted check failed, naming why
     page.goto(f"{url}/assets/submission?view=partitions&partition=P7%7CRP03")
-    expect(_visible(page, "P7|RP03").first).to_be_visible()
+    expect(visible(page, "P7|RP03").first).to_be_visible()
     expect(page.get_by_text("No metadata entries")).to_be_visible()
     page.goto(f"{url}/assets/submission?view=checks")
     expect(page.get_by_text("Latest execution")).to_be_visible()  # the check's own tabs are up
-    _visible(page, "workbook_accepted").first.click()
+    visible(page, "workbook_accepted").first.click()
     page.get_by_role("tab", name="Partitions").last.click()
     expect(page.get_by_text("Failed (1)")).to_be_visible()
     page.get_by_placeholder("Filter by partition").fill("P7|RP03")
-    _visible(page, "P7|RP03").last.click()
+    visible(page, "P7|RP03").last.click()
     expect(page.get_by_text("View all historical executions (1)")).to_be_visible()
-    expect(_metadata(page, "reason")).to_contain_text("this file is not an .xlsx or .ods workbook")
-    expect(_metadata(page, "in use")).to_contain_text("nothing")
+    expect(metadata_row(page, "reason")).to_contain_text(
+        "this file is not an .xlsx or .ods workbook"
+    )
+    expect(metadata_row(page, "in use")).to_contain_text("nothing")
 
     # the missing one: nothing materialised, no check evaluated
     page.get_by_placeholder("Filter by partition").fill("P1|RP01")
-    _visible(page, "P1|RP01").last.click()
+    visible(page, "P1|RP01").last.click()
     expect(page.get_by_text("No execution attempted")).to_be_visible()
     page.goto(f"{url}/assets/submission?view=partitions&partition=P1%7CRP01")
-    expect(_visible(page, "P1|RP01").first).to_be_visible()
+    expect(visible(page, "P1|RP01").first).to_be_visible()
     expect(page.get_by_text("No metadata entries")).to_be_visible()
 
 
@@ -266,9 +156,9 @@ def test_indicator_page_shows_its_figures_with_their_unit(finished_run, page: Pa
     url = finished_run["url"]
     page.goto(f"{url}/assets/indicator_o1")
     expect(page.get_by_text("Metadata", exact=True)).to_be_visible()
-    expect(_metadata(page, "target")).to_contain_text("81 events")
-    expect(_metadata(page, "achieved")).to_contain_text("1 events")  # P4's meeting in RP07
-    expect(_metadata(page, "% of target")).to_contain_text("1.2 %")
+    expect(metadata_row(page, "target")).to_contain_text("81 events")
+    expect(metadata_row(page, "achieved")).to_contain_text("1 events")  # P4's meeting in RP07
+    expect(metadata_row(page, "% of target")).to_contain_text("1.2 %")
 
 
 # Every element with text of its own: its colour, the first opaque background behind it,

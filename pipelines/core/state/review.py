@@ -21,7 +21,7 @@ import datetime as dt
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,8 +39,6 @@ from pipelines.core.state.store import load_state
 from pipelines.core.state.submissions import current_records
 
 LEDGER = Path("reviews") / "ledger.jsonl"
-# The statuses the UI was last told about, by partition key (a state-store record).
-REPORTED_STATUSES = "review_statuses"
 
 APPROVE, SEND_BACK, REOPEN = "approve", "send_back", "reopen"
 DECISIONS = (APPROVE, SEND_BACK, REOPEN)
@@ -130,13 +128,6 @@ class Ledger:
 
     def state_status(self, state: SubmissionState) -> str:
         return self.status(state.partner_id, state.period_id, state.current_sha256)
-
-    def status_changes(
-        self, states: Mapping[str, SubmissionState], reported: Mapping[str, str]
-    ) -> dict[str, str]:
-        """The statuses, by key of ``states``, that differ from those last ``reported``."""
-        now = {key: self.state_status(s) for key, s in states.items() if s.versions}
-        return {key: status for key, status in now.items() if reported.get(key, PENDING) != status}
 
     def approved(self, states: Iterable[SubmissionState]) -> list[SubmissionState]:
         """The states whose version in use is the approved one (DHIS2's approved data)."""
