@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
+from pipelines.core.metadata.enumerations import NOT_EXPECTED, REJECTED
 from pipelines.core.metadata.tables import (
     INDICATOR_SCORECARD,
     STAKEHOLDER_MEETING_FLOOR,
@@ -26,7 +27,7 @@ from pipelines.core.metadata.tables import (
 )
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.parquet import read_parquet
-from pipelines.core.state.completeness import NOT_EXPECTED, STATUS_WORDS
+from pipelines.core.state.completeness import STATUS_WORDS
 from pipelines.platform.failures import operational_error
 from pipelines.platform.instance import dev_config, install_instance
 from pipelines.platform.settings import settings
@@ -260,7 +261,7 @@ def statuses_summary(completeness: pd.DataFrame) -> str:
 def rejected_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
     """Each rejected workbook in the drop folder now, with the reason, one a line."""
     in_folder = submissions["in_folder"].astype("boolean").fillna(False).astype(bool)
-    rejected = submissions[in_folder & (submissions["status"] == "rejected")]
+    rejected = submissions[in_folder & (submissions["status"] == REJECTED)]
     is_open = issues["is_open"].astype("boolean").fillna(False).astype(bool)
     errors = issues[is_open & (issues["severity"] == "error")].drop_duplicates(["file", "sha256"])
     named = rejected.merge(errors[["file", "sha256", "message"]], on=["file", "sha256"])

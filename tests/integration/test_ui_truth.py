@@ -20,6 +20,14 @@ import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from pipelines.app.run import run_everything, statuses_summary
+from pipelines.core.metadata.enumerations import (
+    LATE,
+    MISSING,
+    NOT_EXPECTED,
+    NOT_YET_DUE,
+    ON_TIME,
+    REJECTED,
+)
 from pipelines.core.metadata.tables import (
     SUBMISSION_COMPLETENESS,
     SUBMISSIONS,
@@ -28,16 +36,7 @@ from pipelines.core.metadata.tables import (
 )
 from pipelines.core.outputs.parquet import read_parquet
 from pipelines.core.reference.loader import reference
-from pipelines.core.state.completeness import (
-    LATE,
-    MISSING,
-    NOT_EXPECTED,
-    NOT_YET_DUE,
-    ON_TIME,
-    REJECTED,
-    STATUS_WORDS,
-    submission_statuses,
-)
+from pipelines.core.state.completeness import STATUS_WORDS, submission_statuses
 from pipelines.defs.intake.up_to_date import NOTHING_NEW, OUTCOME_TAG
 from tests.helpers.dagster import dagster_instance
 from tests.helpers.every_status import EXPECTED, every_status_environment, run_every_status

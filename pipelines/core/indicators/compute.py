@@ -26,6 +26,7 @@ import pandas as pd
 
 from pipelines.core.indicators.catalogue import SHEETS, condition_value, parse_condition
 from pipelines.core.intake.parsing import is_missing
+from pipelines.core.metadata.enumerations import ON_TIME
 from pipelines.core.metadata.table_model import Table
 from pipelines.core.metadata.tables import (
     C1_REGIONS,
@@ -39,7 +40,7 @@ from pipelines.core.metadata.tables import (
     SUBMISSIONS,
 )
 from pipelines.core.reference.loader import Reference
-from pipelines.core.state.completeness import ON_TIME, submission_statuses
+from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.facts import (
     CENT,
     conform,

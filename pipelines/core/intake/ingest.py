@@ -32,6 +32,7 @@ from pipelines.core.intake.guard import (
 from pipelines.core.intake.parsing import Invalid, parse_value
 from pipelines.core.intake.validation import CONTEXT, LINEAGE, validate_sheet
 from pipelines.core.intake.workbook import RawWorkbook, parse_workbook
+from pipelines.core.metadata.enumerations import ACCEPTED, REJECTED
 from pipelines.core.metadata.rules import RULES, make_issue
 from pipelines.core.metadata.tables import (
     COVER_FIELDS,
@@ -238,7 +239,7 @@ def _batch(sheet: Sheet, parts: list[tuple[pd.DataFrame, Outcome]]) -> pd.DataFr
 
 
 def _reject(outcome: Outcome, exc: WorkbookRejected | _Rejection) -> None:
-    outcome.status = "rejected"
+    outcome.status = REJECTED
     if isinstance(exc, WorkbookRejected):
         issue = make_issue(
             exc.rule, outcome.source, sheet=exc.sheet, column=exc.column, **exc.facts
@@ -290,7 +291,7 @@ def _open(
         outcome.sha256 = hashlib.sha256(data).hexdigest()
         archive_bytes(data, outcome.sha256, candidate.path.suffix, archive_dir)
         if locked not in (None, outcome.sha256):
-            outcome.status = "rejected"
+            outcome.status = REJECTED
             outcome.issues.append(make_issue(PERIOD_LOCKED, outcome.source, ref=ref))
             return None
         if rejection is not None:
@@ -363,7 +364,7 @@ def _ingest_batch(
             sha256="",
             partner_id=candidate.partner_id,
             period_id=candidate.period_id,
-            status="accepted",
+            status=ACCEPTED,
             seen_at=seen_at,
         )
         outcomes.append(outcome)
@@ -375,7 +376,7 @@ def _ingest_batch(
             parts[sheet.name].append((workbook.sheets[sheet.name], outcome))
 
     # By file, not by bytes: two files with the same bytes each get their own issues.
-    by_file = {o.file: o for o in outcomes if o.status == "accepted"}
+    by_file = {o.file: o for o in outcomes if o.status == ACCEPTED}
     for sheet in RECORD_SHEETS:
         batch = _batch(sheet, parts[sheet.name])
         if batch.empty:
@@ -465,7 +466,7 @@ class SubmissionState:
     def refused(self) -> list[dict]:
         """The versions in the folder now that are refused, oldest first: each one counts
         against the partner-period until it is replaced or removed."""
-        return [v for v in self.versions if v["in_folder"] and v["status"] != "accepted"]
+        return [v for v in self.versions if v["in_folder"] and v["status"] != ACCEPTED]
 
     @property
     def open_keys(self) -> set[VersionKey]:
@@ -491,7 +492,7 @@ class SubmissionState:
         row = self._version((file, sha256))
         if row is None:
             return True
-        return row["verdict"] == "accepted" and (file, sha256) not in self.kept
+        return row["verdict"] == ACCEPTED and (file, sha256) not in self.kept
 
     def _version(self, key: VersionKey) -> dict | None:
         return next((v for v in self.versions if version_key(v) == key), None)
@@ -524,7 +525,7 @@ class SubmissionState:
             versions = [row if v is seen else v for v in self.versions]
         issues = [i for i in self.issues if version_key(i) != key] + outcome.issues
         kept = {k: c for k, c in self.kept.items() if k != key}
-        if outcome.status == "accepted":
+        if outcome.status == ACCEPTED:
             kept[key] = dict(outcome.columns)
         return replace(self, versions=versions, issues=issues, kept=kept)
 
@@ -560,7 +561,7 @@ class SubmissionState:
             key
             for key in keys
             if (v := self._version(key)) is not None
-            and v["verdict"] == "accepted"
+            and v["verdict"] == ACCEPTED
             and locked in (None, key[1])
         ]
         in_use = self.in_use

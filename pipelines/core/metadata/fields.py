@@ -18,6 +18,17 @@ from typing import Literal
 import pandas as pd
 import pyarrow as pa
 
+# Re-exported: the field definitions below use them, callers take them from either.
+from pipelines.core.metadata.enumerations import COMPLETENESS_STATUSES as COMPLETENESS_STATUSES
+from pipelines.core.metadata.enumerations import FORMATS as FORMATS
+from pipelines.core.metadata.enumerations import INDICATOR_TYPES as INDICATOR_TYPES
+from pipelines.core.metadata.enumerations import MEASURE_STATUSES as MEASURE_STATUSES
+from pipelines.core.metadata.enumerations import PRACTICE_STAGES as PRACTICE_STAGES
+from pipelines.core.metadata.enumerations import REVIEW_DECISIONS as REVIEW_DECISIONS
+from pipelines.core.metadata.enumerations import REVIEW_STATUSES as REVIEW_STATUSES
+from pipelines.core.metadata.enumerations import SEVERITIES as SEVERITIES
+from pipelines.core.metadata.enumerations import SUBMISSION_STATUSES as SUBMISSION_STATUSES
+
 Kind = Literal["string", "integer", "decimal", "date", "boolean", "float", "timestamp"]
 
 MONEY = pa.decimal128(18, 2)
@@ -245,16 +256,7 @@ BACK_TO_BACK_ACTIVITIES = (
     "european_initiatives_workshop",
     "policy_peer_review_workshop",
 )
-FORMATS = ("in_person", "online", "hybrid")
-PRACTICE_STAGES = ("identified", "analysed", "structured")
-MEASURE_STATUSES = ("planned", "in_progress", "implemented")
 PHASES = ReferenceValues("phase_ids")
-SEVERITIES = ("error", "warning")
-SUBMISSION_STATUSES = ("accepted", "rejected")
-COMPLETENESS_STATUSES = ("on_time", "late", "rejected", "missing", "not_expected", "not_yet_due")
-INDICATOR_TYPES = ("output", "result", "context")
-REVIEW_DECISIONS = ("approve", "send_back", "reopen")
-REVIEW_STATUSES = ("pending", "approved", "sent_back", "reopened")
 
 _FIELD_LIST: tuple[Field, ...] = (
     # --- keys and reference data -------------------------------------------------

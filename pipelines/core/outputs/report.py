@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.core.metadata.enumerations import LATE, ON_TIME
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.pages import render
 from pipelines.core.outputs.parquet import write_atomic
@@ -34,7 +35,6 @@ from pipelines.core.outputs.report_submissions import (
     status_grid,
 )
 from pipelines.core.reference.loader import Reference
-from pipelines.core.state.completeness import LATE, ON_TIME
 
 _ACHIEVED_COLOUR = "#1f5f8b"
 _TARGET_COLOUR = "#c0392b"

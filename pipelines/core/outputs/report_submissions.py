@@ -23,8 +23,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.core.intake.parsing import is_missing
-from pipelines.core.reference.loader import Reference
-from pipelines.core.state.completeness import (
+from pipelines.core.metadata.enumerations import (
     LATE,
     MISSING,
     NOT_EXPECTED,
@@ -32,6 +31,7 @@ from pipelines.core.state.completeness import (
     ON_TIME,
     REJECTED,
 )
+from pipelines.core.reference.loader import Reference
 
 _CELL_TEXT = {
     ON_TIME: "✓",

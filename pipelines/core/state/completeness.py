@@ -19,15 +19,16 @@ import datetime as dt
 import pandas as pd
 
 from pipelines.core.intake.parsing import is_missing
+from pipelines.core.metadata.enumerations import (
+    ACCEPTED,
+    LATE,
+    MISSING,
+    NOT_EXPECTED,
+    NOT_YET_DUE,
+    ON_TIME,
+    REJECTED,
+)
 from pipelines.core.reference.loader import Reference
-
-ON_TIME = "on_time"
-LATE = "late"
-REJECTED = "rejected"
-MISSING = "missing"
-NOT_EXPECTED = "not_expected"
-NOT_YET_DUE = "not_yet_due"
-STATUSES = (ON_TIME, LATE, REJECTED, MISSING, NOT_EXPECTED, NOT_YET_DUE)
 
 # Each status in the words a coordinator reads on every surface (UI, run summary).
 STATUS_WORDS = {
@@ -89,7 +90,7 @@ def _status_row(
 ) -> dict[str, object]:
     in_use = next((v for v in versions if _flag(v["current"])), None)
     # Only what the folder holds now counts against the partner-period.
-    refused = [v for v in versions if _flag(v["in_folder"]) and v["status"] != "accepted"]
+    refused = [v for v in versions if _flag(v["in_folder"]) and v["status"] != ACCEPTED]
     latest = refused[-1] if refused else None
     why = dict.fromkeys(reasons.get((v["file"], v["sha256"])) for v in refused) if refused else {}
     reviewed = (v.get("review_status") for v in versions)
@@ -111,7 +112,7 @@ def _status_row(
     elif in_use is not None:
         # On time when any accepted version was in by the deadline: a correction sent
         # later does not make a report that arrived in time late.
-        accepted = [v for v in versions if v["status"] == "accepted" or v is in_use]
+        accepted = [v for v in versions if v["status"] == ACCEPTED or v is in_use]
         punctual = any(_flag(v["on_time"]) for v in accepted)
         first = next((v for v in accepted if not is_missing(v["submitted_on"])), None)
         late_by = (pd.Timestamp(first["submitted_on"]).date() - deadline).days if first else None

@@ -13,15 +13,9 @@ from decimal import Decimal
 import pandas as pd
 
 from pipelines.core.intake.parsing import is_missing
+from pipelines.core.metadata.enumerations import MISSING, NOT_EXPECTED, REJECTED
 from pipelines.core.reference.loader import Reference
-from pipelines.core.state.completeness import (
-    MISSING,
-    NEEDS_ACTION,
-    NOT_EXPECTED,
-    REJECTED,
-    STATUS_WORDS,
-    explain,
-)
+from pipelines.core.state.completeness import NEEDS_ACTION, STATUS_WORDS, explain
 
 SENT_BACK = "sent_back"
 LATEST_REFUSED = "latest upload refused"

@@ -32,6 +32,16 @@ import pandas as pd
 from pipelines.core.indicators.compute import IndicatorResult, compute_indicators
 from pipelines.core.intake.ingest import SubmissionState
 from pipelines.core.intake.parsing import is_missing
+from pipelines.core.metadata.enumerations import (
+    APPROVE,
+    APPROVED,
+    PENDING,
+    REOPEN,
+    REOPENED,
+    REVIEW_DECISIONS,
+    SEND_BACK,
+    SENT_BACK,
+)
 from pipelines.core.metadata.tables import REVIEWS
 from pipelines.core.reference.loader import Reference
 from pipelines.core.state.facts import conform, resolve_facts
@@ -40,10 +50,6 @@ from pipelines.core.state.submissions import current_records
 
 LEDGER = Path("reviews") / "ledger.jsonl"
 
-APPROVE, SEND_BACK, REOPEN = "approve", "send_back", "reopen"
-DECISIONS = (APPROVE, SEND_BACK, REOPEN)
-PENDING, APPROVED, SENT_BACK, REOPENED = "pending", "approved", "sent_back", "reopened"
-REVIEW_STATUSES = (PENDING, APPROVED, SENT_BACK, REOPENED)
 _STATUS_AFTER = {APPROVE: APPROVED, SEND_BACK: SENT_BACK, REOPEN: REOPENED}
 
 PairKey = tuple[str, str]
@@ -182,8 +188,10 @@ def approved_indicators(
 def _check(ledger: Ledger, state: SubmissionState, decision: str, note: str, by: str) -> str:
     """The SHA-256 the decision concerns, or the reason it may not be recorded."""
     pair = f"{state.partner_id} {state.period_id}"
-    if decision not in DECISIONS:
-        raise ReviewError(f"unknown decision '{decision}': use one of {', '.join(DECISIONS)}")
+    if decision not in REVIEW_DECISIONS:
+        raise ReviewError(
+            f"unknown decision '{decision}': use one of {', '.join(REVIEW_DECISIONS)}"
+        )
     if not by.strip():
         raise ReviewError("say who decides (--by NAME)")
     current = state.current_sha256

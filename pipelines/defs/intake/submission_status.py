@@ -31,18 +31,17 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from pipelines.core.intake.ingest import SubmissionState, version_key
 from pipelines.core.intake.parsing import is_missing
-from pipelines.core.metadata.tables import RECORD_SHEETS
-from pipelines.core.reference.loader import Reference
-from pipelines.core.state.completeness import (
+from pipelines.core.metadata.enumerations import (
     LATE,
     MISSING,
     NOT_EXPECTED,
     NOT_YET_DUE,
     ON_TIME,
     REJECTED,
-    explain,
-    submission_statuses,
 )
+from pipelines.core.metadata.tables import RECORD_SHEETS
+from pipelines.core.reference.loader import Reference
+from pipelines.core.state.completeness import explain, submission_statuses
 from pipelines.core.state.morning import status_counts
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import submissions_table

@@ -11,20 +11,21 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.core.intake.parsing import is_missing
+from pipelines.core.metadata.enumerations import COMPLETENESS_STATUSES, SENT_BACK
 from pipelines.core.outputs.dictionary import data_dictionary as render_dictionary
 from pipelines.core.outputs.feedback import write_feedback, write_folder_feedback
 from pipelines.core.outputs.numbers import figure
 from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.outputs.report import write_report
 from pipelines.core.reference.loader import reference
-from pipelines.core.state.completeness import STATUSES, submission_statuses
+from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.morning import (
     behind_plan,
     needing_action,
     open_issues_by_partner,
     status_counts,
 )
-from pipelines.core.state.review import SENT_BACK, Decision, Ledger
+from pipelines.core.state.review import Decision, Ledger
 from pipelines.defs.metadata import table_value
 from pipelines.defs.resources import ClusterixPaths
 
@@ -86,7 +87,10 @@ def progress_report(
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
-            **{status: dg.MetadataValue.int(int(counts.get(status, 0))) for status in STATUSES},
+            **{
+                status: dg.MetadataValue.int(int(counts.get(status, 0)))
+                for status in COMPLETENESS_STATUSES
+            },
         }
     )
 

@@ -25,6 +25,7 @@ from pipelines.core.indicators.compute import (
     stakeholder_meeting_floor,
     submission_completeness,
 )
+from pipelines.core.metadata.enumerations import LATE, MISSING, NOT_EXPECTED, ON_TIME, REJECTED
 from pipelines.core.metadata.schemas import table_schema
 from pipelines.core.metadata.tables import (
     C1_REGIONS,
@@ -37,7 +38,6 @@ from pipelines.core.metadata.tables import (
 )
 from pipelines.core.outputs.parquet import write_parquet
 from pipelines.core.reference.loader import reference
-from pipelines.core.state.completeness import LATE, MISSING, NOT_EXPECTED, ON_TIME, REJECTED
 from pipelines.core.state.facts import resolve_facts
 from tests.helpers.project_history import RECORDS, submissions
 

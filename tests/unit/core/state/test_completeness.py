@@ -7,8 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from pipelines.core.metadata.enumerations import COMPLETENESS_STATUSES
 from pipelines.core.reference.loader import reference
-from pipelines.core.state.completeness import STATUSES, submission_statuses
+from pipelines.core.state.completeness import submission_statuses
 
 REF = reference()
 AS_OF = dt.date(2023, 2, 1)  # RP10's deadline (2022-12-31) has passed, RP11's not
@@ -127,7 +128,7 @@ def statuses() -> pd.DataFrame:
 def test_every_partner_and_period_has_one_known_status(statuses) -> None:
     assert len(statuses) == 11 * 11
     assert statuses.index.is_unique
-    assert set(statuses["status"]) <= set(STATUSES)
+    assert set(statuses["status"]) <= set(COMPLETENESS_STATUSES)
     expected = statuses[statuses["status"] != "not_expected"]
     assert sorted(expected.index) == sorted(REF.expected_submissions())
 

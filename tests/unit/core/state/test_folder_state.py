@@ -22,8 +22,9 @@ import pytest
 
 from pipelines.core.intake.discovery import discover
 from pipelines.core.intake.ingest import SubmissionState, refresh
+from pipelines.core.metadata.enumerations import LATE, MISSING, ON_TIME, REJECTED
 from pipelines.core.reference.loader import reference
-from pipelines.core.state.completeness import LATE, MISSING, ON_TIME, REJECTED, submission_statuses
+from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import current_records, issues_table, submissions_table
 from tests.helpers.workbooks import GOOD_EVENT, make_workbook
