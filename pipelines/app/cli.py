@@ -64,7 +64,7 @@ def _sample(args: argparse.Namespace) -> int:
     from pipelines.demo.fit import SamplePlanError, check_plan
     from pipelines.demo.sample import write_samples
 
-    try:
+    try:  # before an S3 drop folder is pulled (write_samples checks again for its callers)
         check_plan(reference())
     except SamplePlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
