@@ -1,5 +1,5 @@
 """The ``clusterix`` command: run the pipeline, review submissions, prune old runs, write a
-template, regenerate samples."""
+template, regenerate samples, check a project folder."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.platform.settings import settings
+from pipelines.platform.settings import PROJECT_DIR_ENV, settings
 from pipelines.platform.storage import is_remote
 
 
@@ -30,9 +30,45 @@ def _template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_project(args: argparse.Namespace) -> int:
+    from pipelines.app.project_check import summary
+    from pipelines.core.reference.loader import ReferenceDataError, load_reference
+
+    try:
+        ref = load_reference(Path(args.folder).resolve())
+    except ReferenceDataError as exc:
+        return _folder_problems(exc, args.folder)
+    print("\n".join(summary(ref)))
+    return 0
+
+
+def _folder_problems(exc: Exception, folder: str | Path) -> int:
+    """A broken project folder's problems, one per line with no traceback; exit 1."""
+    heading, *problems = str(exc).splitlines()
+    if not problems:  # the folder itself is missing
+        print(f"error: {heading}", file=sys.stderr)
+        return 1
+    print(f"error: {heading.rstrip(':')} has {len(problems)} problem(s):", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    print(
+        f"Fix them and run `clusterix check-project {folder}` again"
+        " (docs/new-project.md explains each file).",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _sample(args: argparse.Namespace) -> int:
+    from pipelines.core.reference.loader import reference
+    from pipelines.demo.fit import SamplePlanError, check_plan
     from pipelines.demo.sample import write_samples
 
+    try:  # before an S3 drop folder is pulled (write_samples checks again for its callers)
+        check_plan(reference())
+    except SamplePlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     location = args.raw_dir or settings().raw
     if is_remote(location):
         from pipelines.platform.storage import pull, push, working_copy
@@ -267,9 +303,31 @@ def _add_review(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=_review_list)
 
 
+def _add_check_project(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check-project",
+        help="check a project folder and summarise what it declares",
+        description="Read every file of a project folder (project.yaml, partners.yaml,"
+        " periods.csv, policy_instruments.csv, event_types.csv, indicators.csv,"
+        " countries.csv) as a run would, and list every problem with its file, row and"
+        " what to write; or, when there is none, what the pipeline understood."
+        " docs/new-project.md explains each file.",
+    )
+    check.add_argument("folder", metavar="DIR", help="the project folder")
+    check.set_defaults(func=_check_project)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="clusterix", description="CLUSTERIX 2.0 monitoring pipeline."
+        prog="clusterix",
+        description="Interreg Europe project monitoring pipeline (by default for the"
+        " bundled project, CLUSTERIX 2.0).",
+    )
+    parser.add_argument(
+        "--project",
+        metavar="DIR",
+        help=f"the project folder to use (sets {PROJECT_DIR_ENV} for the command;"
+        " default: that variable, else the bundled CLUSTERIX 2.0)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -291,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     _add_review(commands)
     _add_prune_runs(commands)
+    _add_check_project(commands)
 
     template = commands.add_parser(
         "template", help="write a blank workbook pre-filled for a partner and period"
@@ -306,9 +365,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _use_project(folder: str) -> str | None:
+    """Point the command at another project folder before anything reads one.
+
+    The reference data are loaded once per process (``reference()`` is cached), and the
+    Dagster definitions read them when first imported, so the variable is set before the
+    command runs; a cache filled earlier in this process is emptied. Returns an error
+    message when the folder does not exist.
+    """
+    path = Path(folder).resolve()
+    if not path.is_dir():
+        return f"project folder {folder} does not exist (--project)"
+    os.environ[PROJECT_DIR_ENV] = str(path)
+    from pipelines.core.reference.loader import reference
+
+    reference.cache_clear()
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    if args.project is not None:
+        problem = _use_project(args.project)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+    try:
+        return args.func(args)
+    except Exception as exc:
+        # Imported here: a command that raised it has loaded the module already, and
+        # `clusterix --help` stays free of pandas.
+        from pipelines.core.reference.loader import DEFAULT_PROJECT_DIR, ReferenceDataError
+
+        if not isinstance(exc, ReferenceDataError):
+            raise
+        return _folder_problems(exc, settings().project_dir or DEFAULT_PROJECT_DIR)
 
 
 if __name__ == "__main__":

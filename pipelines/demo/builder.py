@@ -12,6 +12,7 @@ from pipelines.core.metadata.tables import RECORD_SHEETS
 from pipelines.core.reference.loader import Reference
 from pipelines.demo.plan import (
     CITIES,
+    COLLABORATION_PERIODS,
     CONTACTS,
     EXTRA_STAKEHOLDER,
     GROWTH,
@@ -31,10 +32,12 @@ from pipelines.demo.plan import (
     SEED,
     SF_IMPLEMENTED_TOTAL,
     STAKEHOLDER_GAPS,
+    STAKEHOLDER_PHASE,
     TOPICS,
     MeasurePlan,
     Plan,
     Row,
+    instrument_of,
 )
 
 # --- workbooks under construction -------------------------------------------------
@@ -75,31 +78,10 @@ class Event:
     back_to_back: str | None = None
 
 
-def _check_plan(ref: Reference) -> None:
-    """The event types are the reference data's: a plan naming another one, or an event
-    longer than its type allows, is refused before anything is written."""
-    known = set(ref.event_type_ids)
-    named = {plan.event_type for plan in PLANNED} | set(PARTICIPANTS) | {RSM, RESTATED[2]}
-    unknown = sorted(named - known)
-    if unknown:
-        raise ValueError(
-            "the sample plan names event types that are not in event_types.csv: "
-            + ", ".join(unknown)
-        )
-    for plan in PLANNED:
-        limit = ref.max_days(plan.event_type)
-        if limit is not None and plan.days > limit:
-            raise ValueError(
-                f"the sample plan's {plan.title!r} lasts {plan.days} days, more than the"
-                f" {limit} a {plan.event_type} may last (event_types.csv)"
-            )
-
-
 class Builder:
     """Draws the synthetic facts in a fixed order from one seeded generator."""
 
     def __init__(self, ref: Reference) -> None:
-        _check_plan(ref)
         self.ref = ref
         self.rng = random.Random(SEED)
         self.taken: set[tuple[str, dt.date]] = set()
@@ -117,8 +99,8 @@ class Builder:
         return [p for p in self.ref.partner_ids if self.ref.instruments_of(p)]
 
     def instrument(self, partner: str) -> str:
-        """The instrument the plan's measures go to: the partner's first."""
-        return self.ref.instruments_of(partner)[0]
+        """The instrument the plan's measures go to (checked to be the partner's)."""
+        return instrument_of(partner)
 
     def day_in(self, period_id: str, days: int = 1, event_type: str = "") -> dt.date:
         """A weekday well inside the period, leaving room for the event's length.
@@ -184,10 +166,12 @@ class Builder:
         )
 
     def stakeholder_meetings(self) -> list[Event]:
-        phase1 = [p for p in self.ref.period_ids if self.ref.period(p)["phase"] == "1"]
+        floor_phase = [
+            p for p in self.ref.period_ids if self.ref.period(p)["phase"] == STAKEHOLDER_PHASE
+        ]
         slots = [
             (partner, period, "in_person")
-            for period in phase1
+            for period in floor_phase
             for partner in self.with_instrument()
             if (partner, period) not in STAKEHOLDER_GAPS
         ]
@@ -286,8 +270,9 @@ class Builder:
             preliminary = [dict(r) for r in final if r["year"] <= 2019]
             preliminary[-1]["company_research_collaborations"] -= self.rng.randint(1, 4)
             preliminary[-1]["source"] = source + ", 2019 preliminary"
-            out[(partner, "RP07")] = preliminary
-            out[(partner, "RP08")] = final
+            first, restated = COLLABORATION_PERIODS
+            out[(partner, first)] = preliminary
+            out[(partner, restated)] = final
         return out
 
     # covers

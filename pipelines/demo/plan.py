@@ -12,6 +12,13 @@ from decimal import Decimal
 
 SEED = 20160401
 
+# The project this plan was written for: its partners, periods, event types and policy
+# instruments are named below (pipelines/demo/fit.py checks the project in use has them).
+PLAN_PROJECT = "CLUSTERIX 2.0"
+# The phase whose every period has a regional stakeholder meeting per partner with an
+# instrument (the plan's stakeholder-meeting floor).
+STAKEHOLDER_PHASE = "1"
+
 # --- what is deliberately odd ------------------------------------------------------
 
 
@@ -286,6 +293,9 @@ MEASURES: tuple[MeasurePlan, ...] = (
 SF_IMPLEMENTED_TOTAL = Decimal("4903718.45")
 OTHER_IMPLEMENTED_TOTAL = Decimal("5311402.90")
 
+# The periods the regional figures are reported in: preliminary, then restated.
+COLLABORATION_PERIODS = ("RP07", "RP08")
+
 # Growth of company-research collaborations 2015 -> 2020, in %, per region.
 GROWTH = {
     "P1": 6.2,
@@ -344,3 +354,8 @@ PRACTICE_TITLES = (
 )
 
 Row = dict[str, object]
+
+
+def instrument_of(partner: str) -> str:
+    """The policy instrument a partner's planned (and flawed) measures go to."""
+    return f"PI-{partner}"

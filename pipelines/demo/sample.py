@@ -25,12 +25,14 @@ from pipelines.demo.builder import (
     event_rows,
     restate,
 )
+from pipelines.demo.fit import check_plan
 from pipelines.demo.plan import (
     FORMULA_LIKE_TITLE,
     NOT_A_SPREADSHEET,
     OWNED_SUFFIXES,
     RSM,
     Row,
+    instrument_of,
 )
 
 # --- assembling the workbooks --------------------------------------------------------
@@ -65,7 +67,7 @@ def _flawed_event(book: Workbook, **changes: object) -> None:
 def _flawed_measure(book: Workbook, **changes: object) -> None:
     measure: Row = {
         "measure_ref": "M-09",
-        "policy_instrument_id": f"PI-{book.partner}",
+        "policy_instrument_id": instrument_of(book.partner),
         "description": "Additional measure",
         "status": "planned",
         "implemented_on": None,
@@ -84,7 +86,7 @@ def _add_flaws(books: dict[tuple[str, str], Workbook]) -> None:
     p9 = books[("P9", "RP02")]
     start = next(r for r in p9.records["Events"] if r["event_type"] == RSM)["start_date"]
     _flawed_event(p9, end_date=start - dt.timedelta(days=2))
-    _flawed_measure(books[("P10", "RP06")], policy_instrument_id="PI-P4")
+    _flawed_measure(books[("P10", "RP06")], policy_instrument_id=instrument_of("P4"))
     _flawed_measure(books[("P9", "RP06")], sf_influenced_eur=Decimal("120000.00"))
     _flawed_measure(
         books[("P11", "RP08")],
@@ -125,9 +127,12 @@ def write_samples(raw_dir: Path) -> list[Path]:
     """Write the synthetic submissions under ``raw_dir`` and return their paths.
 
     Earlier sample files in the partner folders are removed first, so a file that
-    changed suffix (xlsx <-> ods) does not linger as a second submission.
+    changed suffix (xlsx <-> ods) does not linger as a second submission; a project the
+    plan does not fit is refused before that (:class:`SamplePlanError`), so nothing is
+    removed or written.
     """
     ref = reference()
+    check_plan(ref)
     raw_dir = Path(raw_dir)
     _remove_old_samples(raw_dir, ref)
     books = _workbooks(ref)

@@ -152,25 +152,58 @@ def test_raw_readme_lists_the_flaws():
         assert f"`{flaw.file}`" in readme, flaw
 
 
-def test_the_plan_uses_only_the_reference_datas_event_types():
+def test_the_plan_fits_the_bundled_project_only_while_it_has_what_the_plan_names():
     """Event types are listed in event_types.csv alone: the generator refuses a plan
-    that names one the reference data no longer has."""
+    that names one the reference data no longer has, or lasts longer than it allows,
+    before anything is written."""
     from dataclasses import replace
 
-    from pipelines.demo.builder import Builder
+    from pipelines.demo.fit import SamplePlanError, check_plan, plan_gaps
 
     ref = reference()
-    Builder(ref)
+    assert plan_gaps(ref) == []
     without = replace(
         ref, event_types=ref.event_types[ref.event_types["event_type"] != "staff_exchange"]
     )
-    with pytest.raises(ValueError, match=r"not in event_types\.csv: staff_exchange"):
-        Builder(without)
+    with pytest.raises(SamplePlanError, match=r"event types staff_exchange not in event_types"):
+        check_plan(without)
     shorter = ref.event_types.assign(
         max_days=[
             3 if t == "staff_exchange" else d
             for t, d in zip(ref.event_types["event_type"], ref.event_types["max_days"], strict=True)
         ]
     )
-    with pytest.raises(ValueError, match="more than the 3 a staff_exchange may last"):
-        Builder(replace(ref, event_types=shorter))
+    with pytest.raises(SamplePlanError, match="more than the 3 a staff_exchange may last"):
+        check_plan(replace(ref, event_types=shorter))
+
+
+def test_a_project_the_plan_does_not_fit_is_refused_before_old_samples_go(tmp_path, monkeypatch):
+    """Partners that report in fewer periods, and an instrument given to another partner:
+    the refusal names both, and the earlier sample stays."""
+    from dataclasses import replace
+
+    from pipelines.demo import sample
+    from pipelines.demo.fit import SamplePlanError, plan_gaps
+
+    ref = reference()
+    phases = tuple(
+        replace(p, partners=frozenset({"P1"})) if p.phase == "2" else p for p in ref.project.phases
+    )
+    owners = ref.policy_instruments["partner_id"].where(
+        ref.policy_instruments["policy_instrument_id"] != "PI-P1", "P2"
+    )
+    narrower = replace(
+        ref,
+        project=replace(ref.project, phases=phases),
+        policy_instruments=ref.policy_instruments.assign(partner_id=owners),
+    )
+    gaps = "; ".join(plan_gaps(narrower))
+    assert "no workbook expected for P2 RP07, P2 RP08, P3 RP07" in gaps
+    assert "policy instruments PI-P1 not in policy_instruments.csv" in gaps
+    raw = tmp_path / "raw"
+    (raw / "P2").mkdir(parents=True)
+    (raw / "P2" / "RP07.xlsx").write_bytes(b"earlier sample")
+    monkeypatch.setattr(sample, "reference", lambda: narrower)
+    with pytest.raises(SamplePlanError):
+        write_samples(raw)
+    assert (raw / "P2" / "RP07.xlsx").read_bytes() == b"earlier sample"

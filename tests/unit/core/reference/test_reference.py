@@ -239,6 +239,18 @@ def test_a_project_folder_without_project_yaml_is_refused(data_copy):
         load_reference(data_copy)
 
 
+def test_a_missing_file_and_unreadable_partners_are_listed_without_false_problems(data_copy):
+    """A folder written by hand may lack a file or break YAML: each is one line, and the
+    partners named elsewhere are not all reported unknown because partners.yaml failed."""
+    (data_copy / "event_types.csv").unlink()
+    (data_copy / "partners.yaml").write_text("- partner_id: [P1\n", encoding="utf-8")
+    with pytest.raises(ReferenceDataError) as error:
+        load_reference(data_copy)
+    _, *problems = str(error.value).splitlines()
+    assert problems[0].startswith("partners.yaml is not valid YAML: ")
+    assert problems[1:] == ["event_types.csv is missing from the project folder"]
+
+
 def test_phases_say_which_partners_report_in_them(data_copy):
     _replace(
         data_copy / "project.yaml",
