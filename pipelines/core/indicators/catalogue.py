@@ -177,10 +177,11 @@ def _check_parameters(
     summed = sheet.column(str(row["column"])) if row.get("column") in sheet.column_names else None
     if computation.name == "sum" and summed and summed.kind not in ("integer", "decimal"):
         problems.append(f"column {row['column']!r} holds no numbers to add up")
-    if "breakdown" in given and row["breakdown"] not in known:
+    listed = [c for c in sheet.column_names if c in known]
+    if "breakdown" in given and row["breakdown"] not in listed:
         problems.append(
             f"breakdown {row['breakdown']!r} is not a column with listed values"
-            f" ({', '.join(c for c in sheet.column_names if c in known)})"
+            f" of {sheet.name} ({', '.join(listed)})"
         )
     if "filter" in given:
         problems += _check_condition(str(row["filter"]), "filter", sheet, known)

@@ -181,6 +181,11 @@ def test_an_indicator_counting_an_unknown_event_type_fails_at_load(data_copy):
             "row 13 (O2): other indicators add up into it, so its computation is sum_of_children",
         ),
         (
+            "good_practices,,,,stage,",
+            "good_practices,,,,level,",
+            "breakdown 'level' is not a column with listed values of good_practices (stage)",
+        ),
+        (
             "R3,Structural Funds influenced,result,EUR,5086000,,sum,",
             "R3,Structural Funds influenced,result,EUR,5086000,R9,sum,",
             "column 'parent_indicator_id': 'R9' is not an indicator_id",
