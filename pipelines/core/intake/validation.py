@@ -106,12 +106,17 @@ def _end_after_start(df: pd.DataFrame) -> pd.Series:
     return ~ok | (df["end_date"].where(ok, dt.date.min) >= df["start_date"].where(ok, dt.date.min))
 
 
-def _staff_exchange_has_guest(df: pd.DataFrame) -> pd.Series:
-    return ~((df["event_type"] == "staff_exchange") & df["guest_partner_id"].isna())
+def _hosting(df: pd.DataFrame) -> pd.Series:
+    """Rows whose event type hosts a guest partner (event_types.csv, hosts_guest_partner)."""
+    return df["event_type"].isin(reference().event_types_with("hosts_guest_partner"))
 
 
-def _staff_exchange_other_guest(df: pd.DataFrame) -> pd.Series:
-    return ~((df["event_type"] == "staff_exchange") & (df["guest_partner_id"] == df["_partner_id"]))
+def _guest_named(df: pd.DataFrame) -> pd.Series:
+    return ~(_hosting(df) & df["guest_partner_id"].isna())
+
+
+def _guest_is_another_partner(df: pd.DataFrame) -> pd.Series:
+    return ~(_hosting(df) & (df["guest_partner_id"] == df["_partner_id"]))
 
 
 def _within_reporting_period(df: pd.DataFrame) -> pd.Series:
@@ -150,8 +155,9 @@ def _no_longer_than_its_type_allows(df: pd.DataFrame) -> pd.Series:
     return pd.Series(fits, index=df.index)
 
 
-def _back_to_back_only_for_project_meetings(df: pd.DataFrame) -> pd.Series:
-    return df["back_to_back"].isna() | (df["event_type"] == "project_meeting")
+def _back_to_back_where_allowed(df: pd.DataFrame) -> pd.Series:
+    allowed = reference().event_types_with("back_to_back_allowed")
+    return df["back_to_back"].isna() | df["event_type"].isin(allowed)
 
 
 def _own_instrument(df: pd.DataFrame) -> pd.Series:
@@ -189,13 +195,13 @@ ROW_CHECKS: dict[str, tuple[tuple[str, RowCheck], ...]] = {
         ("end_before_start", _end_after_start),
         _submitted_after("start_date"),
         _submitted_after("end_date"),
-        ("staff_exchange_without_guest", _staff_exchange_has_guest),
-        ("staff_exchange_self_guest", _staff_exchange_other_guest),
+        ("guest_partner_missing", _guest_named),
+        ("guest_partner_is_self", _guest_is_another_partner),
         ("event_outside_period", _within_reporting_period),
         ("event_type_outside_phase", _type_in_its_phase),
         _outside_gap("start_date"),
-        ("staff_exchange_too_long", _no_longer_than_its_type_allows),
-        ("back_to_back_not_project_meeting", _back_to_back_only_for_project_meetings),
+        ("event_too_long", _no_longer_than_its_type_allows),
+        ("back_to_back_not_allowed", _back_to_back_where_allowed),
     ),
     PRACTICES_SHEET.name: (
         _unique("practice_ref"),
@@ -295,6 +301,8 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
         facts: dict[str, object] = {}
         if name == "wrong_type" and is_invalid(record.get(column)):
             name, facts = record[column].rule, dict(record[column].facts)  # the parser's reason
+        if name == "event_too_long":
+            facts["max_days"] = ref.max_days(record["event_type"])
         key = record.get(sheet.ref)
         rows.append(
             make_issue(

@@ -306,6 +306,16 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("event_type", "string", "Kind of policy learning event.", enum=EVENT_TYPES),
     Field("consortium_level", "boolean", "Consortium-wide event: counted once across partners."),
     Field(
+        "hosts_guest_partner",
+        "boolean",
+        "An event of this type hosts another partner: guest_partner_id is required.",
+    ),
+    Field(
+        "back_to_back_allowed",
+        "boolean",
+        "Back-to-back activities may be reported for events of this type.",
+    ),
+    Field(
         "also_in_phase",
         "string",
         "A later phase the event type may continue in (empty: none).",

@@ -141,6 +141,8 @@ EVENT_TYPES_TABLE = Table(
         "consortium_level",
         "description",
         "max_days",
+        "hosts_guest_partner",
+        "back_to_back_allowed",
         "also_in_phase",
         phase="Phase the event type belongs to.",
         target="Number of such events the application form promises (the target of the"

@@ -619,19 +619,19 @@ _RULE_LIST: tuple[Rule, ...] = (
         "{column} '{value}' appears more than once in this sheet; each record needs its own id",
     ),
     _r(
-        "staff_exchange_without_guest",
+        "guest_partner_missing",
         "error",
         "row",
-        "A staff exchange names its guest partner",
-        "a staff_exchange needs guest_partner_id: the partner whose staff member you hosted",
+        "An event of a type that hosts another partner names its guest partner",
+        "a {event_type} needs guest_partner_id: the partner you hosted",
         "guest_partner_id",
     ),
     _r(
-        "staff_exchange_self_guest",
+        "guest_partner_is_self",
         "error",
         "row",
-        "A staff exchange's guest is another partner",
-        "guest_partner_id of a staff_exchange must be another partner, not yourself ('{value}')",
+        "An event's guest is another partner",
+        "guest_partner_id of a {event_type} must be another partner, not yourself ('{value}')",
         "guest_partner_id",
     ),
     _r(
@@ -685,20 +685,21 @@ _RULE_LIST: tuple[Rule, ...] = (
         " when no activity is expected",
     ),
     _r(
-        "staff_exchange_too_long",
+        "event_too_long",
         "warning",
         "row",
-        "A staff exchange lasts no longer than the limit",
-        "a staff exchange lasts up to {staff_exchange_days} days; this one runs from"
+        "An event lasts no longer than its type allows",
+        "a {event_type} lasts up to {max_days} days; this one runs from"
         " '{start_date}' to '{value}'",
         "end_date",
     ),
     _r(
-        "back_to_back_not_project_meeting",
+        "back_to_back_not_allowed",
         "warning",
         "row",
-        "Back-to-back activities are reported for project meetings only",
-        "back_to_back activities are only reported for project meetings",
+        "Back-to-back activities are reported only for the event types that allow them",
+        "back_to_back activities are not reported for a {event_type}; only for"
+        " {back_to_back_types}",
         "back_to_back",
     ),
     _r(

@@ -533,7 +533,8 @@ class Reference:
             "project_start": self.project_start.isoformat(),
             "project_end": self.project_end.isoformat(),
             "gap": gap,
-            "staff_exchange_days": str(self.max_days("staff_exchange") or "unlimited"),
+            "back_to_back_types": ", ".join(self.event_types_with("back_to_back_allowed"))
+            or "no event type",
             "partner_range": f"{self.partner_ids[0]}..{self.partner_ids[-1]}",
             "period_range": f"{self.period_ids[0]}..{self.period_ids[-1]}",
         }
@@ -547,6 +548,11 @@ class Reference:
             strict=True,
         )
         return {kind: frozenset(p for p in (phase, also) if p) for kind, phase, also in rows}
+
+    def event_types_with(self, attribute: str) -> tuple[str, ...]:
+        """The event types for which a boolean attribute of event_types.csv is true."""
+        rows = self.event_types[self.event_types[attribute].astype("boolean").fillna(False)]
+        return tuple(rows["event_type"])
 
     def consortium_event_types(self) -> set[str]:
         rows = self.event_types[self.event_types["consortium_level"].astype(bool)]

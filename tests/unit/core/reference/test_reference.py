@@ -319,7 +319,7 @@ def test_a_new_event_type_in_the_reference_data_is_accepted_in_workbooks(data_co
     from pipelines.core.metadata.tables import EVENTS_SHEET
 
     with (data_copy / "event_types.csv").open("a") as f:
-        f.write("study_tour,extended,false,,,A study tour\n")
+        f.write("study_tour,extended,false,,,,,A study tour\n")
     _replace(
         data_copy / "indicators.csv",
         "O2,Good practices",
