@@ -107,7 +107,7 @@ def _guide_intro(ctx: Context) -> list[_Line]:
         plural = "s" if len(ctx.instruments) > 1 else ""
         instrument = f"Your policy instrument{plural}: {listed}."
     return [
-        _Line("title", ("CLUSTERIX 2.0 — partner report",)),
+        _Line("title", (f"{ctx.ref.project.name} — partner report",)),
         _Line("text", (f"Partner: {ctx.partner_id} {name}",)),
         _Line(
             "text",
@@ -130,7 +130,8 @@ def _guide_intro(ctx: Context) -> list[_Line]:
             "text",
             (
                 "Required columns (dark header) must not be empty. Dates are spreadsheet dates"
-                " or ISO text such as 2019-05-20; amounts are in EUR, to the cent.",
+                " or ISO text such as 2019-05-20; amounts are in"
+                f" {ctx.ref.project.currency}, to the cent.",
             ),
         ),
         _Line(
@@ -317,8 +318,8 @@ def _xlsx_bytes(
     book = xlsxwriter.Workbook(buffer, options)
     book.set_properties(
         {
-            "title": f"CLUSTERIX 2.0 report {ctx.partner_id} {ctx.period_id}",
-            "author": "CLUSTERIX 2.0",
+            "title": f"{ctx.ref.project.name} report {ctx.partner_id} {ctx.period_id}",
+            "author": ctx.ref.project.name,
             "comments": f"template_version {TEMPLATE_VERSION}",
             "created": _created(ctx),
         }

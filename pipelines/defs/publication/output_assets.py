@@ -134,6 +134,7 @@ def _wanted_feedback(
             issues=issues,
             written_on=today,
             partner_name=ref.partner_name(key[0]),
+            project=ref.project.name,
             sent_back=sent_back,
         )
         line = f"{len(issues)} issue(s)" + (", sent back" if sent_back else "")
@@ -147,6 +148,7 @@ def _wanted_feedback(
             partner_name=ref.partner_name(partner_id),
             issues=issues,
             written_on=today,
+            project=ref.project.name,
         )
         path = folder / partner_id / FOLDER_FEEDBACK
         says = json.dumps(sorted(issues["issue_id"]))
