@@ -41,7 +41,7 @@ AFTER_PUBLICATION = {"dagster/priority": "-1"}
     op_tags=AFTER_PUBLICATION,
 )
 def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
-    text = render_dictionary()
+    text = render_dictionary(reference().project)
     path = write_atomic(paths.assets / "README.md", lambda tmp: tmp.write_text(text, "utf-8"))
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "text": dg.MetadataValue.md(text)}
