@@ -220,7 +220,7 @@ def _charts(
 def _floor_rule(floor: MeetingFloor, ref: Reference, partners: int, periods: int) -> dict[str, str]:
     """The declared floor in words (its heading, the rule with its count of
     partner-periods, the event it counts), from project.yaml rather than one project's."""
-    phase = next(p.name for p in ref.project.phases if p.phase == floor.phase)
+    phase = ref.project.phase_name(floor.phase)
     event = floor.event_type.replace("_", " ")
     return {
         "heading": f"{event[:1].upper()}{event[1:]}s: floor in {phase}",
