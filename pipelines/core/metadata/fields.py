@@ -85,7 +85,7 @@ KINDS: dict[str, KindSpec] = {
             "object",
             "DATE",
             (dt.date,),
-            "a date (a spreadsheet date or ISO text such as 2019-05-20)",
+            "a date (a spreadsheet date or ISO text, YYYY-MM-DD)",
             "yyyy-mm-dd",
             12,
             dt.date.fromisoformat,

@@ -38,8 +38,9 @@ last. It names the set currently published:
 
 ```json
 {"run_id": "…", "generated_at": "2026-11-30T16:00:00+00:00", "code_version": "0.1.0+g…",
- "snapshot": "history/<run_id>", "sources": [{"path": "raw/P4/RP07.xlsx", "sha256": "…",
- "kind": "submission"}, …], "tables": {"events": {"path": "history/<run_id>/events.parquet",
+ "snapshot": "history/<run_id>", "sources": [{"path": "raw/<partner_id>/<period_id>.xlsx",
+ "sha256": "…", "kind": "submission"}, …], "tables": {"events": {"path":
+ "history/<run_id>/events.parquet",
  "stable_path": "events.parquet", "rows": 412, "sha256": "…"}, …}}
 ```
 

@@ -98,6 +98,7 @@ def _guide_intro(ctx: Context) -> list[_Line]:
     period = ctx.period
     name = ctx.ref.partner_name(ctx.partner_id, on=period["end_date"])
     target = f"raw/{ctx.partner_id}/{ctx.period_id}.xlsx"
+    phase = ctx.ref.project.phase_name(period["phase"])
     if not ctx.instruments:
         instrument = f"{ctx.partner_id} addresses no policy instrument: leave PolicyMeasures empty."
     else:
@@ -113,7 +114,7 @@ def _guide_intro(ctx: Context) -> list[_Line]:
             "text",
             (
                 f"Period: {ctx.period_id}, {period['start_date']} to {period['end_date']}"
-                f" (phase {period['phase']}); deadline {period['deadline']}",
+                f" ({phase}); deadline {period['deadline']}",
             ),
         ),
         _Line("text", (f"Template version {TEMPLATE_VERSION}. {instrument}",)),
@@ -130,7 +131,7 @@ def _guide_intro(ctx: Context) -> list[_Line]:
             "text",
             (
                 "Required columns (dark header) must not be empty. Dates are spreadsheet dates"
-                " or ISO text such as 2019-05-20; amounts are in"
+                f" or ISO text such as {period['start_date']}; amounts are in"
                 f" {ctx.ref.project.currency}, to the cent.",
             ),
         ),
