@@ -165,9 +165,9 @@ def write_feedback(
     ``status`` is the partner-period's row of ``submission_statuses``; ``issues`` its
     open issues as in the ``validation_issues`` table; ``written_on`` the date the
     partner reads as the feedback's date; ``project`` the project's name, which the
-    title says. ``sent_back`` is the coordinator's send-back
-    decision while it stands: its note comes right after the outcome, since it is
-    what the partner must act on first.
+    title says. ``sent_back`` is the coordinator's send-back decision while it stands:
+    its note comes right after the outcome, since it is what the partner must act on
+    first.
     """
     ordered = _ordered(issues)
     said = outcome(status, ordered)

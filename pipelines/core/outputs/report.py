@@ -34,7 +34,7 @@ from pipelines.core.outputs.report_submissions import (
     status_grid,
 )
 from pipelines.core.reference.loader import Reference
-from pipelines.core.reference.project import MeetingFloor
+from pipelines.core.reference.project import MeetingFloor, Project
 from pipelines.core.state.completeness import LATE, ON_TIME
 
 _ACHIEVED_COLOUR = "#1f5f8b"
@@ -217,10 +217,12 @@ def _charts(
     return charts
 
 
-def _floor_rule(floor: MeetingFloor, ref: Reference, partners: int, periods: int) -> dict[str, str]:
+def _floor_rule(
+    project: Project, floor: MeetingFloor, partners: int, periods: int
+) -> dict[str, str]:
     """The declared floor in words (its heading, the rule with its count of
     partner-periods, the event it counts), from project.yaml rather than one project's."""
-    phase = ref.project.phase_name(floor.phase)
+    phase = project.phase_name(floor.phase)
     event = floor.event_type.replace("_", " ")
     return {
         "heading": f"{event[:1].upper()}{event[1:]}s: floor in {phase}",
@@ -243,7 +245,7 @@ def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[
         return None
     partners = list(dict.fromkeys(floor["partner_id"]))
     periods = list(dict.fromkeys(floor["period_id"]))
-    words = _floor_rule(rule, ref, len(partners), len(periods))
+    words = _floor_rule(ref.project, rule, len(partners), len(periods))
     if floor.empty:
         return {**words, "rows": [], "periods": [], "summary": ""}
     in_use = {
