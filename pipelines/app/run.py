@@ -27,6 +27,8 @@ from pipelines.core.metadata.tables import (
 )
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.parquet import read_parquet
+from pipelines.core.reference.loader import reference
+from pipelines.core.reference.project import Project
 from pipelines.core.state.completeness import STATUS_WORDS
 from pipelines.platform.failures import operational_error
 from pipelines.platform.instance import dev_config, install_instance
@@ -205,7 +207,9 @@ def _run_pipeline(run_id: str) -> int:
     rejected = rejected_summary(submissions, issues)
     if rejected:
         print(rejected)
-    print(floor_summary(read_parquet(STAKEHOLDER_MEETING_FLOOR, assets)))
+    floor = floor_summary(read_parquet(STAKEHOLDER_MEETING_FLOOR, assets), reference().project)
+    if floor:
+        print(floor)
     print()
     feedback = sorted((assets / FEEDBACK).rglob("*.xlsx")) if (assets / FEEDBACK).is_dir() else []
     print(f"Tables:    {shown[1]}")
@@ -220,12 +224,18 @@ def _shown(location: str, local: Path) -> str:
     return location.rstrip("/") if is_remote(location) else str(local)
 
 
-def floor_summary(floor: pd.DataFrame) -> str:
-    """The phase-1 stakeholder-meeting floor in one line, with its gaps."""
+def floor_summary(floor: pd.DataFrame, project: Project) -> str | None:
+    """The stakeholder-meeting floor project.yaml declares in one line, with its gaps;
+    None for a project that declares none, which then has no such line."""
+    rule = project.floor
+    if rule is None:
+        return None
     met = floor["floor_met"].astype(bool)
     gaps = ", ".join(f"{r.partner_id} {r.period_id}" for r in floor[~met].itertuples())
-    return f"Stakeholder-meeting floor: {int(met.sum())} of {len(floor)} met" + (
-        f"; gaps: {gaps}" if gaps else ""
+    return (
+        f"Stakeholder-meeting floor (at least {rule.minimum} {rule.event_type} per partner"
+        f" and period of {project.phase_name(rule.phase)}): {int(met.sum())} of"
+        f" {len(floor)} met" + (f"; gaps: {gaps}" if gaps else "")
     )
 
 

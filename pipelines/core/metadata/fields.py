@@ -96,7 +96,7 @@ KINDS: dict[str, KindSpec] = {
             "object",
             "DATE",
             (dt.date,),
-            "a date (a spreadsheet date or ISO text such as 2019-05-20)",
+            "a date (a spreadsheet date or ISO text, YYYY-MM-DD)",
             "yyyy-mm-dd",
             12,
             dt.date.fromisoformat,
@@ -263,10 +263,10 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "partner_id",
         "string",
-        "Project partner id as in the application form (P1..P11).",
+        "Project partner id, as in partners.yaml.",
         alphabet=KEY_ALPHABET,
     ),
-    Field("period_id", "string", "Reporting period id (RP01..RP11).", alphabet=KEY_ALPHABET),
+    Field("period_id", "string", "Reporting period id, as in periods.csv.", alphabet=KEY_ALPHABET),
     Field("name", "string", "Name."),
     Field("country", "string", COUNTRY_HINT + ".", example="AT", lookup="countries"),
     Field("role", "string", "lead_partner or partner.", enum=("lead_partner", "partner")),
@@ -279,13 +279,13 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "policy_instrument_id",
         "string",
-        "Policy instrument addressed by a partner (PI-Pn).",
+        "Policy instrument addressed by a partner, as in policy_instruments.csv.",
         alphabet=KEY_ALPHABET,
     ),
     Field("level", "string", "Territorial level of the instrument.", enum=("regional", "national")),
     Field("sf_linked", "boolean", "Whether the instrument is a Structural Funds programme."),
     Field("is_placeholder", "boolean", "True while the name is a placeholder to be edited."),
-    Field("indicator_id", "string", "Indicator id from the application form (O1, O1.1, R3...)."),
+    Field("indicator_id", "string", "Indicator id, as in indicators.csv."),
     Field("parent_indicator_id", "string", "Indicator this one adds up into."),
     Field("unit", "string", "Unit of the indicator's value."),
     Field("target", "decimal", "Target promised in the application form."),
@@ -429,7 +429,8 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "implemented_period_id",
         "string",
-        "Reporting period implemented_on falls in (empty when not implemented or in the 2021 gap).",
+        "Reporting period implemented_on falls in (empty when not implemented or in a gap"
+        " between periods).",
     ),
     # --- Collaborations ----------------------------------------------------------
     Field("year", "integer", "Calendar year of the figures.", min_value=2015, max_value=2023),
@@ -447,7 +448,11 @@ _FIELD_LIST: tuple[Field, ...] = (
     ),
     Field("source", "string", "Where the figures come from."),
     # --- lineage and submissions -------------------------------------------------
-    Field("file", "string", "Workbook path relative to the raw directory, e.g. P4/RP07.xlsx."),
+    Field(
+        "file",
+        "string",
+        "Workbook path relative to the raw directory: <partner_id>/<period_id>.xlsx.",
+    ),
     Field("sha256", "string", "SHA-256 of the workbook's bytes; the archived copy is named by it."),
     Field("row", "integer", "Row number in the spreadsheet (1 is the header)."),
     Field("current", "boolean", "True for the version the published tables use."),
@@ -490,26 +495,32 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "base_2015",
         "integer",
-        "company_research_collaborations the region reported for 2015.",
+        "Value the region reported for the mean_change indicator's base_year (indicators.csv).",
         min_value=0,
     ),
-    Field("latest_year", "integer", "Latest year up to 2020 the region reported.", min_value=2016),
+    Field(
+        "latest_year",
+        "integer",
+        "Latest year up to the indicator's last_year the region reported.",
+        min_value=2016,
+    ),
     Field(
         "latest_value",
         "integer",
-        "company_research_collaborations the region reported for latest_year.",
+        "Value the region reported for latest_year.",
         min_value=0,
     ),
     Field(
         "pct_change",
         "decimal",
-        "Change from 2015 to latest_year in %, to 0.01 (empty without a 2015 figure or when it"
-        " is 0).",
+        "Change from the base year to latest_year in %, to 0.01 (empty without a base-year"
+        " figure or when it is 0).",
     ),
     Field(
         "in_c1",
         "boolean",
-        "Whether the region's change counts in C1 (it has a 2015 figure above 0 and a later year).",
+        "Whether the region's change counts in the indicator (it has a base-year figure above 0"
+        " and a later year).",
     ),
     # --- reviews -----------------------------------------------------------------
     Field(
@@ -554,13 +565,13 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "meetings",
         "integer",
-        "Regional stakeholder meetings the partner held in the period (by the meeting's date).",
+        "Events of the floor's type the partner held in the period (by the event's start date).",
         min_value=0,
     ),
     Field(
         "floor_met",
         "boolean",
-        "Whether the partner held at least one regional stakeholder meeting in the period.",
+        "Whether the partner held at least the floor's minimum of them in the period.",
     ),
 )
 

@@ -23,15 +23,16 @@ PARTNERS = Table(
 )
 PARTNER_NAMES = Table(
     name="partner_names",
-    description="Every name each partner held, with its validity dates (P2 changed name in"
-    " 2019): join on partner_id and a date between valid_from and valid_to.",
+    description="Every name each partner held, with its validity dates (a partner that"
+    " changed its name has one row per name): join on partner_id and a date between"
+    " valid_from and valid_to.",
     columns=fields_named(
         "partner_id",
         "name",
         "valid_from",
         "valid_to",
         name="Name of the partner organisation during the validity dates.",
-        valid_from="First day this name was in use (the project's start, 2016-04-01, when the"
+        valid_from="First day this name was in use (the first day of the first period when the"
         " name is older).",
     ),
     primary_key=("partner_id", "valid_from"),
@@ -39,7 +40,7 @@ PARTNER_NAMES = Table(
 )
 PERIODS = Table(
     name="periods",
-    description="Reporting periods: phase 1 by semester, phase 2 by year, extended by semester.",
+    description="Reporting periods in order, each in one phase of project.yaml.",
     columns=fields_named(
         "period_id",
         "start_date",
@@ -51,9 +52,9 @@ PERIODS = Table(
         "note",
         start_date="First day of the period.",
         end_date="Last day of the period.",
-        label="The period as a report shows it, e.g. RP01 Apr 2016 – Sep 2016.",
-        note="Set on RP09: it follows the 2021-04-01..2021-09-30 gap between phase 2 (ended"
-        " with RP08) and the extended phase, when no activity was expected.",
+        label="The period as a report shows it: its id, first and last month.",
+        note="Set on a period that follows a gap in the calendar, when no activity was"
+        " expected; it gives the gap's dates.",
     ),
     primary_key=("period_id",),
     required=frozenset(

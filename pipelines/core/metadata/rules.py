@@ -2,9 +2,10 @@
 
 A partner reads the message, so its wording lives here and nowhere else; the code that
 finds a problem only names the rule and hands over the facts the template quotes. The
-facts a message takes from the project (its dates, the 2021 gap, the length of a staff
-exchange, the partner and period ids) come from the reference data through
-:attr:`Reference.terms`, so editing a reference file changes the messages too.
+facts a message takes from the project (its dates, a gap between periods, the length of
+a staff exchange, the partner and period ids, the example file names) come from the
+reference data through :attr:`Reference.terms` and :func:`_examples`, so editing a
+reference file changes the messages too.
 
 :func:`make_issue` is the one constructor of a ``validation_issues`` row. ``level`` says
 what a failure refuses: ``file`` and ``workbook`` errors reject the whole file (a
@@ -143,7 +144,7 @@ _RULE_LIST: tuple[Rule, ...] = (
         "file",
         "The file must be named after a reporting period",
         "{file}: '{stem}' is not a reporting period id ({period_range}){did_you_mean}; name the"
-        " workbook after the period it reports on, e.g. RP07.xlsx",
+        " workbook after the period it reports on, e.g. {example_period}.xlsx",
     ),
     _r(
         "several_workbooks",
@@ -680,9 +681,9 @@ _RULE_LIST: tuple[Rule, ...] = (
         "date_in_gap",
         "warning",
         "row",
-        "No activity is dated in the gap between phase 2 and the extended phase",
-        "{column} '{value}' falls in the gap between phase 2 and the extended phase ({gap}),"
-        " when no activity is expected",
+        "No activity is dated in a gap between reporting periods",
+        "{column} '{value}' falls in a gap between reporting periods ({gap}), when no"
+        " activity is expected",
     ),
     _r(
         "event_too_long",
@@ -738,18 +739,24 @@ if len(RULES) != len(_RULE_LIST):  # a second declaration would silently win
 # Pandera's built-in check names, for the generated field checks that use them.
 PANDERA_CHECK_RULES = {"not_nullable": "required_value_missing"}
 
-_FIXED_TERMS = {
-    "example_file": "P4/RP07.xlsx",
-    "activities": ", ".join(BACK_TO_BACK_ACTIVITIES),
-}
+_FIXED_TERMS = {"activities": ", ".join(BACK_TO_BACK_ACTIVITIES)}
+
+
+def _examples(ref: Reference) -> dict[str, str]:
+    """Example names a message shows, taken from the project in use so that they are
+    names its partners can write (its first partner and period)."""
+    partner, period = ref.partner_ids[0], ref.period_ids[0]
+    return {"example_file": f"{partner}/{period}.xlsx", "example_period": period}
 
 
 def _terms(
     column: str | None, value: object, ref: Reference | None, facts: Mapping[str, object]
 ) -> dict[str, object]:
+    ref = ref or reference()
     return {
         **_FIXED_TERMS,
-        **(ref or reference()).terms,
+        **_examples(ref),
+        **ref.terms,
         "hint": FIELDS[column].hint if column in FIELDS else "a valid value",
         **facts,
         "column": column,

@@ -15,7 +15,7 @@ COVER_FIELDS = fields_named(
     "submitted_on",
     "contact_name",
     "contact_email",
-    partner_id="Your partner id (P1..P11). Must match your folder.",
+    partner_id="Your partner id, as your folder is named. Must match your folder.",
     period_id="The reporting period of this workbook. Must match the file name.",
 )
 
@@ -100,7 +100,7 @@ COLLABORATIONS_SHEET = Sheet(
     name="Collaborations",
     table="collaborations",
     ref="year",
-    description="Regional context figures, one row per year (2015..2023).",
+    description="Regional context figures, one row per year.",
     columns=fields_named(
         "year",
         "company_research_collaborations",

@@ -196,8 +196,8 @@ INDICATOR_SCORECARD = Table(
         "pct_of_target",
         "achieved_approved",
         name="Name of the indicator.",
-        achieved="Value achieved with all current submissions (C1: empty until a region has"
-        " reported 2015 and a later year).",
+        achieved="Value achieved with all current submissions (a mean_change indicator:"
+        " empty until a region has reported its base year and a later year).",
         pct_of_target="Achieved as a percentage of the target, to one decimal (empty when the"
         " target is 0 or nothing is achieved yet).",
     ),
@@ -233,10 +233,11 @@ INDICATOR_BREAKDOWN = Table(
         name="Name of the indicator.",
         unit="Unit of achieved (that of the indicator).",
         dimension="What the row breaks the indicator down by: partner, event_period, indicator,"
-        " stage or policy_instrument; C1 has partner (the region's % change; its inputs are in"
-        " c1_regions).",
+        " stage or policy_instrument; a mean_change indicator has partner (the region's %"
+        " change; its inputs are in c1_regions).",
         achieved="The indicator's value for the category, in the indicator's unit; a"
-        " dimension's rows add up to the indicator (except for C1, whose value is a mean).",
+        " dimension's rows add up to the indicator (except for a mean_change indicator, whose"
+        " value is a mean).",
     ),
     primary_key=("indicator_id", "dimension", "category"),
     required=frozenset({"indicator_id", "name", "unit", "dimension", "category", "achieved"}),
@@ -275,8 +276,10 @@ SUBMISSION_COMPLETENESS = Table(
 )
 C1_REGIONS = Table(
     name="c1_regions",
-    description="C1's inputs per region (partner): the 2015 base, the latest year up to 2020"
-    " and its value, and the % change; C1 is the mean of pct_change where in_c1.",
+    description="The mean_change indicator's inputs per region (partner): the base-year value,"
+    " the latest year up to its last_year and that year's value, and the % change; the"
+    " indicator is the mean of pct_change where in_c1 (no rows when no indicator is a"
+    " mean_change).",
     columns=fields_named(
         "partner_id",
         "base_2015",
@@ -326,14 +329,15 @@ REPORTING_RATES = Table(
 )
 STAKEHOLDER_MEETING_FLOOR = Table(
     name="stakeholder_meeting_floor",
-    description="Phase-1 floor: at least one regional stakeholder meeting per partner with a"
-    " policy instrument in every phase-1 semester; rows with floor_met false are the gaps.",
+    description="The stakeholder-meeting floor project.yaml declares: at least a minimum of"
+    " events of one type per partner with a policy instrument in every period of one phase;"
+    " rows with floor_met false are the gaps (no rows when the project declares none).",
     columns=fields_named(
         "partner_id",
         "period_id",
         "meetings",
         "floor_met",
-        period_id="Phase-1 semester the meetings took place in.",
+        period_id="Period of the floor's phase the events took place in.",
     ),
     primary_key=("partner_id", "period_id"),
     required=frozenset({"partner_id", "period_id", "meetings", "floor_met"}),

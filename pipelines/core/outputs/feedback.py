@@ -157,24 +157,31 @@ def write_feedback(
     issues: pd.DataFrame,
     written_on: dt.date,
     partner_name: str,
+    project: str,
     sent_back: Decision | None = None,
 ) -> Path:
     """Write the feedback workbook for one partner-period, atomically; return its path.
 
     ``status`` is the partner-period's row of ``submission_statuses``; ``issues`` its
     open issues as in the ``validation_issues`` table; ``written_on`` the date the
-    partner reads as the feedback's date. ``sent_back`` is the coordinator's send-back
-    decision while it stands: its note comes right after the outcome, since it is
-    what the partner must act on first.
+    partner reads as the feedback's date; ``project`` the project's name, which the
+    title says. ``sent_back`` is the coordinator's send-back decision while it stands:
+    its note comes right after the outcome, since it is what the partner must act on
+    first.
     """
     ordered = _ordered(issues)
     said = outcome(status, ordered)
     facts = _facts(status, ordered, written_on, partner_name)
-    return write_atomic(path, lambda tmp: _write(tmp, said, facts, ordered, sent_back))
+    return write_atomic(path, lambda tmp: _write(tmp, project, said, facts, ordered, sent_back))
 
 
 def write_folder_feedback(
-    path: Path, partner_id: str, partner_name: str, issues: pd.DataFrame, written_on: dt.date
+    path: Path,
+    partner_id: str,
+    partner_name: str,
+    issues: pd.DataFrame,
+    written_on: dt.date,
+    project: str,
 ) -> Path:
     """Write the feedback on files of a partner's folder that belong to no period.
 
@@ -193,7 +200,7 @@ def write_folder_feedback(
         ("Errors", sum(issue["severity"] == "error" for issue in ordered)),
         ("Warnings", sum(issue["severity"] == "warning" for issue in ordered)),
     ]
-    return write_atomic(path, lambda tmp: _write(tmp, said, facts, ordered, None))
+    return write_atomic(path, lambda tmp: _write(tmp, project, said, facts, ordered, None))
 
 
 def _ordered(issues: pd.DataFrame) -> list[Issue]:
@@ -234,6 +241,7 @@ def _facts(
 
 def _write(
     tmp: Path,
+    project: str,
     said: str,
     facts: list[tuple[str, str | int]],
     issues: Sequence[Issue],
@@ -249,13 +257,15 @@ def _write(
             "alert": workbook.add_format({"bold": True, "font_color": "#C00000", "valign": "top"}),
         }
         summary = workbook.add_worksheet("Summary")
-        _write_summary(summary, formats, said, facts, issues, sent_back)
+        title = f"{project} - feedback on your workbook"
+        _write_summary(summary, formats, title, said, facts, issues, sent_back)
         _write_issues(workbook.add_worksheet("Issues"), formats, issues)
 
 
 def _write_summary(
     sheet: Worksheet,
     formats: dict[str, Any],
+    title: str,
     said: str,
     facts: list[tuple[str, str | int]],
     issues: Sequence[Issue],
@@ -263,7 +273,7 @@ def _write_summary(
 ) -> None:
     sheet.set_column(0, 0, 14)
     sheet.set_column(1, 1, 100)
-    sheet.write_string(0, 0, "CLUSTERIX 2.0 - feedback on your workbook", formats["title"])
+    sheet.write_string(0, 0, title, formats["title"])
     sheet.write_string(2, 0, "Outcome", formats["label"])
     sheet.write_string(2, 1, said, formats["outcome"])
     row = 4

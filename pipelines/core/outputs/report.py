@@ -35,6 +35,7 @@ from pipelines.core.outputs.report_submissions import (
     status_grid,
 )
 from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.project import MeetingFloor, Project
 
 _ACHIEVED_COLOUR = "#1f5f8b"
 _TARGET_COLOUR = "#c0392b"
@@ -216,14 +217,37 @@ def _charts(
     return charts
 
 
-def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[str, Any]:
-    """The floor grid: meetings per partner-semester; unknown where no workbook is in use.
+def _floor_rule(
+    project: Project, floor: MeetingFloor, partners: int, periods: int
+) -> dict[str, str]:
+    """The declared floor in words (its heading, the rule with its count of
+    partner-periods, the event it counts), from project.yaml rather than one project's."""
+    phase = project.phase_name(floor.phase)
+    event = floor.event_type.replace("_", " ")
+    return {
+        "heading": f"{event[:1].upper()}{event[1:]}s: floor in {phase}",
+        "rule": f"Every partner with a policy instrument holds at least {floor.minimum}"
+        f" {event}(s) in every period of {phase} ({partners} partners × {periods} periods"
+        f" = {partners * periods}).",
+        "event": event,
+    }
 
-    A semester with no meeting reported is a gap only when the partner's workbook for it
-    is in use; otherwise (refused, missing, not yet due) the figure is unknown.
+
+def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[str, Any] | None:
+    """The floor grid: meetings per partner-period; unknown where no workbook is in use.
+
+    A period with no meeting reported is a gap only when the partner's workbook for it
+    is in use; otherwise (refused, missing, not yet due) the figure is unknown. None
+    when the project declares no floor: the report then has no such section.
     """
+    rule = ref.project.floor
+    if rule is None:
+        return None
+    partners = list(dict.fromkeys(floor["partner_id"]))
+    periods = list(dict.fromkeys(floor["period_id"]))
+    words = _floor_rule(ref.project, rule, len(partners), len(periods))
     if floor.empty:
-        return {"rows": [], "periods": [], "summary": ""}
+        return {**words, "rows": [], "periods": [], "summary": ""}
     in_use = {
         (r.partner_id, r.period_id)
         for r in statuses.itertuples(index=False)
@@ -245,17 +269,15 @@ def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[
         title = f"{partner} {period}: {held} meeting(s)"
         return {"css": css, "text": str(held), "note": "", "title": title, "href": ""}
 
-    partners = list(dict.fromkeys(floor["partner_id"]))
-    periods = list(dict.fromkeys(floor["period_id"]))
     rows = grid_rows(partners, periods, cell, ref)
     shown = [c["css"] for row in rows for c in row["cells"]]
     gaps, unknown = shown.count("missing"), shown.count("unknown")
     summary = (
-        f"The floor is met in {shown.count('on_time')} of {len(shown)} partner-semesters;"
-        f" {gaps} without a regional stakeholder meeting; {unknown} unknown (no workbook of"
-        " the partner in use for the semester)."
+        f"The floor is met in {shown.count('on_time')} of {len(shown)} partner-periods;"
+        f" {gaps} without a {words['event']}; {unknown} unknown (no workbook of"
+        " the partner in use for the period)."
     )
-    return {"rows": rows, "periods": grid_periods(ref, periods), "summary": summary}
+    return {**words, "rows": rows, "periods": grid_periods(ref, periods), "summary": summary}
 
 
 def _periods(progress: pd.DataFrame, ref: Reference) -> list[str]:
@@ -282,6 +304,7 @@ def report_html(
     return render(
         "report.html.j2",
         generated_at=generated_at,
+        project=ref.project,
         scorecard=_scorecard(scorecard, any_approved),
         charts=_charts(scorecard, progress, _periods(progress, ref)),
         status=status,

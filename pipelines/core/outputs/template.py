@@ -98,6 +98,7 @@ def _guide_intro(ctx: Context) -> list[_Line]:
     period = ctx.period
     name = ctx.ref.partner_name(ctx.partner_id, on=period["end_date"])
     target = f"raw/{ctx.partner_id}/{ctx.period_id}.xlsx"
+    phase = ctx.ref.project.phase_name(period["phase"])
     if not ctx.instruments:
         instrument = f"{ctx.partner_id} addresses no policy instrument: leave PolicyMeasures empty."
     else:
@@ -107,13 +108,13 @@ def _guide_intro(ctx: Context) -> list[_Line]:
         plural = "s" if len(ctx.instruments) > 1 else ""
         instrument = f"Your policy instrument{plural}: {listed}."
     return [
-        _Line("title", ("CLUSTERIX 2.0 — partner report",)),
+        _Line("title", (f"{ctx.ref.project.name} — partner report",)),
         _Line("text", (f"Partner: {ctx.partner_id} {name}",)),
         _Line(
             "text",
             (
                 f"Period: {ctx.period_id}, {period['start_date']} to {period['end_date']}"
-                f" (phase {period['phase']}); deadline {period['deadline']}",
+                f" ({phase}); deadline {period['deadline']}",
             ),
         ),
         _Line("text", (f"Template version {TEMPLATE_VERSION}. {instrument}",)),
@@ -130,7 +131,8 @@ def _guide_intro(ctx: Context) -> list[_Line]:
             "text",
             (
                 "Required columns (dark header) must not be empty. Dates are spreadsheet dates"
-                " or ISO text such as 2019-05-20; amounts are in EUR, to the cent.",
+                f" or ISO text such as {period['start_date']}; amounts are in"
+                f" {ctx.ref.project.currency}, to the cent.",
             ),
         ),
         _Line(
@@ -317,8 +319,8 @@ def _xlsx_bytes(
     book = xlsxwriter.Workbook(buffer, options)
     book.set_properties(
         {
-            "title": f"CLUSTERIX 2.0 report {ctx.partner_id} {ctx.period_id}",
-            "author": "CLUSTERIX 2.0",
+            "title": f"{ctx.ref.project.name} report {ctx.partner_id} {ctx.period_id}",
+            "author": ctx.ref.project.name,
             "comments": f"template_version {TEMPLATE_VERSION}",
             "created": _created(ctx),
         }

@@ -37,8 +37,8 @@ def _ident(name: str) -> str:
 QUESTION_VIEWS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     (
         "funds_by_partner_instrument_period",
-        "Funds influenced by implemented measures (R3, R4) per partner, policy instrument and"
-        " the reporting period the measure was implemented in.",
+        "Funds influenced by implemented measures per partner, policy instrument and the"
+        " reporting period the measure was implemented in.",
         """
         SELECT m.partner_id, p.short_name AS partner, m.policy_instrument_id,
                m.implemented_period_id,
@@ -52,11 +52,11 @@ QUESTION_VIEWS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
         """,
         {
             "partner": "Short name of the partner.",
-            "implemented_period_id": "Reporting period implemented_on falls in (empty in the"
-            " 2021 gap).",
+            "implemented_period_id": "Reporting period implemented_on falls in (empty in a"
+            " gap between periods).",
             "measures": "Number of implemented measures.",
-            "sf_influenced_eur": "Structural Funds influenced, in EUR (R3 adds these up).",
-            "other_funds_influenced_eur": "Other funds influenced, in EUR (R4 adds these up).",
+            "sf_influenced_eur": "Structural Funds influenced by the measures, in EUR.",
+            "other_funds_influenced_eur": "Other funds influenced by the measures, in EUR.",
         },
     ),
     (
@@ -73,7 +73,8 @@ QUESTION_VIEWS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
         ORDER BY e.event_type, e.event_phase
         """,
         {
-            "event_phase": "Phase the event's start date falls in (empty in the 2021 gap).",
+            "event_phase": "Phase the event's start date falls in (empty in a gap between"
+            " periods).",
             "events": "Distinct events (consortium-level events reported twice count once).",
             "reports": "Rows reported by partners, duplicates of consortium events included.",
             "participants": "Participants of the counted events.",

@@ -63,6 +63,10 @@ class Project:
     def phase_ids(self) -> tuple[str, ...]:
         return tuple(p.phase for p in self.phases)
 
+    def phase_name(self, phase: str) -> str:
+        """The name a phase is shown by (``Phase 1, interregional learning``), not its id."""
+        return next(p.name for p in self.phases if p.phase == phase)
+
 
 class ProjectFileError(ValueError):
     """``project.yaml`` is missing or an entry is wrong; one line per problem."""

@@ -42,7 +42,7 @@ AFTER_PUBLICATION = {"dagster/priority": "-1"}
     op_tags=AFTER_PUBLICATION,
 )
 def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
-    text = render_dictionary()
+    text = render_dictionary(reference().project)
     path = write_atomic(paths.assets / "README.md", lambda tmp: tmp.write_text(text, "utf-8"))
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "text": dg.MetadataValue.md(text)}
@@ -138,6 +138,7 @@ def _wanted_feedback(
             issues=issues,
             written_on=today,
             partner_name=ref.partner_name(key[0]),
+            project=ref.project.name,
             sent_back=sent_back,
         )
         line = f"{len(issues)} issue(s)" + (", sent back" if sent_back else "")
@@ -151,6 +152,7 @@ def _wanted_feedback(
             partner_name=ref.partner_name(partner_id),
             issues=issues,
             written_on=today,
+            project=ref.project.name,
         )
         path = folder / partner_id / FOLDER_FEEDBACK
         says = json.dumps(sorted(issues["issue_id"]))

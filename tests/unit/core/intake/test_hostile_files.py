@@ -951,14 +951,14 @@ def test_a_symbolic_link_in_the_drop_folder_is_refused(tmp_path: Path) -> None:
             None,
             "RP07",
             "RP07.xlsx is not in a partner folder; put each workbook in the folder of its"
-            " partner, e.g. P4/RP07.xlsx",
+            " partner, e.g. P1/RP01.xlsx",
         ),
         (
             "P4/2019/RP07.xlsx",
             "P4",
             "RP07",
             "P4/2019/RP07.xlsx is in a sub-folder, and files in sub-folders are not read; put"
-            " the workbook directly in the partner folder, e.g. P4/RP07.xlsx",
+            " the workbook directly in the partner folder, e.g. P1/RP01.xlsx",
         ),
     ],
 )
@@ -988,7 +988,7 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
     assert hint is not None
     assert hint.message == (
         "the folder 'p4' is not a partner id (P1..P11) (did you mean 'P4'? ids must be written"
-        " exactly); put the workbook in your own partner folder, e.g. P4/RP07.xlsx"
+        " exactly); put the workbook in your own partner folder, e.g. P1/RP01.xlsx"
     )
     assert found["P4/rp07.xlsx"].partner_id == "P4"
     assert found["P12/RP07.ods"].period_id == "RP07"

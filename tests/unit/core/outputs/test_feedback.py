@@ -122,6 +122,7 @@ def write(tmp_path: Path, status: dict | None = None, issues: pd.DataFrame = ISS
         issues,
         WRITTEN_ON,
         REF.partner_name("P4"),
+        REF.project.name,
     )
 
 
@@ -241,7 +242,12 @@ def test_files_of_no_period_get_their_own_feedback(tmp_path: Path) -> None:
         {"file": "P4/RP7.xlsx", "severity": "error", "rule": "unknown_period_file"},
     ).assign(period_id=None)
     path = write_folder_feedback(
-        tmp_path / "P4" / "files_not_read.xlsx", "P4", REF.partner_name("P4"), issues, WRITTEN_ON
+        tmp_path / "P4" / "files_not_read.xlsx",
+        "P4",
+        REF.partner_name("P4"),
+        issues,
+        WRITTEN_ON,
+        REF.project.name,
     )
     facts = summary(path)
     assert facts["Outcome"] == (

@@ -259,8 +259,13 @@ def test_what_to_fix_per_partner(page: str) -> None:
 def test_report_shows_unknown_floor_figures_as_unknown(page: str) -> None:
     summary = text_of(re.search(r'class="floor-summary">(.*?)</p>', page, re.S).group(1))
     assert summary == (
-        "The floor is met in 4 of 60 partner-semesters; 1 without a regional stakeholder"
-        " meeting; 55 unknown (no workbook of the partner in use for the semester)."
+        "The floor is met in 4 of 60 partner-periods; 1 without a regional stakeholder"
+        " meeting; 55 unknown (no workbook of the partner in use for the period)."
+    )
+    assert (
+        "Every partner with a policy instrument holds at least 1 regional stakeholder"
+        " meeting(s) in every period of Phase 1, interregional learning (10 partners × 6"
+        " periods = 60)." in text_of(page)
     )
     assert cell(page, "floor-grid", "P3 RP01:") == ("missing", "P3 RP01: 0 meeting(s)", "0")
     css, title, text = cell(page, "floor-grid", "P1 RP03:")  # refused: not a 0 in red
