@@ -142,7 +142,7 @@ def _count_records(facts: FactTables, ref: Reference, definition: Mapping[str, o
     breakdown = _tally("partner", rows["partner_id"], ref.partner_ids)
     column = _param(definition, "breakdown")
     if column is not None:
-        listed = SHEETS[str(definition["sheet"])].column(column).enum or ()
+        listed = SHEETS[str(definition["sheet"])].column(column).allowed(ref) or ()
         breakdown += _tally(column, rows[column], tuple(listed))
     return Decimal(len(rows)), breakdown
 

@@ -86,7 +86,7 @@ def is_missing(value: object) -> bool:
 
 def is_code(field: Field) -> bool:
     """Ids, refs and enumerations: values compared exactly, so normalised when read."""
-    return bool(field.enum) or field.name.endswith(("_id", "_ref")) or field.name in _CODES
+    return field.enum is not None or field.name.endswith(("_id", "_ref")) or field.name in _CODES
 
 
 _CODES = frozenset({"country", "back_to_back"})

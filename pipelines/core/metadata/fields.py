@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -149,32 +149,17 @@ KEY_ALPHABET = Alphabet(
 )
 
 
-class ReferenceValues(Sequence[str]):
-    """An enumeration whose values live in the reference data (the event types), read when
-    used, so that the values are listed in one file only."""
+@dataclass(frozen=True)
+class ReferenceValues:
+    """An enumeration whose values a project declares (its event types, its phases): listed
+    in the project folder only, and resolved against the project in use by whoever checks
+    or shows them (:meth:`Field.allowed`), never looked up from here."""
 
-    def __init__(self, attribute: str) -> None:
-        self.attribute = attribute
+    attribute: str
+    described: str
 
     def resolve(self, ref: object) -> tuple[str, ...]:
         return tuple(getattr(ref, self.attribute))
-
-    def _values(self) -> tuple[str, ...]:
-        from pipelines.core.reference.loader import reference  # reference imports this module
-
-        return self.resolve(reference())
-
-    def __getitem__(self, index):  # type: ignore[override]
-        return self._values()[index]
-
-    def __len__(self) -> int:
-        return len(self._values())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values())
-
-    def __repr__(self) -> str:
-        return f"ReferenceValues({self.attribute!r})"
 
 
 @dataclass(frozen=True)
@@ -184,7 +169,7 @@ class Field:
     name: str
     kind: Kind
     description: str
-    enum: Sequence[str] | None = None
+    enum: tuple[str, ...] | ReferenceValues | None = None
     min_value: int | float | None = None
     max_value: int | float | None = None
     unit: str | None = None
@@ -211,9 +196,23 @@ class Field:
         """The type a BI tool (DuckDB, Power BI) sees when it reads the Parquet file."""
         return self.spec.sql
 
+    def allowed(self, ref: object | None) -> tuple[str, ...] | None:
+        """The values this column may take; a project's own list resolved against ``ref``
+        (None without a project, or when any value of its kind will do)."""
+        if isinstance(self.enum, ReferenceValues):
+            return None if ref is None else self.enum.resolve(ref)
+        return self.enum
+
+    def hint_for(self, ref: object | None) -> str:
+        """The expected form of a value in the project ``ref``, in a partner's words."""
+        allowed = self.allowed(ref)
+        return "one of: " + ", ".join(allowed) if allowed else self.hint
+
     @property
     def hint(self) -> str:
-        """The expected form of a value, in words a partner understands."""
+        """The expected form of a value, in words a partner understands, for any project."""
+        if isinstance(self.enum, ReferenceValues):
+            return self.enum.described
         if self.enum:
             return "one of: " + ", ".join(self.enum)
         text = self.spec.hint
@@ -248,7 +247,7 @@ def empty_series(field: Field) -> pd.Series:
 
 COUNTRY_HINT = "ISO 3166 alpha-2 country code, e.g. AT"
 
-EVENT_TYPES = ReferenceValues("event_type_ids")
+EVENT_TYPES = ReferenceValues("event_type_ids", "an event type of the project (event_types.csv)")
 BACK_TO_BACK_ACTIVITIES = (
     "peer_group_discussion",
     "study_visit",
@@ -256,7 +255,7 @@ BACK_TO_BACK_ACTIVITIES = (
     "european_initiatives_workshop",
     "policy_peer_review_workshop",
 )
-PHASES = ReferenceValues("phase_ids")
+PHASES = ReferenceValues("phase_ids", "a phase of the project (project.yaml)")
 
 _FIELD_LIST: tuple[Field, ...] = (
     # --- keys and reference data -------------------------------------------------

@@ -757,7 +757,7 @@ def _terms(
         **_FIXED_TERMS,
         **_examples(ref),
         **ref.terms,
-        "hint": FIELDS[column].hint if column in FIELDS else "a valid value",
+        "hint": FIELDS[column].hint_for(ref) if column in FIELDS else "a valid value",
         **facts,
         "column": column,
         "value": value,

@@ -9,25 +9,32 @@ check fails on anything not of the field's kind (so an unparsed cell is a
 is reported once. Each check is named after the rule in :mod:`pipelines.core.metadata.rules`
 that words its failure.
 
-Checks that need the reference data (enumerations kept there, look-ups such as the
-country codes) are only generated when a :class:`Reference` is given: the reference
-tables themselves are validated while it is being built.
+Checks that need the project's reference data (enumerations kept there, look-ups such
+as the country codes) are only generated when it is given (a :class:`ProjectValues`,
+which the loaded reference is): the reference tables themselves are validated while it
+is being built, so this module cannot ask for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.core.metadata.fields import Field, ReferenceValues
+from pipelines.core.metadata.fields import Field
 from pipelines.core.metadata.tables import Sheet, Table
 
-if TYPE_CHECKING:  # reference.py validates its tables with these schemas
-    from pipelines.core.reference.loader import Reference
+
+class ProjectValues(Protocol):
+    """What the generated checks read from a project: its span, and by attribute name the
+    values a field lists or looks up (``event_type_ids``, ``countries``...)."""
+
+    project_start: dt.date
+    project_end: dt.date
+
 
 RowCheck = Callable[[pd.DataFrame], pd.Series]
 
@@ -54,19 +61,13 @@ def _check(name: str, field: Field, ok: Callable[[object], bool]) -> pa.Check:
     return pa.Check(check, element_wise=False, ignore_na=True, name=name)
 
 
-def _allowed(field: Field, ref: Reference | None) -> tuple[str, ...] | None:
-    if isinstance(field.enum, ReferenceValues):
-        return None if ref is None else field.enum.resolve(ref)
-    return tuple(field.enum) if field.enum else None
-
-
-def field_checks(field: Field, ref: Reference | None = None) -> list[pa.Check]:
+def field_checks(field: Field, ref: ProjectValues | None = None) -> list[pa.Check]:
     """The value checks of a field: its kind, enumeration, range and reference look-up."""
     of_kind = _of_kind(field)
     checks = [
         pa.Check(lambda s: s.map(of_kind), element_wise=False, ignore_na=True, name="wrong_type")
     ]
-    allowed = _allowed(field, ref)
+    allowed = field.allowed(ref)
     if allowed:
         values = frozenset(allowed)
         checks.append(_check("not_in_enumeration", field, lambda v: v in values))
@@ -90,7 +91,7 @@ def _column(field: Field, required: bool, checks: list[pa.Check]) -> pa.Column:
     )
 
 
-def table_schema(table: Table, ref: Reference | None = None) -> pa.DataFrameSchema:
+def table_schema(table: Table, ref: ProjectValues | None = None) -> pa.DataFrameSchema:
     """The Pandera schema of a published table, generated from its fields."""
     return pa.DataFrameSchema(
         {f.name: _column(f, f.name in table.required, field_checks(f, ref)) for f in table.columns},
@@ -104,7 +105,7 @@ def table_schema(table: Table, ref: Reference | None = None) -> pa.DataFrameSche
 
 def sheet_schema(
     sheet: Sheet,
-    ref: Reference,
+    ref: ProjectValues,
     *,
     column_checks: dict[str, list[pa.Check]] | None = None,
     row_checks: Iterable[tuple[str, RowCheck]] = (),

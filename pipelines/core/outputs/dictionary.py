@@ -136,8 +136,10 @@ def table_markdown(table: Table) -> str:
     ]
     for column in table.columns:
         meaning = column.description
-        if column.enum:
+        if isinstance(column.enum, tuple):
             meaning += " One of: " + ", ".join(f"`{v}`" for v in column.enum) + "."
+        elif column.enum is not None:
+            meaning += f" Values: {column.hint}."
         if column.alphabet is not None:
             meaning += f" Written with {column.alphabet.description} only."
         lines.append(

@@ -172,14 +172,20 @@ def _guide_columns(ctx: Context) -> list[_Line]:
         required = "yes" if f.name in PREFILLED_COVER else "no"
         note = cover_check(f, ctx).note
         lines.append(
-            _Line("table_row", (COVER_SHEET, f.name, required, f.hint, f.description, note))
+            _Line(
+                "table_row",
+                (COVER_SHEET, f.name, required, f.hint_for(ctx.ref), f.description, note),
+            )
         )
     for sheet in RECORD_SHEETS:
         for f in sheet.columns:
             required = "yes" if f.name in sheet.required else "no"
             note = check_for(f, ctx).note
             lines.append(
-                _Line("table_row", (sheet.name, f.name, required, f.hint, f.description, note))
+                _Line(
+                    "table_row",
+                    (sheet.name, f.name, required, f.hint_for(ctx.ref), f.description, note),
+                )
             )
     return lines
 
@@ -189,9 +195,9 @@ def _guide(ctx: Context) -> list[_Line]:
     return _guide_intro(ctx) + _guide_sheets() + _guide_columns(ctx)
 
 
-def _header_note(field: Field, required: bool) -> str:
+def _header_note(field: Field, required: bool, ctx: Context) -> str:
     need = "Required." if required else "Optional."
-    return f"{field.description}\nExpected: {field.hint}.\n{need}"
+    return f"{field.description}\nExpected: {field.hint_for(ctx.ref)}.\n{need}"
 
 
 def _width(field: Field) -> int:
@@ -290,7 +296,7 @@ def _xlsx_records(
         required = f.name in sheet.required
         ws.set_column(col, col, _width(f), fmt.column(f))
         ws.write_string(0, col, f.name, fmt.required if required else fmt.header)
-        ws.write_comment(0, col, _header_note(f, required), {"x_scale": 2, "y_scale": 1.5})
+        ws.write_comment(0, col, _header_note(f, required, ctx), {"x_scale": 2, "y_scale": 1.5})
         check = check_for(f, ctx)
         if check.options:
             ws.data_validation(1, col, last_row, col, dict(check.options))

@@ -119,8 +119,9 @@ def check_for(field: Field, ctx: Context) -> Check:
     if field.name == "guest_partner_id":
         others = [p for p in ctx.ref.partner_ids if p != ctx.partner_id]
         return _list_check(others, "drop-down: the other partners")
-    if field.enum:
-        return _list_check(field.enum, "drop-down")
+    allowed = field.allowed(ctx.ref)
+    if allowed:
+        return _list_check(allowed, "drop-down")
     if field.kind == "date":
         start, end = ctx.ref.project_start, ctx.ref.project_end
         note = f"checked: a date from {start} to {end}"

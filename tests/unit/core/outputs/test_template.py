@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pipelines.app.cli import main
-from pipelines.core.metadata.fields import EVENT_TYPES, FORMATS, MEASURE_STATUSES, PRACTICE_STAGES
+from pipelines.core.metadata.fields import FORMATS, MEASURE_STATUSES, PRACTICE_STAGES
 from pipelines.core.metadata.tables import COVER_FIELDS, RECORD_SHEETS
 from pipelines.core.outputs.template import TemplateError, write_template
 from pipelines.core.reference.loader import reference
@@ -107,7 +107,11 @@ def test_headers_frozen_and_bold(blank_book, sheet):
 
 def test_enumerations_are_drop_downs(blank_book):
     events = _validations(blank_book["Events"])
-    assert events[_letter("Events", "event_type")] == ("list", _listed(EVENT_TYPES), None)
+    assert events[_letter("Events", "event_type")] == (
+        "list",
+        _listed(reference().event_type_ids),
+        None,
+    )
     assert events[_letter("Events", "format")] == ("list", _listed(FORMATS), None)
     practices = _validations(blank_book["GoodPractices"])
     assert practices[_letter("GoodPractices", "stage")] == ("list", _listed(PRACTICE_STAGES), None)
