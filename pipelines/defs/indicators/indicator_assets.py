@@ -36,7 +36,7 @@ from pipelines.core.metadata.tables import (
     SUBMISSION_COMPLETENESS,
     Table,
 )
-from pipelines.core.outputs.numbers import figure, percent
+from pipelines.core.outputs.numbers import figure, percent, with_unit
 from pipelines.core.outputs.report import data_uri, indicator_chart_svg
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import Ledger, approved_indicators
@@ -62,16 +62,6 @@ TABLES: dict[str, tuple[Table, str]] = {
 
 def indicator_asset_name(indicator_id: str) -> str:
     return "indicator_" + re.sub(r"[^0-9a-z]+", "_", indicator_id.lower())
-
-
-def with_unit(value: Decimal | None, unit: str) -> str:
-    """A figure with its unit, as a person writes it: ``EUR 5,086,000.00``, ``81 events``
-    (the number written by the one formatter, ``figure``)."""
-    if value is None:
-        return "no value yet"
-    if unit == "%":
-        return f"{figure(value, unit)} %"
-    return f"EUR {figure(value, unit)}" if unit == "EUR" else f"{figure(value, unit)} {unit}"
 
 
 def breakdown_markdown(result: IndicatorResult) -> str:

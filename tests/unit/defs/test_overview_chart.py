@@ -5,7 +5,8 @@ from decimal import Decimal
 import pandas as pd
 
 from pipelines.core.indicators.compute import IndicatorResult
-from pipelines.defs.indicators.indicator_assets import by_period_markdown, with_unit
+from pipelines.core.outputs.numbers import with_unit
+from pipelines.defs.indicators.indicator_assets import by_period_markdown
 from pipelines.defs.metadata import INLINE_MARKDOWN_LIMIT
 
 PERIODS = [f"RP{n:02d}" for n in range(1, 12)]
@@ -40,3 +41,7 @@ def test_figures_carry_their_unit_and_thousands_separators():
     assert with_unit(Decimal("81"), "events") == "81 events"
     assert with_unit(Decimal("12.5"), "%") == "12.50 %"
     assert with_unit(None, "%") == "no value yet"
+    assert with_unit(Decimal("1"), "events") == "1 event"
+    assert with_unit(Decimal("1"), "activities") == "1 activity"
+    assert with_unit(Decimal("1"), "%") == "1.00 %"
+    assert with_unit(Decimal("1250.5"), "SEK") == "SEK 1,250.50"
