@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pandas as pd
 
+from pipelines.core.indicators.compute import floor_gaps
 from pipelines.core.metadata.enumerations import NOT_EXPECTED, REJECTED
 from pipelines.core.metadata.tables import (
     INDICATOR_SCORECARD,
@@ -230,12 +231,15 @@ def floor_summary(floor: pd.DataFrame, project: Project) -> str | None:
     rule = project.floor
     if rule is None:
         return None
-    met = floor["floor_met"].astype(bool)
-    gaps = ", ".join(f"{r.partner_id} {r.period_id}" for r in floor[~met].itertuples())
+    met = floor["floor_met"].astype("boolean")
+    gaps = ", ".join(f"{r.partner_id} {r.period_id}" for r in floor_gaps(floor).itertuples())
+    unknown = int(met.isna().sum())
     return (
         f"Stakeholder-meeting floor (at least {rule.minimum} {rule.event_type} per partner"
-        f" and period of {project.phase_name(rule.phase)}): {int(met.sum())} of"
-        f" {len(floor)} met" + (f"; gaps: {gaps}" if gaps else "")
+        f" and period of {project.phase_name(rule.phase)}): {int(met.fillna(False).sum())} of"
+        f" {len(floor)} met"
+        + (f"; gaps: {gaps}" if gaps else "")
+        + (f"; {unknown} unknown (no workbook in use)" if unknown else "")
     )
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from pipelines.core.indicators.catalogue import SHEETS, condition_value, parse_condition
 from pipelines.core.intake.parsing import is_missing
-from pipelines.core.metadata.enumerations import ON_TIME
+from pipelines.core.metadata.enumerations import LATE, ON_TIME
 from pipelines.core.metadata.table_model import Table
 from pipelines.core.metadata.tables import (
     C1_REGIONS,
@@ -487,12 +487,19 @@ def overall_reporting_rate(completeness: pd.DataFrame) -> Decimal | None:
 # --- stakeholder floor -------------------------------------------------------------
 
 
-def stakeholder_meeting_floor(events: pd.DataFrame, ref: Reference) -> pd.DataFrame:
+def stakeholder_meeting_floor(
+    events: pd.DataFrame, ref: Reference, completeness: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The project's declared meeting floor: events of its type per partner with an
     instrument and period of its phase (no rows when project.yaml declares no floor).
 
     A meeting counts in the period its start date falls in, whichever period's
     workbook reported it, since the floor is about when partners met stakeholders.
+    ``floor_met`` is decided here once for every surface: true when the minimum is
+    reached, false when it is not though the partner's workbook for the period is in
+    use (per ``completeness``), and empty (unknown) when no workbook of the partner is
+    in use for it: a refused or missing workbook may hold the meetings. Without
+    ``completeness`` every workbook counts as in use.
     """
     floor = ref.project.floor
     if floor is None:
@@ -502,12 +509,22 @@ def stakeholder_meeting_floor(events: pd.DataFrame, ref: Reference) -> pd.DataFr
     periods = ref.periods.loc[ref.periods["phase"] == floor.phase, "period_id"]
     meetings = events[(events["event_type"] == floor.event_type) & _flag(events["counted"])]
     held = Counter(zip(meetings["partner_id"], meetings["event_period_id"], strict=True))
+    in_use = None
+    if completeness is not None:
+        used = completeness[completeness["status"].isin((ON_TIME, LATE))]
+        in_use = set(zip(used["partner_id"], used["period_id"], strict=True))
+
+    def met(partner: str, period: str) -> bool | None:
+        if held[partner, period] >= floor.minimum:
+            return True
+        return False if in_use is None or (partner, period) in in_use else None
+
     rows = [
         {
             "partner_id": partner,
             "period_id": period,
             "meetings": held[partner, period],
-            "floor_met": held[partner, period] >= floor.minimum,
+            "floor_met": met(partner, period),
         }
         for partner in partners
         for period in periods
@@ -516,5 +533,7 @@ def stakeholder_meeting_floor(events: pd.DataFrame, ref: Reference) -> pd.DataFr
 
 
 def floor_gaps(floor: pd.DataFrame) -> pd.DataFrame:
-    """The partner-semesters where the stakeholder-meeting floor is not met."""
-    return floor[~_flag(floor["floor_met"])].reset_index(drop=True)
+    """The partner-periods where the floor is known not to be met (unknown ones aside)."""
+    return floor[floor["floor_met"].astype("boolean").eq(False).fillna(False)].reset_index(
+        drop=True
+    )

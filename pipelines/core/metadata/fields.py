@@ -570,7 +570,9 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "floor_met",
         "boolean",
-        "Whether the partner held at least the floor's minimum of them in the period.",
+        "Whether the partner held at least the floor's minimum of them in the period; empty"
+        " when unknown: fewer were reported and no workbook of the partner is in use for"
+        " the period.",
     ),
 )
 

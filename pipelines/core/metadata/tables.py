@@ -331,7 +331,8 @@ STAKEHOLDER_MEETING_FLOOR = Table(
     name="stakeholder_meeting_floor",
     description="The stakeholder-meeting floor project.yaml declares: at least a minimum of"
     " events of one type per partner with a policy instrument in every period of one phase;"
-    " rows with floor_met false are the gaps (no rows when the project declares none).",
+    " rows with floor_met false are the gaps, empty floor_met is unknown (no workbook of the"
+    " partner in use for the period); no rows when the project declares no floor.",
     columns=fields_named(
         "partner_id",
         "period_id",
@@ -340,7 +341,7 @@ STAKEHOLDER_MEETING_FLOOR = Table(
         period_id="Period of the floor's phase the events took place in.",
     ),
     primary_key=("partner_id", "period_id"),
-    required=frozenset({"partner_id", "period_id", "meetings", "floor_met"}),
+    required=frozenset({"partner_id", "period_id", "meetings"}),
 )
 
 

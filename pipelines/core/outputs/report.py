@@ -22,7 +22,6 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.core.metadata.enumerations import LATE, ON_TIME
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.pages import render
 from pipelines.core.outputs.parquet import write_atomic
@@ -233,12 +232,11 @@ def _floor_rule(
     }
 
 
-def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[str, Any] | None:
-    """The floor grid: meetings per partner-period; unknown where no workbook is in use.
-
-    A period with no meeting reported is a gap only when the partner's workbook for it
-    is in use; otherwise (refused, missing, not yet due) the figure is unknown. None
-    when the project declares no floor: the report then has no such section.
+def _floor(floor: pd.DataFrame, ref: Reference) -> dict[str, Any] | None:
+    """The floor grid: meetings per partner-period, met, a gap or unknown as the published
+    table decides (``floor_met``, empty where no workbook of the partner is in use), so
+    the report and ``clusterix run`` say the same. None when the project declares no
+    floor: the report then has no such section.
     """
     rule = ref.project.floor
     if rule is None:
@@ -248,16 +246,18 @@ def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[
     words = _floor_rule(ref.project, rule, len(partners), len(periods))
     if floor.empty:
         return {**words, "rows": [], "periods": [], "summary": ""}
-    in_use = {
-        (r.partner_id, r.period_id)
-        for r in statuses.itertuples(index=False)
-        if r.status in (ON_TIME, LATE)
-    }
     meetings = {(r.partner_id, r.period_id): int(r.meetings) for r in floor.itertuples(index=False)}
+    met = dict(
+        zip(
+            zip(floor["partner_id"], floor["period_id"], strict=True),
+            floor["floor_met"].astype("boolean"),
+            strict=True,
+        )
+    )
 
     def cell(partner: str, period: str) -> dict[str, str]:
         held = meetings[partner, period]
-        if not held and (partner, period) not in in_use:
+        if pd.isna(met[partner, period]):
             return {
                 "css": "unknown",
                 "text": "unknown",
@@ -265,7 +265,7 @@ def _floor(floor: pd.DataFrame, statuses: pd.DataFrame, ref: Reference) -> dict[
                 "title": f"{partner} {period}: unknown, no workbook of the partner in use",
                 "href": "",
             }
-        css = "on_time" if held else "missing"
+        css = "on_time" if met[partner, period] else "missing"
         title = f"{partner} {period}: {held} meeting(s)"
         return {"css": css, "text": str(held), "note": "", "title": title, "href": ""}
 
@@ -312,7 +312,7 @@ def report_html(
         late=late_rows(statuses, ref),
         refused=refused_rows(statuses, ref),
         fixes=fix_sections(statuses, issues, ref),
-        floor=_floor(floor, statuses, ref),
+        floor=_floor(floor, ref),
     )
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from pipelines.core.indicators.compute import (
     IndicatorResult,
     compute_indicators,
+    floor_gaps,
     indicator_breakdown,
     indicator_progress,
     indicator_scorecard,
@@ -193,8 +194,8 @@ def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.Dat
             metadata=_indicator_metadata(result, progress, mine),
         )
     completeness = submission_completeness(submissions, ref)
-    floor = stakeholder_meeting_floor(facts["events"], ref)
-    gaps = floor[~floor["floor_met"].astype(bool)]
+    floor = stakeholder_meeting_floor(facts["events"], ref, completeness)
+    gaps = floor_gaps(floor)
     rate = overall_reporting_rate(completeness)
     scorecard = indicator_scorecard(results, approved)
     preview = dg.MetadataValue.md(scorecard_preview(scorecard, any_approved))

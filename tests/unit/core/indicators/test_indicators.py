@@ -265,6 +265,26 @@ def test_stakeholder_floor_by_the_meetings_own_semester(facts) -> None:
     assert gaps.loc[0, ["partner_id", "period_id"]].tolist() == ["P1", "RP03"]
 
 
+def test_floor_is_unknown_where_no_workbook_of_the_partner_is_in_use(facts) -> None:
+    """One decision for every surface: a period without the meetings is a gap only when
+    the partner's workbook for it is in use; else nobody knows (the report and the run
+    line both read floor_met)."""
+    completeness = submission_completeness(submissions(), REF, dt.date(2021, 7, 1))
+    floor = stakeholder_meeting_floor(facts.tables["events"], REF, completeness)
+    table_schema(STAKEHOLDER_MEETING_FLOOR).validate(floor)
+    known = floor.dropna(subset=["floor_met"])
+    in_use = completeness[completeness["status"].isin(("on_time", "late"))]
+    pairs = set(zip(in_use["partner_id"], in_use["period_id"], strict=True))
+    for partner, period, met in zip(
+        known["partner_id"], known["period_id"], known["floor_met"], strict=True
+    ):
+        assert met or (partner, period) in pairs
+    # without completeness, 56 gaps; with it, no workbook is in use behind any of them
+    assert len(floor_gaps(stakeholder_meeting_floor(facts.tables["events"], REF))) == 56
+    assert (int(floor["floor_met"].isna().sum()), len(floor_gaps(floor))) == (56, 0)
+    assert int(floor["floor_met"].eq(True).sum()) == 4
+
+
 def test_tables_publish_to_typed_parquet(results, facts, tmp_path) -> None:
     completeness = submission_completeness(submissions(), REF)
     tables = {

@@ -17,6 +17,7 @@ from pipelines.core.indicators.compute import (
     indicator_progress,
     indicator_scorecard,
     stakeholder_meeting_floor,
+    submission_completeness,
 )
 from pipelines.core.intake.validation import issues_frame
 from pipelines.core.outputs.report import data_uri, indicator_chart_svg, report_html, write_report
@@ -87,11 +88,12 @@ def report_inputs(
     records: dict[str, pd.DataFrame], seen: pd.DataFrame, issues: pd.DataFrame
 ) -> dict:
     facts = resolve_facts(records, REF)
+    completeness = submission_completeness(seen, REF, AS_OF)
     return {
         "scorecard": indicator_scorecard(compute_indicators(facts.tables, REF)),
         "progress": indicator_progress(records, REF),
         "statuses": submission_statuses(seen, REF, AS_OF, issues),
-        "floor": stakeholder_meeting_floor(facts.tables["events"], REF),
+        "floor": stakeholder_meeting_floor(facts.tables["events"], REF, completeness),
         "issues": issues,
         "ref": REF,
     }
