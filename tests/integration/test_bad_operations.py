@@ -83,7 +83,10 @@ def test_full_then_read_only_disk_fail_in_one_line_and_keep_what_was_published(
     assert "Traceback" not in full.stderr
     (error,) = [line for line in full.stderr.splitlines() if line.startswith("error:")]
     assert "No space left on device" in error
-    assert error.endswith("(the previously published tables are unchanged)")
+    assert error.endswith(
+        "(nothing was published: the previous tables, report, feedback and data dictionary"
+        " are unchanged)"
+    )
     assert _published(small_disk) == published
 
     (small_disk / ".filler").unlink()

@@ -14,14 +14,14 @@ read the files the manifest names.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata
 import json
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +31,6 @@ from pipelines.core.metadata.tables import Table
 from pipelines.core.outputs.parquet import run_id_of, with_run_id, write_atomic
 
 HISTORY_DIR = "history"
-# A snapshot folder without a manifest this old is what a killed run left behind.
-ABANDONED_AFTER_SECONDS = 24 * 3600
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 REFERENCE_DATA = Path(__file__).parents[1] / "reference" / "data"
@@ -226,21 +224,36 @@ def prune_snapshots(assets: Path, keep: int | None, current_run_id: str) -> list
     return doomed
 
 
-def remove_abandoned_snapshots(assets: Path, current_run_id: str) -> list[str]:
-    """Delete snapshot folders a killed or failed run left without a manifest.
+def remove_unfinished_snapshots(assets: Path) -> list[str]:
+    """Delete every snapshot folder without a manifest: what a failed or killed run left.
 
-    Only folders untouched for a day go: a run still writing its snapshot is younger.
+    Called only under the writer lock, before and after a run, when no other run can be
+    writing a snapshot; such a folder was never published and no reader lists it.
     """
     history = assets / HISTORY_DIR
     removed = []
-    cutoff = time.time() - ABANDONED_AFTER_SECONDS
     for folder in history.iterdir() if history.is_dir() else []:
-        if folder.name == current_run_id or not folder.is_dir():
-            continue
-        if not (folder / MANIFEST).exists() and folder.stat().st_mtime < cutoff:
+        if folder.is_dir() and not (folder / MANIFEST).exists():
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     return removed
+
+
+@contextlib.contextmanager
+def published_whole_or_not_at_all(assets: Path, run_id: str) -> Iterator[None]:
+    """Around a whole run: leave no snapshot that the published manifest does not name.
+
+    Leftovers of a killed run go first. However the run ends, its own snapshot goes
+    unless ``<assets>/manifest.json`` names it: a run that failed before (or during) its
+    publication, or that did not publish at all, leaves ``history/`` as it found it.
+    """
+    remove_unfinished_snapshots(assets)
+    try:
+        yield
+    finally:
+        published = current_manifest(assets)
+        if published is None or published.get("run_id") != run_id:
+            shutil.rmtree(snapshot_dir(assets, run_id), ignore_errors=True)
 
 
 def publish_snapshot(
@@ -267,5 +280,4 @@ def publish_snapshot(
         after_promotion()
     _write_json(assets / MANIFEST, manifest)
     prune_snapshots(assets, keep, run_id)
-    remove_abandoned_snapshots(assets, run_id)
     return manifest
