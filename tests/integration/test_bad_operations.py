@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CLUSTERIX = Path(sys.executable).parent / "clusterix"
+# ``clusterix run`` on this checkout's code (a console script runs the installed one).
+CLUSTERIX = [sys.executable, "-m", "pipelines.app.cli"]
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def _run(tmp_path: Path, assets: Path) -> subprocess.CompletedProcess:
     }
     env.pop("DAGSTER_HOME", None)
     return subprocess.run(
-        [str(CLUSTERIX), "run"], env=env, cwd=REPO, capture_output=True, text=True, check=False
+        [*CLUSTERIX, "run"], env=env, cwd=REPO, capture_output=True, text=True, check=False
     )
 
 
