@@ -21,6 +21,7 @@ import dagster as dg
 import pytest
 
 from pipelines.app.run import run_everything
+from pipelines.core.metadata.tables import published_tables
 from pipelines.core.outputs import parquet as publish
 from pipelines.core.outputs.manifest import (
     HISTORY_DIR,
@@ -136,6 +137,31 @@ def test_a_failed_run_says_which_step_failed_and_that_nothing_was_published(
     assert _files(assets) == before
     assert [run_id for run_id, _ in snapshots(assets)] == [published]
     assert _unfinished_snapshots(assets) == []
+
+
+def test_a_publication_that_fails_half_way_puts_back_the_tables_it_promoted(
+    dirs, instance, monkeypatch
+):
+    raw, assets = dirs
+    before = {name: sha for name, (sha, _) in _first_run(raw, instance, assets).items()}
+    make_workbook(raw, "P1", "RP02", {"Events": [BAD_EVENT]})
+    last = assets / f"{list(published_tables())[-1]}.parquet"
+    promoted = []
+
+    def fail_at_the_last_promotion(target: Path) -> None:
+        promoted.append(target)
+        if target == last:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(publish, "fault_hook", fail_at_the_last_promotion)
+    result = run_everything(instance)
+
+    assert not result.success
+    assert result.is_node_failed("publication")
+    assert len({t for t in promoted if t.parent == assets}) > 1, "some tables were promoted"
+    assert {name: sha for name, (sha, _) in _files(assets).items()} == before
+    assert _unfinished_snapshots(assets) == []
+    assert len(snapshots(assets)) == 1
 
 
 def _ingest_job() -> dg.JobDefinition:

@@ -239,13 +239,34 @@ def remove_unfinished_snapshots(assets: Path) -> list[str]:
     return removed
 
 
+def _restore_stable_files(assets: Path, run_id: str, published: Mapping | None) -> None:
+    """Put back the stable files a run promoted before its publication failed.
+
+    Each stable file carries the run id that wrote it: one of ``run_id`` is copied back
+    from the snapshot the published manifest names (never changed), or removed when no
+    set names that table.
+    """
+    previous = {
+        e["stable_path"]: e["path"] for e in (published or {"tables": {}})["tables"].values()
+    }
+    for stable in assets.glob("*.parquet"):
+        if run_id_of(stable) != run_id:
+            continue
+        if stable.name in previous:
+            source = assets / previous[stable.name]
+            write_atomic(stable, lambda tmp, s=source: shutil.copyfile(s, tmp))
+        else:
+            stable.unlink()
+
+
 @contextlib.contextmanager
 def published_whole_or_not_at_all(assets: Path, run_id: str) -> Iterator[None]:
-    """Around a whole run: leave no snapshot that the published manifest does not name.
+    """Around a whole run: nothing of it stays under ``assets`` unless it published.
 
-    Leftovers of a killed run go first. However the run ends, its own snapshot goes
-    unless ``<assets>/manifest.json`` names it: a run that failed before (or during) its
-    publication, or that did not publish at all, leaves ``history/`` as it found it.
+    Leftovers of a killed run go first. However the run ends, unless
+    ``<assets>/manifest.json`` names it, the stable files it promoted (a publication
+    that failed half-way) are put back and its own snapshot goes: a run that failed, or
+    did not publish at all, leaves the tables and ``history/`` as it found them.
     """
     remove_unfinished_snapshots(assets)
     try:
@@ -253,6 +274,7 @@ def published_whole_or_not_at_all(assets: Path, run_id: str) -> Iterator[None]:
     finally:
         published = current_manifest(assets)
         if published is None or published.get("run_id") != run_id:
+            _restore_stable_files(assets, run_id, published)
             shutil.rmtree(snapshot_dir(assets, run_id), ignore_errors=True)
 
 
