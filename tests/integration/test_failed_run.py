@@ -164,6 +164,26 @@ def test_a_publication_that_fails_half_way_puts_back_the_tables_it_promoted(
     assert len(snapshots(assets)) == 1
 
 
+def test_a_document_that_fails_after_the_publication_is_reported_as_such(
+    dirs, home, instance, capsys
+):
+    from pipelines.app.cli import main
+
+    raw, assets = dirs
+    _first_run(raw, instance, assets)
+    shutil.rmtree(assets / "report")
+    (assets / "report").write_text("a file where the report's folder should be")
+    make_workbook(raw, "P1", "RP02", {"Events": [BAD_EVENT]})
+    capsys.readouterr()  # the first run's log
+
+    assert main(["run"]) == 1
+
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert error.startswith("error: step progress_report failed: ")
+    assert error.endswith("(this run's tables were published, not all of its documents)")
+    assert len(snapshots(assets)) == 2
+
+
 def _ingest_job() -> dg.JobDefinition:
     from pipelines.definitions import defs
     from pipelines.defs.operations.automation import INGEST_JOB

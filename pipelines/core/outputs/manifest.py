@@ -224,19 +224,16 @@ def prune_snapshots(assets: Path, keep: int | None, current_run_id: str) -> list
     return doomed
 
 
-def remove_unfinished_snapshots(assets: Path) -> list[str]:
-    """Delete every snapshot folder without a manifest: what a failed or killed run left.
+def remove_unfinished_snapshots(assets: Path) -> None:
+    """Delete every snapshot folder without a manifest: what a killed run left.
 
-    Called only under the writer lock, before and after a run, when no other run can be
-    writing a snapshot; such a folder was never published and no reader lists it.
+    Called only under the writer lock, before a run, when no other run can be writing
+    a snapshot; such a folder was never published and no reader lists it.
     """
     history = assets / HISTORY_DIR
-    removed = []
     for folder in history.iterdir() if history.is_dir() else []:
         if folder.is_dir() and not (folder / MANIFEST).exists():
             shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder.name)
-    return removed
 
 
 def _restore_stable_files(assets: Path, run_id: str, published: Mapping | None) -> None:
