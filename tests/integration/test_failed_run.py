@@ -1,10 +1,11 @@
 """Issue 21: a failed run publishes nothing, on real files and a real Dagster instance.
 
-Each test publishes once cleanly, then makes a later run fail after the steps that
-used to write feedback, the data dictionary and a snapshot: the assets folder must then
-be exactly as it was (every file's bytes and modification time), with no snapshot folder
-lacking a manifest, and the failure must say which step failed.
-"""
+Each test publishes once cleanly, then makes a later run fail: before its publication
+(after the steps that used to write feedback, the data dictionary and a snapshot), half
+way through it, or at a document after it. Short of the last, the assets folder must
+then be as it was (every file's bytes, and its modification time when nothing was promoted), with no
+snapshot folder lacking a manifest, and the failure must say which step failed and
+whether anything was published."""
 
 from __future__ import annotations
 
