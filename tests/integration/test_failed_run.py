@@ -3,9 +3,9 @@
 Each test publishes once cleanly, then makes a later run fail: before its publication
 (after the steps that used to write feedback, the data dictionary and a snapshot), half
 way through it, or at a document after it. Short of the last, the assets folder must
-then be as it was (every file's bytes, and its modification time when nothing was promoted), with no
-snapshot folder lacking a manifest, and the failure must say which step failed and
-whether anything was published."""
+then be as it was (every file's bytes, and its modification time when nothing was
+promoted), with no snapshot folder lacking a manifest; and the failure must say which
+step failed and whether anything was published."""
 
 from __future__ import annotations
 
