@@ -26,11 +26,13 @@ from pipelines.core.metadata.tables import (
     SUBMISSIONS,
     VALIDATION_ISSUES,
 )
+from pipelines.core.outputs.manifest import current_manifest, published_whole_or_not_at_all
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.parquet import read_parquet
 from pipelines.core.reference.loader import reference
 from pipelines.core.reference.project import Project
 from pipelines.core.state.completeness import STATUS_WORDS
+from pipelines.defs.operations.executor import run_settings
 from pipelines.platform.failures import operational_error
 from pipelines.platform.instance import dev_config, install_instance
 from pipelines.platform.settings import settings
@@ -84,17 +86,24 @@ def run_everything(
     run_config: dict | None = None,
     run_id: str | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialise every asset in one in-process run."""
+    """Materialise every asset in one in-process run, which publishes all or nothing.
+
+    Dagster's in-process execution bypasses the code location's executor, so the run's
+    unpublished snapshot is discarded here (see ``published_whole_or_not_at_all``).
+    """
     from pipelines.definitions import defs
     from pipelines.defs.operations.automation import INGEST_JOB
 
     job = defs.resolve_job_def(INGEST_JOB)
-    return job.execute_in_process(
-        instance=instance or _instance(),
-        run_config=run_config,
-        run_id=run_id,
-        raise_on_error=False,
-    )
+    run_id = run_id or str(uuid.uuid4())
+    assets = run_settings(run_config or {}).assets_dir
+    with published_whole_or_not_at_all(assets, run_id):
+        return job.execute_in_process(
+            instance=instance or _instance(),
+            run_config=run_config,
+            run_id=run_id,
+            raise_on_error=False,
+        )
 
 
 def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
@@ -110,12 +119,20 @@ def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
     return own[0] if own else chain[-1]
 
 
-def failure_line(result: dg.ExecuteInProcessResult) -> str:
+def failure_line(result: dg.ExecuteInProcessResult, published: bool) -> str:
     """Why a run failed, in one line: the step, the file and the cause, no stack.
 
-    Nothing was promoted (publication runs last), so the line also says that the
-    previous set of published tables is still the one in place.
+    A run publishes all or nothing: the documents under the assets folder depend on the
+    ``publication`` asset, and a snapshot it did not publish is discarded. So the line
+    says that nothing was published, unless the run had ``published`` its tables before
+    a document failed.
     """
+    outcome = (
+        "this run's tables were published, not all of its documents"
+        if published
+        else "nothing was published: the previous tables, report, feedback and data"
+        " dictionary are unchanged"
+    )
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
@@ -124,11 +141,8 @@ def failure_line(result: dg.ExecuteInProcessResult) -> str:
             qualified, _, message = what.partition(": ")
             if cause and cause.cls_name and qualified.endswith(cause.cls_name) and message:
                 what = f"{cause.cls_name}: {message}"
-            return (
-                f"step {event.step_key} failed: {what}"
-                " (the previously published tables are unchanged)"
-            )
-    return "the pipeline run failed (the previously published tables are unchanged)"
+            return f"step {event.step_key} failed: {what} ({outcome})"
+    return f"the pipeline run failed ({outcome})"
 
 
 def format_scorecard(scorecard: pd.DataFrame) -> str:
@@ -197,7 +211,8 @@ def _run_pipeline(run_id: str) -> int:
     )
     result = run_everything(run_config=QUIET, run_id=run_id)
     if not result.success:
-        print(f"error: {failure_line(result)}", file=sys.stderr)
+        published = (current_manifest(assets) or {}).get("run_id") == run_id
+        print(f"error: {failure_line(result, published)}", file=sys.stderr)
         return 1
     print(format_scorecard(read_parquet(INDICATOR_SCORECARD, assets)))
     print()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CLUSTERIX = Path(sys.executable).parent / "clusterix"
+# ``clusterix run`` on this checkout's code (a console script runs the installed one).
+CLUSTERIX = [sys.executable, "-m", "pipelines.app.cli"]
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def _run(tmp_path: Path, assets: Path) -> subprocess.CompletedProcess:
     }
     env.pop("DAGSTER_HOME", None)
     return subprocess.run(
-        [str(CLUSTERIX), "run"], env=env, cwd=REPO, capture_output=True, text=True, check=False
+        [*CLUSTERIX, "run"], env=env, cwd=REPO, capture_output=True, text=True, check=False
     )
 
 
@@ -83,7 +84,10 @@ def test_full_then_read_only_disk_fail_in_one_line_and_keep_what_was_published(
     assert "Traceback" not in full.stderr
     (error,) = [line for line in full.stderr.splitlines() if line.startswith("error:")]
     assert "No space left on device" in error
-    assert error.endswith("(the previously published tables are unchanged)")
+    assert error.endswith(
+        "(nothing was published: the previous tables, report, feedback and data dictionary"
+        " are unchanged)"
+    )
     assert _published(small_disk) == published
 
     (small_disk / ".filler").unlink()

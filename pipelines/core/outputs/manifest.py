@@ -14,14 +14,14 @@ read the files the manifest names.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata
 import json
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +31,6 @@ from pipelines.core.metadata.tables import Table
 from pipelines.core.outputs.parquet import run_id_of, with_run_id, write_atomic
 
 HISTORY_DIR = "history"
-# A snapshot folder without a manifest this old is what a killed run left behind.
-ABANDONED_AFTER_SECONDS = 24 * 3600
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 PACKAGE = "clusterix-pipelines"
@@ -226,21 +224,55 @@ def prune_snapshots(assets: Path, keep: int | None, current_run_id: str) -> list
     return doomed
 
 
-def remove_abandoned_snapshots(assets: Path, current_run_id: str) -> list[str]:
-    """Delete snapshot folders a killed or failed run left without a manifest.
+def remove_unfinished_snapshots(assets: Path) -> None:
+    """Delete every snapshot folder without a manifest: what a killed run left.
 
-    Only folders untouched for a day go: a run still writing its snapshot is younger.
+    Called only under the writer lock, before a run, when no other run can be writing
+    a snapshot; such a folder was never published and no reader lists it.
     """
     history = assets / HISTORY_DIR
-    removed = []
-    cutoff = time.time() - ABANDONED_AFTER_SECONDS
     for folder in history.iterdir() if history.is_dir() else []:
-        if folder.name == current_run_id or not folder.is_dir():
-            continue
-        if not (folder / MANIFEST).exists() and folder.stat().st_mtime < cutoff:
+        if folder.is_dir() and not (folder / MANIFEST).exists():
             shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder.name)
-    return removed
+
+
+def _restore_stable_files(assets: Path, run_id: str, published: Mapping | None) -> None:
+    """Put back the stable files a run promoted before its publication failed.
+
+    Each stable file carries the run id that wrote it: one of ``run_id`` is copied back
+    from the snapshot the published manifest names (never changed), or removed when no
+    set names that table.
+    """
+    previous = {
+        e["stable_path"]: e["path"] for e in (published or {"tables": {}})["tables"].values()
+    }
+    for stable in assets.glob("*.parquet"):
+        if run_id_of(stable) != run_id:
+            continue
+        if stable.name in previous:
+            source = assets / previous[stable.name]
+            write_atomic(stable, lambda tmp, s=source: shutil.copyfile(s, tmp))
+        else:
+            stable.unlink()
+
+
+@contextlib.contextmanager
+def published_whole_or_not_at_all(assets: Path, run_id: str) -> Iterator[None]:
+    """Around a whole run: nothing of it stays under ``assets`` unless it published.
+
+    Leftovers of a killed run go first. However the run ends, unless
+    ``<assets>/manifest.json`` names it, the stable files it promoted (a publication
+    that failed half-way) are put back and its own snapshot goes: a run that failed, or
+    did not publish at all, leaves the tables and ``history/`` as it found them.
+    """
+    remove_unfinished_snapshots(assets)
+    try:
+        yield
+    finally:
+        published = current_manifest(assets)
+        if published is None or published.get("run_id") != run_id:
+            _restore_stable_files(assets, run_id, published)
+            shutil.rmtree(snapshot_dir(assets, run_id), ignore_errors=True)
 
 
 def publish_snapshot(
@@ -267,5 +299,4 @@ def publish_snapshot(
         after_promotion()
     _write_json(assets / MANIFEST, manifest)
     prune_snapshots(assets, keep, run_id)
-    remove_abandoned_snapshots(assets, run_id)
     return manifest

@@ -10,22 +10,27 @@ process (once per step under the multiprocess executor). Only the public
 ``dagster.Executor`` is subclassed; ``tests/test_dagster_api.py`` holds the Dagster
 version this was checked against. (``clusterix run`` executes in process with Dagster's
 own executor, and takes the same lock itself.)
+
+The same span makes publication all or nothing: a run that ends without publishing
+leaves no snapshot behind (``published_whole_or_not_at_all``).
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
 
-from pipelines.platform.settings import settings
+from pipelines.core.outputs.manifest import published_whole_or_not_at_all
+from pipelines.platform.settings import Settings, settings
 from pipelines.platform.sync import synced
 
 
 class OneWriterExecutor(dg.Executor):
-    """Wraps another executor; holds the writer lock for the whole of its ``execute``."""
+    """Wraps another executor; holds the writer lock for the whole of its ``execute`` and
+    discards the run's snapshot unless the run published it."""
 
     def __init__(self, inner: dg.Executor):
         self._inner = inner
@@ -39,19 +44,24 @@ class OneWriterExecutor(dg.Executor):
         return self._inner.step_dependency_config
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[dg.DagsterEvent]:
-        # The locations the run's config gives the ``paths`` resource, else the settings'.
-        given = plan_context.run_config.get("resources", {}).get("paths", {}).get("config", {})
-        run_settings = settings().overriding(
-            given.get("raw_dir"), given.get("assets_dir"), given.get("state_dir")
-        )
+        where = run_settings(plan_context.run_config)
         with synced(
-            run_settings,
+            where,
             command=f"Dagster run worker on {socket.gethostname()}",
             run_id=plan_context.run_id,
             say=plan_context.log.warning,
         ):
-            plan_context.log.info(f"Holding the writer lock on {run_settings.state}.")
-            yield from self._inner.execute(plan_context, execution_plan)
+            plan_context.log.info(f"Holding the writer lock on {where.state}.")
+            with published_whole_or_not_at_all(where.assets_dir, plan_context.run_id):
+                yield from self._inner.execute(plan_context, execution_plan)
+
+
+def run_settings(run_config: Mapping[str, Any]) -> Settings:
+    """The locations a run's config gives the ``paths`` resource, else the settings'."""
+    given = run_config.get("resources", {}).get("paths", {}).get("config", {})
+    return settings().overriding(
+        given.get("raw_dir"), given.get("assets_dir"), given.get("state_dir")
+    )
 
 
 _BASE = dg.multi_or_in_process_executor

@@ -29,17 +29,18 @@ from pipelines.core.state.review import Decision, Ledger
 from pipelines.defs.metadata import table_value
 from pipelines.defs.resources import ClusterixPaths
 
-# These documents feed no published table: a run writes them after the publication, so
-# a corrected figure reaches the published tables without waiting for them (Dagster's
-# executors start the ready step of highest priority first; the default is 0).
-AFTER_PUBLICATION = {"dagster/priority": "-1"}
+# These documents feed no published table and say what the published set says: they
+# depend on the ``publication`` asset, so a run that fails before it has published
+# writes none of them, and a corrected figure reaches the published tables without
+# waiting for them.
+PUBLISHED_FIRST = [dg.AssetKey("publication")]
 
 
 @dg.asset(
     group_name="outputs",
     kinds={"markdown"},
     description="assets/README.md for analysts.",
-    op_tags=AFTER_PUBLICATION,
+    deps=PUBLISHED_FIRST,
 )
 def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
     text = render_dictionary(reference().project)
@@ -58,7 +59,7 @@ FOLDER_FEEDBACK = "files_not_read.xlsx"  # per partner: files of its folder in n
     group_name="outputs",
     kinds={"html"},
     description="Offline HTML progress report.",
-    op_tags=AFTER_PUBLICATION,
+    deps=PUBLISHED_FIRST,
 )
 def progress_report(
     context: dg.AssetExecutionContext,
@@ -174,7 +175,7 @@ SUMMARY_DESCRIPTION = (
     group_name="outputs",
     kinds={"markdown"},
     description=SUMMARY_DESCRIPTION,
-    op_tags=AFTER_PUBLICATION,
+    deps=PUBLISHED_FIRST,
 )
 def coordinator_summary(
     paths: ClusterixPaths,
@@ -215,7 +216,7 @@ def coordinator_summary(
     " found across partners such as probable duplicate events) or sent back by the"
     " coordinator, opening with the outcome of its workbook; and one per partner whose"
     f" folder holds files of no period (<partner>/{FOLDER_FEEDBACK}).",
-    op_tags=AFTER_PUBLICATION,
+    deps=PUBLISHED_FIRST,
 )
 def partner_feedback(
     paths: ClusterixPaths, submissions: pd.DataFrame, validation_issues: pd.DataFrame
