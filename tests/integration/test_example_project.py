@@ -8,14 +8,16 @@ are written here as literals, not recomputed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from pipelines.app.run import run_pipeline
 from pipelines.core.metadata.tables import (
     INDICATOR_BREAKDOWN,
     INDICATOR_SCORECARD,
@@ -24,10 +26,10 @@ from pipelines.core.metadata.tables import (
     VALIDATION_ISSUES,
 )
 from pipelines.core.outputs.parquet import read_parquet
-from pipelines.core.reference.loader import reference
 from tests.helpers.dagster import memory_dir
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "circular-valleys"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "circular-valleys"
 
 # indicator: (target, achieved), from the plan in scripts/write_example.py
 KNOWN = {
@@ -49,24 +51,30 @@ KNOWN = {
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> dict[str, pd.DataFrame]:
-    """One run of the example project, as `make demo PROJECT=examples/circular-valleys`."""
+def published(tmp_path_factory) -> dict[str, object]:
+    """One `clusterix run` of the example project in a process of its own, as `make demo
+    PROJECT=examples/circular-valleys` runs it (a process serves one project: its
+    partitions are the project's partner-periods)."""
     base = tmp_path_factory.mktemp("example")
     shutil.copytree(EXAMPLE / "raw", base / "raw")
-    env = {
-        "CLUSTERIX_PROJECT_DIR": str(EXAMPLE),
-        "CLUSTERIX_RAW_DIR": str(base / "raw"),
-        "CLUSTERIX_ASSETS_DIR": str(base / "assets"),
-        "CLUSTERIX_STATE_DIR": str(base / "state"),
-    }
-    with pytest.MonkeyPatch.context() as patch, memory_dir() as home:
-        for key, value in {**env, "DAGSTER_HOME": str(home)}.items():
-            patch.setenv(key, value)
-        reference.cache_clear()
-        try:
-            assert run_pipeline() == 0
-        finally:
-            reference.cache_clear()
+    with memory_dir() as home:
+        env = {
+            **os.environ,
+            "CLUSTERIX_PROJECT_DIR": str(EXAMPLE),
+            "CLUSTERIX_RAW_DIR": str(base / "raw"),
+            "CLUSTERIX_ASSETS_DIR": str(base / "assets"),
+            "CLUSTERIX_STATE_DIR": str(base / "state"),
+            "DAGSTER_HOME": str(home),
+        }
+        run = subprocess.run(
+            [sys.executable, "-m", "pipelines.app.cli", "run"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert run.returncode == 0, run.stdout + run.stderr
     assets = base / "assets"
     tables = (
         INDICATOR_SCORECARD,
@@ -75,7 +83,8 @@ def published(tmp_path_factory) -> dict[str, pd.DataFrame]:
         STAKEHOLDER_MEETING_FLOOR,
         VALIDATION_ISSUES,
     )
-    frames = {t.name: read_parquet(t, assets) for t in tables}
+    frames: dict[str, object] = {t.name: read_parquet(t, assets) for t in tables}
+    frames["printed"] = run.stdout
     frames["manifest"] = pd.DataFrame(json.loads((assets / "manifest.json").read_text())["sources"])
     return frames
 
@@ -127,6 +136,11 @@ def test_the_declared_meeting_floor_is_the_examples_own(published):
     # P3 held none in S4; P6 sent no S6 workbook, so whether it met the floor is unknown
     assert list(zip(gaps["partner_id"], gaps["period_id"], strict=True)) == [("P3", "S4")]
     assert list(zip(unknown["partner_id"], unknown["period_id"], strict=True)) == [("P6", "S6")]
+    assert (
+        "Stakeholder-meeting floor (at least 1 stakeholder_group_meeting per partner and period"
+        " of Core phase, interregional learning): 34 of 36 met; gaps: P3 S4; 1 unknown"
+        in published["printed"]
+    )
 
 
 def test_an_event_type_of_another_project_is_refused_naming_the_examples_own(published):

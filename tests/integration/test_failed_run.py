@@ -38,7 +38,9 @@ from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 REPO = Path(__file__).resolve().parents[2]
 # An indicator the computations do not know: today the indicators step fails on it; a
 # loader that refuses it fails the run earlier. Either way the run publishes nothing.
-UNKNOWN_INDICATOR = "O3,Solutions taken up,output,solutions,5,,solutions_taken_up,,,,,,,,,taken up\n"
+UNKNOWN_INDICATOR = (
+    "O3,Solutions taken up,output,solutions,5,,solutions_taken_up,,,,,,,,,taken up\n"
+)
 BAD_EVENT = {**GOOD_ROWS["Events"], "event_ref": "EV-BAD", "event_type": "not_a_type"}
 
 
