@@ -62,6 +62,7 @@ from bench_serve import Served, idle_cpu, latency_round  # noqa: E402
 
 from pipelines.core.intake.discovery import ACCEPTED_SUFFIXES  # noqa: E402
 from pipelines.core.metadata.tables import GUIDE_SHEET, RECORD_SHEETS  # noqa: E402
+from pipelines.core.reference.loader import DEFAULT_PROJECT_DIR  # noqa: E402
 from pipelines.platform.settings import (  # noqa: E402
     ASSETS_DIR_ENV,
     PROJECT_DIR_ENV,
@@ -608,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir.resolve()
     commit = _git_commit()
     print(f"CLUSTERIX benchmark, factors {factors}, work directory {workdir}, commit {commit}")
-    base_reference = ROOT / "pipelines" / "core" / "reference" / "data"
+    base_reference = DEFAULT_PROJECT_DIR
     out = workdir / "benchmark.json"
     results: list[dict] = []
     serve_results: list[dict] = []

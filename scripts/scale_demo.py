@@ -38,6 +38,7 @@ for path in (ROOT, ROOT / "scripts", ROOT / "tests"):
 from bench_data import generate  # noqa: E402
 from benchmark import Runs  # noqa: E402
 
+from pipelines.core.reference.loader import DEFAULT_PROJECT_DIR  # noqa: E402
 from pipelines.platform.settings import INGEST_CHUNKS_ENV  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -117,7 +118,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = args.workdir.resolve() / f"x{args.factor}"
-    reference = ROOT / "pipelines" / "core" / "reference" / "data"
+    reference = DEFAULT_PROJECT_DIR
     manifest = generate(args.factor, args.raw.resolve(), reference, root, args.jobs)
     runs = Runs(root / "scale", manifest)
     home = runs.fresh("home")
