@@ -1,2 +1,3 @@
-"""The project's reference data (partners, periods, instruments, event types,
-indicators) loaded from ``data/`` and validated like any input."""
+"""The project in use: its folder (``project.yaml``, partners, periods, instruments, event
+types, indicators; ``pipelines/projects/clusterix-2.0`` by default) loaded and validated
+like any input."""

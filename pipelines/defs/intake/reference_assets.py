@@ -1,4 +1,5 @@
-"""Reference tables published from the versioned files in ``pipelines/core/reference/data``.
+"""Reference tables published from the project folder in use (``CLUSTERIX_PROJECT_DIR``,
+by default ``pipelines/projects/clusterix-2.0``).
 
 One step publishes them all, each checked against its schema first. They are the
 upstream of everything that validates or counts (see the ``deps`` of the ingest,
