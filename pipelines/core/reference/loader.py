@@ -144,11 +144,21 @@ def _present(path: Path) -> Path:
 def _read_csv(name: str, data_dir: Path) -> tuple[pd.DataFrame, Path]:
     path = _present(data_dir / name)
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False), path
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ReferenceDataError(
             f"{name} is not a readable CSV file (save it as CSV, UTF-8): {exc}"
         ) from exc
+    header = str(frame.columns[0]) if len(frame.columns) == 1 else ""
+    separator = next((s for s in (";", "\t") if s in header), None)
+    if separator is not None:
+        # A spreadsheet app set to a European locale saves "CSV" with semicolons.
+        shown = "tabs" if separator == "\t" else f"'{separator}'"
+        raise ReferenceDataError(
+            f"{name}: its columns are separated by {shown}, not commas; save it as CSV"
+            " (comma delimited), UTF-8"
+        )
+    return frame, path
 
 
 def _partner_entries(path: Path) -> list:
@@ -184,8 +194,9 @@ def _deadlines(typed: pd.DataFrame, months: int | None, path: Path) -> list[dt.d
     for i, (given, end) in enumerate(zip(typed["deadline"], typed["end_date"], strict=True)):
         if given is not None:
             deadlines.append(given)
-        elif months is not None and end is not None:
-            deadlines.append(deadline_for(end, months))
+        elif months is not None:
+            # without an end date there is none to derive: the schema names end_date
+            deadlines.append(None if end is None else deadline_for(end, months))
         else:
             raise ReferenceDataError(
                 f"{path.name}, row {i + 2}, column 'deadline': empty, and project.yaml has"

@@ -238,6 +238,21 @@ def test_a_wrong_project_yaml_entry_says_what_to_write(data_copy):
     assert "project.yaml, phases entry 3: 'name' is required" in message
 
 
+def test_csv_as_a_spreadsheet_app_saves_it_is_read_or_refused_saying_why(data_copy):
+    """Excel's "CSV UTF-8" starts with a byte-order mark: read as is. A European locale
+    saves "CSV" with semicolons: refused naming the separator, not as missing columns."""
+    path = data_copy / "indicators.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert len(load_reference(data_copy).indicators) == 17
+    periods = data_copy / "periods.csv"
+    periods.write_text(periods.read_text().replace(",", ";"))
+    with pytest.raises(ReferenceDataError) as error:
+        load_reference(data_copy)
+    message = str(error.value)
+    assert "periods.csv: its columns are separated by ';', not commas" in message
+    assert "deadline" not in message
+
+
 def test_a_project_folder_without_project_yaml_is_refused(data_copy):
     (data_copy / "project.yaml").unlink()
     with pytest.raises(ReferenceDataError, match=r"project\.yaml is missing from"):
