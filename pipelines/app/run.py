@@ -18,7 +18,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.core.indicators.compute import floor_gaps
-from pipelines.core.metadata.enumerations import NOT_EXPECTED, REJECTED
+from pipelines.core.metadata.enumerations import ACCEPTED, NOT_EXPECTED, REJECTED
 from pipelines.core.metadata.tables import (
     INDICATOR_SCORECARD,
     STAKEHOLDER_MEETING_FLOOR,
@@ -265,7 +265,7 @@ def submissions_summary(submissions: pd.DataFrame, issues: pd.DataFrame) -> str:
     errors = int((open_issues["severity"] == "error").sum())
     warnings = int((open_issues["severity"] == "warning").sum())
     return (
-        f"Workbook versions: {counts.get('accepted', 0)} accepted, {counts.get('rejected', 0)}"
+        f"Workbook versions: {counts.get(ACCEPTED, 0)} accepted, {counts.get(REJECTED, 0)}"
         f" rejected; open issues: {errors} errors, {warnings} warnings"
     )
 
