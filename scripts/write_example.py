@@ -63,6 +63,11 @@ def _middle(ref, period: str, offset: int = 0) -> dt.date:
     return row["start_date"] + dt.timedelta(days=60 + offset)
 
 
+def _country(ref, partner: str) -> str:
+    """The partner's country as partners.yaml gives it last."""
+    return ref.partners.loc[ref.partners["partner_id"] == partner, "country"].iloc[-1]
+
+
 def _event(ref, partner: str, ref_id: str, kind: str, period: str, people: int, offset=0):
     return {
         "event_ref": ref_id,
@@ -70,7 +75,7 @@ def _event(ref, partner: str, ref_id: str, kind: str, period: str, people: int, 
         "event_type": kind,
         "start_date": _middle(ref, period, offset),
         "format": "in_person",
-        "country": ref.partner_table().set_index("partner_id").loc[partner, "country"],
+        "country": _country(ref, partner),
         "participants": people,
     }
 
@@ -123,7 +128,7 @@ def _practices(ref, partner: str, period: str) -> list[dict]:
             "practice_ref": gp,
             "title": title,
             "organisation": organisation,
-            "country": ref.partner_table().set_index("partner_id").loc[partner, "country"],
+            "country": _country(ref, partner),
             "identified_on": _middle(ref, found),
             "stage": "analysed" if _reached(periods, period, analysed) else "identified",
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 
 
 def _listed(ids: list[str]) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pipelines.core.metadata.tables import RECORD_SHEETS
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.demo.plan import (
     CITIES,
     COLLABORATION_PERIODS,

@@ -18,7 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipelines.core.outputs.template import write_template
-from pipelines.core.reference.loader import Reference, reference
+from pipelines.core.reference.loader import reference
+from pipelines.core.reference.model import Reference
 from pipelines.demo.builder import (
     Builder,
     Workbook,

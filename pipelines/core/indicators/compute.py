@@ -39,7 +39,7 @@ from pipelines.core.metadata.tables import (
     SUBMISSION_COMPLETENESS,
     SUBMISSIONS,
 )
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.facts import (
     CENT,

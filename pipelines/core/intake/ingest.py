@@ -41,7 +41,7 @@ from pipelines.core.metadata.tables import (
     TEMPLATE_VERSION,
     Sheet,
 )
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.archive import archive_bytes
 from pipelines.core.state.record_columns import RecordColumns, split
 

@@ -33,7 +33,8 @@ from pipelines.core.metadata.tables import (
     RECORD_SHEETS,
     Sheet,
 )
-from pipelines.core.reference.loader import Reference, reference
+from pipelines.core.reference.loader import reference
+from pipelines.core.reference.model import Reference
 
 CONTEXT: dict[str, str] = {
     "_partner_id": "partner_id",

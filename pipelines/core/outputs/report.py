@@ -33,7 +33,7 @@ from pipelines.core.outputs.report_submissions import (
     refused_rows,
     status_grid,
 )
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.reference.project import MeetingFloor, Project
 
 _ACHIEVED_COLOUR = "#1f5f8b"

@@ -31,7 +31,7 @@ from pipelines.core.metadata.enumerations import (
     ON_TIME,
     REJECTED,
 )
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 
 _CELL_TEXT = {
     ON_TIME: "✓",

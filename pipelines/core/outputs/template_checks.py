@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipelines.core.metadata.fields import Field
-from pipelines.core.reference.loader import Reference, reference
+from pipelines.core.reference.loader import reference
+from pipelines.core.reference.model import Reference
 
 # Excel keeps an inline drop-down list in at most 255 characters.
 _MAX_INLINE_LIST = 255

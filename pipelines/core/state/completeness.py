@@ -28,7 +28,7 @@ from pipelines.core.metadata.enumerations import (
     ON_TIME,
     REJECTED,
 )
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 
 # Each status in the words a coordinator reads on every surface (UI, run summary).
 STATUS_WORDS = {

@@ -37,7 +37,7 @@ from pipelines.core.metadata.tables import (
     RECORD_SHEETS,
     Table,
 )
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 
 CENT = Decimal("0.01")
 DUPLICATE_RULE = "probable_duplicate"

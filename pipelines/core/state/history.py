@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipelines.core.metadata.fields import PRACTICE_STAGES
 from pipelines.core.metadata.tables import GOOD_PRACTICE_STAGE_HISTORY
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.facts import conform
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.enumerations import MISSING, NOT_EXPECTED, REJECTED
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.completeness import NEEDS_ACTION, STATUS_WORDS, explain
 
 SENT_BACK = "sent_back"

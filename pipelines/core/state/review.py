@@ -43,7 +43,7 @@ from pipelines.core.metadata.enumerations import (
     SENT_BACK,
 )
 from pipelines.core.metadata.tables import REVIEWS
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.facts import conform, resolve_facts
 from pipelines.core.state.store import load_state
 from pipelines.core.state.submissions import current_records

@@ -33,7 +33,8 @@ from pipelines.core.intake.discovery import Candidate, discover
 from pipelines.core.intake.ingest import RETRY, Outcome, SubmissionState, ingest, refresh
 from pipelines.core.metadata.enumerations import LATE, ON_TIME
 from pipelines.core.metadata.tables import REFERENCE_TABLES
-from pipelines.core.reference.loader import Reference, reference
+from pipelines.core.reference.loader import reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.archive import remove_stale_temp_files
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.store import (

@@ -40,7 +40,7 @@ from pipelines.core.metadata.enumerations import (
     REJECTED,
 )
 from pipelines.core.metadata.tables import RECORD_SHEETS
-from pipelines.core.reference.loader import Reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.completeness import explain, submission_statuses
 from pipelines.core.state.morning import status_counts
 from pipelines.core.state.review import Ledger

@@ -34,12 +34,8 @@ from pipelines.core.outputs.dictionary import data_dictionary
 from pipelines.core.outputs.feedback import write_folder_feedback
 from pipelines.core.outputs.report import report_html
 from pipelines.core.outputs.template import write_template
-from pipelines.core.reference.loader import (
-    DEFAULT_PROJECT_DIR,
-    Reference,
-    load_reference,
-    reference,
-)
+from pipelines.core.reference.loader import DEFAULT_PROJECT_DIR, load_reference, reference
+from pipelines.core.reference.model import Reference
 from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.facts import resolve_facts
 from pipelines.platform.settings import PROJECT_DIR_ENV
