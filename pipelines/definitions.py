@@ -14,8 +14,9 @@ from pipelines.defs.intake.ingest_assets import (
 )
 from pipelines.defs.intake.reference_assets import reference_tables
 from pipelines.defs.io_managers import TableIOManager
-from pipelines.defs.operations.automation import daily_ingest, ingest_everything, raw_files_sensor
+from pipelines.defs.operations.automation import daily_ingest, raw_files_sensor
 from pipelines.defs.operations.executor import one_writer_executor
+from pipelines.defs.operations.jobs import ingest_everything
 from pipelines.defs.operations.run_retention import prune_runs_job, weekly_run_retention
 from pipelines.defs.publication.output_assets import (
     coordinator_summary,

@@ -92,7 +92,7 @@ def run_everything(
     unpublished snapshot is discarded here (see ``published_whole_or_not_at_all``).
     """
     from pipelines.definitions import defs
-    from pipelines.defs.operations.automation import INGEST_JOB
+    from pipelines.defs.operations.jobs import INGEST_JOB
 
     job = defs.resolve_job_def(INGEST_JOB)
     run_id = run_id or str(uuid.uuid4())
@@ -109,7 +109,7 @@ def run_everything(
 def _root_cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
     """The pipeline's own error inside Dagster's wrappers (else the innermost one).
 
-    A :class:`~pipelines.core.outputs.parquet.PublishError` already names the file and the
+    A :class:`~pipelines.platform.files.PublishError` already names the file and the
     operating system's reason, so it is preferred over the bare ``OSError`` it wraps.
     """
     chain = [error]

@@ -23,7 +23,6 @@ import pytest
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import published_tables
-from pipelines.core.outputs import parquet as publish
 from pipelines.core.outputs.manifest import (
     HISTORY_DIR,
     MANIFEST,
@@ -32,6 +31,7 @@ from pipelines.core.outputs.manifest import (
     snapshots,
 )
 from pipelines.core.reference.loader import DEFAULT_PROJECT_DIR
+from pipelines.platform import files as publish
 from tests.helpers.dagster import memory_dir
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 

@@ -15,11 +15,14 @@ from pathlib import Path
 
 from pipelines.app.run import run_everything
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import RETRY, SubmissionState, fingerprint, ingest
+from pipelines.core.intake.ingest import fingerprint, ingest
 from pipelines.core.intake.parsing import is_missing
+from pipelines.core.metadata.enumerations import RETRY
 from pipelines.core.reference.loader import reference
-from pipelines.core.state.archive import archive_bytes, remove_stale_temp_files
+from pipelines.core.state.archive import archive_bytes
 from pipelines.core.state.submissions import current_records
+from pipelines.core.state.versions import SubmissionState
+from pipelines.platform.files import remove_stale_temp_files
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
@@ -38,7 +41,7 @@ def test_a_file_replaced_between_discovery_and_reading_is_archived_under_its_own
 ):
     raw, _ = dirs
     path = make_workbook(raw, "P9", "RP11", {"Events": [{**GOOD_ROWS["Events"], "country": "BE"}]})
-    (candidate,) = discover(raw)
+    (candidate,) = discover(raw, reference())
     old_sha = fingerprint(candidate)
     # The partner's sync tool replaces the file: write beside it, rename over it.
     replacement = {**GOOD_ROWS["Events"], "country": "BE", "participants": 999}
@@ -73,7 +76,7 @@ def test_a_file_renamed_away_while_the_batch_is_read_affects_only_itself(tmp_pat
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     editor_temp = make_workbook(raw, "P9", "RP11", suffix=".ods")
     editor_temp = editor_temp.rename(raw / "P9" / "RP11.new")
-    candidates = discover(raw)
+    candidates = discover(raw, reference())
     editor_temp.rename(raw / "P9" / "RP11.ods")  # the editor's save completes
 
     outcomes = {o.file: o for o in ingest(candidates, reference(), tmp_path / "archive")}
@@ -96,7 +99,7 @@ def test_resubmitting_an_older_version_keeps_its_history(tmp_path, dirs):
     ):
         event = {**GOOD_ROWS["Events"], "participants": participants}
         make_workbook(raw, "P4", "RP07", {"Events": [event]})
-        (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive", now=day)
+        (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive", now=day)
         state = state.record(outcome).settle({outcome.file: outcome.sha256}, {})
         shas.append(outcome.sha256)
         assert state.current_sha256 == outcome.sha256, version
@@ -118,7 +121,7 @@ def test_current_records_follow_each_new_version(tmp_path, dirs):
     for participants in (10, 20):
         event = {**GOOD_ROWS["Events"], "participants": participants}
         make_workbook(raw, "P4", "RP07", {"Events": [event]})
-        (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
+        (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive")
         state = state.record(outcome).settle({outcome.file: outcome.sha256}, {})
         versions.append(state)
     first, second = versions
@@ -136,7 +139,7 @@ def test_a_huge_sparse_file_is_refused_on_its_size_without_being_read(tmp_path, 
     huge.parent.mkdir()
     with huge.open("wb") as handle:
         handle.truncate(8 * 1024**3)  # 8 GiB of holes: hashing it would read them all
-    (candidate,) = discover(raw)
+    (candidate,) = discover(raw, reference())
     assert fingerprint(candidate) == ""
     (outcome,) = ingest([candidate], reference(), tmp_path / "archive")
     assert (outcome.status, outcome.sha256) == ("rejected", "")
@@ -183,7 +186,7 @@ def test_the_next_run_cleans_up_after_a_killed_one(dirs, instance, tmp_path):
 def test_batches_of_workbooks_give_the_results_of_one_pass(tmp_path):
     """The bundled sample, with its deliberate flaws, read in batches of 7 and in one."""
     bundled = Path(__file__).resolve().parents[2] / "raw"
-    found = discover(bundled)
+    found = discover(bundled, reference())
     now = "2026-01-01T00:00:00+00:00"
     one = ingest(found, reference(), tmp_path / "a", now=now, batch_size=len(found))
     batched = ingest(found, reference(), tmp_path / "b", now=now, batch_size=7)

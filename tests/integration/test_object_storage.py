@@ -300,7 +300,7 @@ def test_the_sensor_sees_new_and_changed_objects(s3_server, bucket, tmp_path, in
 
 def _ingest_job() -> dg.JobDefinition:
     from pipelines.definitions import defs
-    from pipelines.defs.operations.automation import INGEST_JOB
+    from pipelines.defs.operations.jobs import INGEST_JOB
 
     return defs.resolve_job_def(INGEST_JOB)
 

@@ -199,7 +199,8 @@ def test_partitions_tell_each_partner_periods_truth(dirs, instance):
 
 
 def test_the_daily_run_ingests_the_first_and_the_last_partner_period(dirs, instance):
-    from pipelines.defs.operations.automation import INGEST_JOB, daily_ingest
+    from pipelines.defs.operations.automation import daily_ingest
+    from pipelines.defs.operations.jobs import INGEST_JOB
 
     raw, assets = dirs
     first = {**GOOD_ROWS["Events"], "start_date": dt.date(2016, 6, 1)}

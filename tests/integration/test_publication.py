@@ -20,7 +20,6 @@ import pytest
 
 from pipelines.app.run import run_everything
 from pipelines.core.metadata.tables import PERIODS, published_tables
-from pipelines.core.outputs import parquet as publish
 from pipelines.core.outputs.manifest import (
     MANIFEST,
     current_manifest,
@@ -32,6 +31,7 @@ from pipelines.core.outputs.manifest import (
 from pipelines.core.outputs.parquet import run_id_of, write_parquet
 from pipelines.core.outputs.warehouse import build_database, connect
 from pipelines.core.reference.loader import reference
+from pipelines.platform import files as publish
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 

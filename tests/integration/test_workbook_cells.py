@@ -72,7 +72,7 @@ def formula(text: str, cached: object) -> Writer:
 
 
 def _ingest(raw: Path, tmp_path: Path) -> Outcome:
-    (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
+    (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive")
     return outcome
 
 

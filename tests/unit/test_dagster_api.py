@@ -20,7 +20,7 @@ KNOWN_PRIVATE = {
     # partition nor target, and ``dg.AssetCheckEvaluation``'s ``target_materialization_data``
     # takes a class Dagster does not export. Partition-scoped checks are still a preview:
     # dagster-io/dagster#17005 (Partitioned asset checks).
-    "defs/intake/submission_status.py": (
+    "defs/intake/check_targets.py": (
         "from dagster._core.definitions.asset_checks.asset_check_evaluation import"
     ),
 }

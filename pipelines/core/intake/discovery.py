@@ -28,8 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from pipelines.core.metadata.rules import message_for
-from pipelines.core.reference.loader import reference
+from pipelines.core.reference.model import Reference
 
 ACCEPTED_SUFFIXES = (".xlsx", ".ods")
 
@@ -44,11 +43,6 @@ class Rejection:
     @property
     def details(self) -> dict[str, object]:
         return dict(self.facts)
-
-    @property
-    def message(self) -> str:
-        """What the partner reads, worded by the rule registry."""
-        return message_for(self.rule, **self.details)
 
 
 def _rejection_of(rule: str, **facts: object) -> Rejection:
@@ -66,12 +60,13 @@ class Candidate:
     rejection: Rejection | None
 
 
-def discover(raw_dir: Path) -> list[Candidate]:
-    """Every file under ``raw_dir`` (but ignored ones), sorted by relative path."""
+def discover(raw_dir: Path, ref: Reference) -> list[Candidate]:
+    """Every file under ``raw_dir`` (but ignored ones), sorted by relative path, each
+    attributed to a partner and period of the project ``ref``."""
     root = Path(raw_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"the raw directory {root} does not exist or is not a folder")
-    ids = _Ids(tuple(reference().partner_ids), tuple(reference().period_ids))
+    ids = _Ids(tuple(ref.partner_ids), tuple(ref.period_ids))
     found = [_candidate(root, entry, ids) for entry in _walk(root)]
     return _one_workbook_each(sorted(found, key=lambda candidate: candidate.file))
 

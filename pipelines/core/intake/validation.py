@@ -15,41 +15,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
 
+from pipelines.core.intake.issues import issues_frame, make_issue
 from pipelines.core.intake.parsing import finalise_column, is_invalid, parse_column
 from pipelines.core.metadata.fields import BACK_TO_BACK_ACTIVITIES
-from pipelines.core.metadata.rules import PANDERA_CHECK_RULES, RULES, make_issue
+from pipelines.core.metadata.rules import PANDERA_CHECK_RULES, RULES
 from pipelines.core.metadata.schemas import RowCheck, sheet_schema
+from pipelines.core.metadata.sheets import CONTEXT, SOURCE
 from pipelines.core.metadata.tables import (
     COLLABORATIONS_SHEET,
     EVENTS_SHEET,
-    ISSUE_COLUMNS,
     MEASURES_SHEET,
     PRACTICES_SHEET,
     RECORD_SHEETS,
     Sheet,
 )
-from pipelines.core.reference.loader import reference
 from pipelines.core.reference.model import Reference
 
-CONTEXT: dict[str, str] = {
-    "_partner_id": "partner_id",
-    "_period_id": "period_id",
-    "_file": "file",
-    "_sha256": "sha256",
-    "_submitted_on": "submitted_on",
-    "_row": "row",
-}
-"""Each context column of a sheet frame and what it carries: the attribute of the file
-version's outcome it is filled from (the row: the spreadsheet row), and the column of
-the published records it becomes. The one list of it, for ingest and validation."""
-LINEAGE: dict[str, str] = {c: name for c, name in CONTEXT.items() if name != "submitted_on"}
-"""The context a published record keeps (the submission date is the submission's)."""
-SOURCE = ("file", "sha256", "partner_id", "period_id")
+ProjectRowCheck = Callable[[pd.DataFrame, Reference], pd.Series]
+"""A rule across columns: True for each row that passes, given the project it is about."""
 
 
 def _valid(series: pd.Series) -> pd.Series:
@@ -74,9 +63,9 @@ def _not_after_submission(df: pd.DataFrame, column: str) -> pd.Series:
     return ~later.astype(bool)
 
 
-def _not_in_gap(df: pd.DataFrame, column: str) -> pd.Series:
+def _not_in_gap(df: pd.DataFrame, column: str, ref: Reference) -> pd.Series:
     ok = _dates_ok(df, column)
-    in_gap = reference().in_gap
+    in_gap = ref.in_gap
     return ~(ok & df[column].where(ok, None).map(lambda d: d is not None and in_gap(d)))
 
 
@@ -90,38 +79,41 @@ def _unique_ref(df: pd.DataFrame, ref: str) -> pd.Series:
 # --- the rules across columns, per sheet (the column rules come from the fields) --------
 
 
-def _unique(ref: str) -> tuple[str, RowCheck]:
-    return (f"duplicate_ref:{ref}", lambda df: _unique_ref(df, ref))
+def _unique(key: str) -> tuple[str, ProjectRowCheck]:
+    return (f"duplicate_ref:{key}", lambda df, _ref: _unique_ref(df, key))
 
 
-def _submitted_after(column: str) -> tuple[str, RowCheck]:
-    return (f"date_after_submission:{column}", lambda df: _not_after_submission(df, column))
+def _submitted_after(column: str) -> tuple[str, ProjectRowCheck]:
+    return (
+        f"date_after_submission:{column}",
+        lambda df, _ref: _not_after_submission(df, column),
+    )
 
 
-def _outside_gap(column: str) -> tuple[str, RowCheck]:
-    return (f"date_in_gap:{column}", lambda df: _not_in_gap(df, column))
+def _outside_gap(column: str) -> tuple[str, ProjectRowCheck]:
+    return (f"date_in_gap:{column}", lambda df, ref: _not_in_gap(df, column, ref))
 
 
-def _end_after_start(df: pd.DataFrame) -> pd.Series:
+def _end_after_start(df: pd.DataFrame, _ref: Reference) -> pd.Series:
     ok = _dates_ok(df, "start_date", "end_date")
     return ~ok | (df["end_date"].where(ok, dt.date.min) >= df["start_date"].where(ok, dt.date.min))
 
 
-def _hosting(df: pd.DataFrame) -> pd.Series:
+def _hosting(df: pd.DataFrame, ref: Reference) -> pd.Series:
     """Rows whose event type hosts a guest partner (event_types.csv, hosts_guest_partner)."""
-    return df["event_type"].isin(reference().event_types_with("hosts_guest_partner"))
+    return df["event_type"].isin(ref.event_types_with("hosts_guest_partner"))
 
 
-def _guest_named(df: pd.DataFrame) -> pd.Series:
-    return ~(_hosting(df) & df["guest_partner_id"].isna())
+def _guest_named(df: pd.DataFrame, ref: Reference) -> pd.Series:
+    return ~(_hosting(df, ref) & df["guest_partner_id"].isna())
 
 
-def _guest_is_another_partner(df: pd.DataFrame) -> pd.Series:
-    return ~(_hosting(df) & (df["guest_partner_id"] == df["_partner_id"]))
+def _guest_is_another_partner(df: pd.DataFrame, ref: Reference) -> pd.Series:
+    return ~(_hosting(df, ref) & (df["guest_partner_id"] == df["_partner_id"]))
 
 
-def _within_reporting_period(df: pd.DataFrame) -> pd.Series:
-    periods = reference().periods.set_index("period_id")
+def _within_reporting_period(df: pd.DataFrame, ref: Reference) -> pd.Series:
+    periods = ref.periods.set_index("period_id")
     ok = _dates_ok(df, "start_date") & df["_period_id"].isin(periods.index)
     starts = df["_period_id"].map(periods["start_date"]).where(ok, None)
     ends = df["_period_id"].map(periods["end_date"]).where(ok, None)
@@ -132,8 +124,7 @@ def _within_reporting_period(df: pd.DataFrame) -> pd.Series:
     return pd.Series(inside, index=df.index)
 
 
-def _type_in_its_phase(df: pd.DataFrame) -> pd.Series:
-    ref = reference()
+def _type_in_its_phase(df: pd.DataFrame, ref: Reference) -> pd.Series:
     phases = ref.event_phases()
     ok = _dates_ok(df, "start_date") & df["event_type"].isin(phases)
     fits = []
@@ -143,8 +134,7 @@ def _type_in_its_phase(df: pd.DataFrame) -> pd.Series:
     return pd.Series(fits, index=df.index)
 
 
-def _no_longer_than_its_type_allows(df: pd.DataFrame) -> pd.Series:
-    ref = reference()
+def _no_longer_than_its_type_allows(df: pd.DataFrame, ref: Reference) -> pd.Series:
     limits = {t: ref.max_days(t) for t in ref.event_type_ids}
     ok = _dates_ok(df, "start_date", "end_date") & df["event_type"].map(limits).notna()
     fits = [
@@ -156,25 +146,25 @@ def _no_longer_than_its_type_allows(df: pd.DataFrame) -> pd.Series:
     return pd.Series(fits, index=df.index)
 
 
-def _back_to_back_where_allowed(df: pd.DataFrame) -> pd.Series:
-    allowed = reference().event_types_with("back_to_back_allowed")
+def _back_to_back_where_allowed(df: pd.DataFrame, ref: Reference) -> pd.Series:
+    allowed = ref.event_types_with("back_to_back_allowed")
     return df["back_to_back"].isna() | df["event_type"].isin(allowed)
 
 
-def _own_instrument(df: pd.DataFrame) -> pd.Series:
-    owner = df["policy_instrument_id"].map(reference().instrument_owners())
+def _own_instrument(df: pd.DataFrame, ref: Reference) -> pd.Series:
+    owner = df["policy_instrument_id"].map(ref.instrument_owners())
     return df["policy_instrument_id"].isna() | (owner == df["_partner_id"])
 
 
-def _sf_only_on_sf_instruments(df: pd.DataFrame) -> pd.Series:
-    linked = df["policy_instrument_id"].map(reference().instrument_sf_linked())
+def _sf_only_on_sf_instruments(df: pd.DataFrame, ref: Reference) -> pd.Series:
+    linked = df["policy_instrument_id"].map(ref.instrument_sf_linked())
     positive = _valid(df["sf_influenced_eur"]) & df["sf_influenced_eur"].map(
         lambda v: not is_invalid(v) and v is not None and v > 0
     )
     return ~(positive & linked.eq(False))
 
 
-def _implemented_has_date(df: pd.DataFrame) -> pd.Series:
+def _implemented_has_date(df: pd.DataFrame, _ref: Reference) -> pd.Series:
     return ~((df["status"] == "implemented") & df["implemented_on"].isna())
 
 
@@ -190,7 +180,7 @@ COLUMN_CHECKS: dict[str, dict[str, list[pa.Check]]] = {
         "back_to_back": [pa.Check(_known_activities, name="unknown_back_to_back_activity")]
     },
 }
-ROW_CHECKS: dict[str, tuple[tuple[str, RowCheck], ...]] = {
+ROW_CHECKS: dict[str, tuple[tuple[str, ProjectRowCheck], ...]] = {
     EVENTS_SHEET.name: (
         _unique("event_ref"),
         ("end_before_start", _end_after_start),
@@ -222,13 +212,17 @@ ROW_CHECKS: dict[str, tuple[tuple[str, RowCheck], ...]] = {
 SHEETS: dict[str, Sheet] = {s.name: s for s in RECORD_SHEETS}
 
 
+def _bound(check: ProjectRowCheck, ref: Reference) -> RowCheck:
+    return lambda df: check(df, ref)
+
+
 def schema_of(sheet: Sheet, ref: Reference) -> pa.DataFrameSchema:
     """The sheet's Pandera schema: generated from its fields, plus its cross-column rules."""
     return sheet_schema(
         sheet,
         ref,
         column_checks=COLUMN_CHECKS.get(sheet.name),
-        row_checks=ROW_CHECKS[sheet.name],
+        row_checks=tuple((name, _bound(check, ref)) for name, check in ROW_CHECKS[sheet.name]),
     )
 
 
@@ -253,7 +247,7 @@ def _rule_and_column(check: str, column: str | None) -> tuple[str, str | None]:
     return name, (match and match.group("column")) or RULES[name].column or column
 
 
-def prepare(sheet: Sheet, raw: pd.DataFrame) -> pd.DataFrame:
+def prepare(sheet: Sheet, raw: pd.DataFrame, ref: Reference) -> pd.DataFrame:
     """Parse each column of a raw sheet frame once; context columns pass through."""
     prepared = {c: raw[c] for c in CONTEXT if c in raw}
     for f in sheet.columns:
@@ -266,8 +260,7 @@ def prepare(sheet: Sheet, raw: pd.DataFrame) -> pd.DataFrame:
         frame["end_date"] = frame["end_date"].where(frame["end_date"].notna(), start)
     if sheet is MEASURES_SHEET:
         instruments = {
-            p: ", ".join(reference().instruments_of(p)) or "none"
-            for p in frame["_partner_id"].unique()
+            p: ", ".join(ref.instruments_of(p)) or "none" for p in frame["_partner_id"].unique()
         }
         frame["_own_instrument"] = frame["_partner_id"].map(instruments)
     return frame
@@ -287,7 +280,9 @@ def source_of(record: dict) -> dict[str, object]:
     return {name: record.get(column) for column, name in CONTEXT.items() if name in SOURCE}
 
 
-def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> list[dict]:
+def _issue_rows(
+    sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame, ref: Reference
+) -> list[dict]:
     keyed = failures.assign(
         index=failures["index"].astype(int),
         key=[
@@ -296,7 +291,6 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
         ],
     ).drop_duplicates(["index", "key"])
     records = frame.loc[keyed["index"]].to_dict("records")
-    ref = reference()
     rows = []
     for (name, column), record in zip(keyed["key"], records, strict=True):
         facts: dict[str, object] = {}
@@ -321,22 +315,15 @@ def _issue_rows(sheet: Sheet, frame: pd.DataFrame, failures: pd.DataFrame) -> li
     return rows
 
 
-def issues_frame(rows: list[dict]) -> pd.DataFrame:
-    """Issue rows as a frame with exactly the ``validation_issues`` columns."""
-    frame = pd.DataFrame(rows, columns=list(ISSUE_COLUMNS))
-    frame["row"] = frame["row"].astype("Int64")
-    return frame
-
-
-def validate_sheet(sheet: Sheet, raw: pd.DataFrame) -> SheetResult:
+def validate_sheet(sheet: Sheet, raw: pd.DataFrame, ref: Reference) -> SheetResult:
     """Validate the raw rows of one sheet from any number of workbooks in one pass.
 
     ``raw`` holds the sheet's canonical columns as read plus the context columns, with a
     unique index. Rows with an error are left out of ``valid``; warnings keep the row.
     """
-    frame = prepare(sheet, raw.reset_index(drop=True))
-    failures = _failures(schema_of(sheet, reference()), frame)
-    issues = issues_frame(_issue_rows(sheet, frame, failures))
+    frame = prepare(sheet, raw.reset_index(drop=True), ref)
+    failures = _failures(schema_of(sheet, ref), frame)
+    issues = issues_frame(_issue_rows(sheet, frame, failures, ref))
     bad = issues.loc[issues["severity"] == "error"]
     quarantined = set(zip(bad["file"], bad["row"].astype(int), strict=True))
     keep = [

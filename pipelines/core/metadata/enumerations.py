@@ -17,6 +17,8 @@ INDICATOR_TYPES = ("output", "result", "context")
 # A workbook version's outcome.
 ACCEPTED, REJECTED = "accepted", "rejected"
 SUBMISSION_STATUSES = (ACCEPTED, REJECTED)
+# A file that vanished or changed while read: read again next run, never recorded.
+RETRY = "retry"
 
 # A partner-period's one status (pipelines.core.state.completeness decides it).
 ON_TIME = "on_time"

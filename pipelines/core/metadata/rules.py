@@ -4,10 +4,10 @@ A partner reads the message, so its wording lives here and nowhere else; the cod
 finds a problem only names the rule and hands over the facts the template quotes. The
 facts a message takes from the project (its dates, a gap between periods, the length of
 a staff exchange, the partner and period ids, the example file names) come from the
-reference data through :attr:`Reference.terms` and :func:`_examples`, so editing a
+reference data (:mod:`pipelines.core.intake.issues` fills them in), so editing a
 reference file changes the messages too.
 
-:func:`make_issue` is the one constructor of a ``validation_issues`` row. ``level`` says
+``level`` says
 what a failure refuses: ``file`` and ``workbook`` errors reject the whole file (a
 ``workbook`` warning names a part of it that was not read), ``row`` and ``fact`` rules
 quarantine the row (error) or keep it with a warning.
@@ -19,10 +19,6 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
-
-from pipelines.core.intake.parsing import as_text
-from pipelines.core.metadata.fields import BACK_TO_BACK_ACTIVITIES, FIELDS
-from pipelines.core.reference.loader import Reference, reference
 
 Severity = Literal["error", "warning"]
 Level = Literal["file", "workbook", "row", "fact"]
@@ -48,14 +44,9 @@ class Rule:
             name for _, name, _, _ in string.Formatter().parse(self.template) if name is not None
         )
 
-    def message(self, terms: Mapping[str, object]) -> str:
-        """The message with every placeholder filled; an empty value reads 'empty'."""
-        return self.template.format_map({name: _shown(terms[name]) for name in self.placeholders})
-
-
-def _shown(value: object) -> str:
-    text = as_text(value)
-    return "empty" if text is None else text
+    def message(self, terms: Mapping[str, str]) -> str:
+        """The message with every placeholder filled by its term, already in words."""
+        return self.template.format_map({name: terms[name] for name in self.placeholders})
 
 
 def _r(
@@ -738,73 +729,3 @@ if len(RULES) != len(_RULE_LIST):  # a second declaration would silently win
 
 # Pandera's built-in check names, for the generated field checks that use them.
 PANDERA_CHECK_RULES = {"not_nullable": "required_value_missing"}
-
-_FIXED_TERMS = {"activities": ", ".join(BACK_TO_BACK_ACTIVITIES)}
-
-
-def _examples(ref: Reference) -> dict[str, str]:
-    """Example names a message shows, taken from the project in use so that they are
-    names its partners can write (its first partner and period)."""
-    partner, period = ref.partner_ids[0], ref.period_ids[0]
-    return {"example_file": f"{partner}/{period}.xlsx", "example_period": period}
-
-
-def _terms(
-    column: str | None, value: object, ref: Reference | None, facts: Mapping[str, object]
-) -> dict[str, object]:
-    ref = ref or reference()
-    return {
-        **_FIXED_TERMS,
-        **_examples(ref),
-        **ref.terms,
-        "hint": FIELDS[column].hint_for(ref) if column in FIELDS else "a valid value",
-        **facts,
-        "column": column,
-        "value": value,
-    }
-
-
-def message_for(
-    name: str, /, *, column: str | None = None, value: object = None, **facts: object
-) -> str:
-    """The message of a rule alone, for a finding reported before its file is known."""
-    rule = RULES[name]
-    return rule.message(_terms(column or rule.column, value, None, facts))
-
-
-def make_issue(
-    name: str,
-    source: Mapping[str, object],
-    /,
-    *,
-    sheet: str | None = None,
-    row: int | None = None,
-    column: str | None = None,
-    value: object = None,
-    ref: Reference | None = None,
-    record_ref: object = None,
-    **facts: object,
-) -> dict[str, object]:
-    """The one constructor of a ``validation_issues`` row.
-
-    ``source`` names the file version (``file``, ``sha256``, ``partner_id``,
-    ``period_id``; missing keys are empty); ``facts`` are what the rule's template
-    quotes beyond the column, the value and the reference terms.
-    """
-    rule = RULES[name]
-    column = column or rule.column
-    terms = _terms(column, value, ref, {**source, "sheet": sheet, **facts})
-    return {
-        "partner_id": source.get("partner_id"),
-        "period_id": source.get("period_id"),
-        "file": source.get("file"),
-        "sha256": source.get("sha256"),
-        "sheet": sheet,
-        "row": row,
-        "column": column,
-        "record_ref": as_text(record_ref),
-        "value": as_text(value),
-        "severity": rule.severity,
-        "rule": name,
-        "message": rule.message(terms),
-    }

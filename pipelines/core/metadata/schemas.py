@@ -25,7 +25,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.core.metadata.fields import Field
-from pipelines.core.metadata.tables import Sheet, Table
+from pipelines.core.metadata.table_model import Sheet, Table
 
 
 class ProjectValues(Protocol):

@@ -119,3 +119,18 @@ RECORD_SHEETS: tuple[Sheet, ...] = (
 COVER_SHEET = "Cover"
 GUIDE_SHEET = "Guide"
 TEMPLATE_VERSION = 1
+
+CONTEXT: dict[str, str] = {
+    "_partner_id": "partner_id",
+    "_period_id": "period_id",
+    "_file": "file",
+    "_sha256": "sha256",
+    "_submitted_on": "submitted_on",
+    "_row": "row",
+}
+"""Each context column of a sheet frame and what it carries: the attribute of the file
+version's outcome it is filled from (the row: the spreadsheet row), and the column of
+the published records it becomes. The one list of it, for ingest and validation."""
+LINEAGE: dict[str, str] = {c: name for c, name in CONTEXT.items() if name != "submitted_on"}
+"""The context a published record keeps (the submission date is the submission's)."""
+SOURCE = ("file", "sha256", "partner_id", "period_id")

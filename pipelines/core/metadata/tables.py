@@ -122,22 +122,6 @@ SUBMISSIONS = Table(
         {"file", "sha256", "status", "current", "in_folder", "n_errors", "n_warnings"}
     ),
 )
-# Columns of an issue inside the pipeline (the rules, the feedback workbooks); the
-# published table renames row and column, both SQL reserved words.
-ISSUE_COLUMNS = (
-    "partner_id",
-    "period_id",
-    "file",
-    "sha256",
-    "sheet",
-    "row",
-    "column",
-    "record_ref",
-    "value",
-    "severity",
-    "rule",
-    "message",
-)
 VALIDATION_ISSUES = Table(
     name="validation_issues",
     description="Every problem found in every workbook version seen; is_open marks those the"

@@ -28,7 +28,7 @@ from xlsxwriter.worksheet import Worksheet
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.enumerations import LATE, NOT_EXPECTED, ON_TIME, REJECTED
 from pipelines.core.metadata.rules import RULES
-from pipelines.core.outputs.parquet import write_atomic
+from pipelines.platform.files import write_atomic
 
 if TYPE_CHECKING:
     from pipelines.core.state.review import Decision

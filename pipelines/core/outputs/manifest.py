@@ -28,7 +28,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipelines.core.metadata.tables import Table
-from pipelines.core.outputs.parquet import run_id_of, with_run_id, write_atomic
+from pipelines.core.outputs.parquet import run_id_of, with_run_id
+from pipelines.platform.files import write_atomic
 
 HISTORY_DIR = "history"
 MANIFEST = "manifest.json"

@@ -1,18 +1,11 @@
 """Writing published files: typed Parquet, replaced atomically.
 
-A file under the assets directory is always either the previous complete version or
-the new complete version: every write goes to a temporary name in the same folder
-and is renamed into place, so a reader (or a crash) never sees half a file. A write
-that fails raises :class:`PublishError` naming the file and the cause in one line, so
-a full disk reads as such rather than as a stack of framework frames.
+Every file goes through :func:`pipelines.platform.files.write_atomic`, so a reader (or a
+crash) never sees half a file.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -21,60 +14,9 @@ import pyarrow.parquet as pq
 
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.tables import Table
-from pipelines.core.state.archive import temp_prefix
+from pipelines.platform.files import write_atomic
 
 RUN_ID_KEY = b"run_id"
-
-# Called with the target of every atomic write just before it is renamed into place.
-# Crash tests set it to fail at the n-th write of a real run; nothing else does.
-fault_hook: Callable[[Path], None] | None = None
-
-
-class PublishError(OSError):
-    """A published file could not be written; the message names it and the cause."""
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it into place on success."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise PublishError(f"could not write {target}: {_cause(exc)}") from exc
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp makes owner-only files; published files are for BI users too.
-    os.chmod(tmp_path, 0o666 & ~_umask())
-    try:
-        yield tmp_path
-        if fault_hook is not None:
-            fault_hook(target)
-        os.replace(tmp_path, target)
-    except PublishError:
-        raise
-    except OSError as exc:
-        raise PublishError(f"could not write {target}: {_cause(exc)}") from exc
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-def _cause(exc: OSError) -> str:
-    """The operating system's reason, without the repeated file name."""
-    return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp)`` and move the result to ``target`` only if it succeeded."""
-    with atomic_path(target) as tmp:
-        write(tmp)
-    return target
 
 
 def to_arrow(frame: pd.DataFrame, table: Table) -> pa.Table:

@@ -24,7 +24,6 @@ import pandas as pd
 
 from pipelines.core.outputs.numbers import figure, percent
 from pipelines.core.outputs.pages import render
-from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.outputs.report_submissions import (
     fix_sections,
     grid_periods,
@@ -35,6 +34,7 @@ from pipelines.core.outputs.report_submissions import (
 )
 from pipelines.core.reference.model import Reference
 from pipelines.core.reference.project import MeetingFloor, Project
+from pipelines.platform.files import write_atomic
 
 _ACHIEVED_COLOUR = "#1f5f8b"
 _TARGET_COLOUR = "#c0392b"

@@ -32,7 +32,6 @@ from pipelines.core.metadata.tables import (
     TEMPLATE_VERSION,
     Sheet,
 )
-from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.outputs.template_checks import (
     PREFILLED_COVER,
     Context,
@@ -42,6 +41,7 @@ from pipelines.core.outputs.template_checks import (
     cover_check,
 )
 from pipelines.core.outputs.template_ods import ods_bytes
+from pipelines.platform.files import write_atomic
 
 Records = Mapping[str, Sequence[Mapping[str, object]]]
 

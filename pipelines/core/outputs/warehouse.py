@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.metadata.tables import Table
-from pipelines.core.outputs.parquet import atomic_path
+from pipelines.platform.files import atomic_path
 
 DATABASE = "clusterix.duckdb"
 

@@ -25,14 +25,13 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.core.intake.issues import issues_frame, make_issue
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.fields import Field
-from pipelines.core.metadata.rules import make_issue
 from pipelines.core.metadata.tables import (
     EVENTS,
     EVENTS_SHEET,
     FACT_TABLES,
-    ISSUE_COLUMNS,
     POLICY_MEASURES,
     RECORD_SHEETS,
     Table,
@@ -264,8 +263,7 @@ def resolve_facts(
         if table is POLICY_MEASURES:
             current = _with_implemented_periods(current, ref)
         tables[table.name] = conform(current, table)
-    frame = pd.DataFrame(issues, columns=list(ISSUE_COLUMNS)).astype({"row": "Int64"})
-    return Facts(tables=tables, issues=frame)
+    return Facts(tables=tables, issues=issues_frame(issues))
 
 
 def records_up_to(

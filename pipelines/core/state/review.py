@@ -29,8 +29,6 @@ from typing import IO
 
 import pandas as pd
 
-from pipelines.core.indicators.compute import IndicatorResult, compute_indicators
-from pipelines.core.intake.ingest import SubmissionState
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.enumerations import (
     APPROVE,
@@ -44,9 +42,9 @@ from pipelines.core.metadata.enumerations import (
 )
 from pipelines.core.metadata.tables import REVIEWS
 from pipelines.core.reference.model import Reference
-from pipelines.core.state.facts import conform, resolve_facts
+from pipelines.core.state.facts import conform
 from pipelines.core.state.store import load_state
-from pipelines.core.state.submissions import current_records
+from pipelines.core.state.versions import SubmissionState
 
 LEDGER = Path("reviews") / "ledger.jsonl"
 
@@ -174,15 +172,6 @@ class Ledger:
         """Every decision, one row each, numbered in ledger order (REVIEWS)."""
         rows = [{"review_no": n, **asdict(d)} for n, d in enumerate(self.decisions, start=1)]
         return conform(pd.DataFrame(rows, columns=REVIEWS.column_names), REVIEWS)
-
-
-def approved_indicators(
-    ledger: Ledger, states: Iterable[SubmissionState], ref: Reference
-) -> dict[str, IndicatorResult]:
-    """Every indicator from the approved partner-periods only: the same computation as the
-    published figures, over the records of the approved versions (DHIS2's approved data)."""
-    records = current_records(ledger.approved(states))
-    return compute_indicators(resolve_facts(records, ref, with_issues=False).tables, ref)
 
 
 def _check(ledger: Ledger, state: SubmissionState, decision: str, note: str, by: str) -> str:

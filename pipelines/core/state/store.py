@@ -26,9 +26,9 @@ from typing import TypeVar
 
 import pandas as pd
 
-from pipelines.core.intake.ingest import SubmissionState, VersionKey
-from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.state.record_columns import RecordColumns
+from pipelines.core.state.versions import SubmissionState, VersionKey
+from pipelines.platform.files import write_atomic
 
 # Bumped whenever SubmissionState changes shape: states of another format are then
 # ignored and the files in raw/ ingested afresh, rather than misread.

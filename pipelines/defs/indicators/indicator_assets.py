@@ -15,6 +15,7 @@ from decimal import Decimal
 import dagster as dg
 import pandas as pd
 
+from pipelines.core.indicators.approved import approved_indicators
 from pipelines.core.indicators.compute import (
     IndicatorResult,
     compute_indicators,
@@ -40,10 +41,10 @@ from pipelines.core.metadata.tables import (
 from pipelines.core.outputs.numbers import figure, percent, with_unit
 from pipelines.core.outputs.report import data_uri, indicator_chart_svg
 from pipelines.core.reference.loader import reference
-from pipelines.core.state.review import Ledger, approved_indicators
+from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import current_records
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
-from pipelines.defs.intake.ingest_assets import REFERENCE_KEYS, all_states
+from pipelines.defs.intake.saved_states import REFERENCE_KEYS, all_states
 from pipelines.defs.metadata import BAR_CELLS, markdown_table
 from pipelines.defs.resources import ClusterixPaths
 

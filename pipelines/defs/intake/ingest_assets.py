@@ -30,12 +30,10 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.core.intake.discovery import Candidate, discover
-from pipelines.core.intake.ingest import RETRY, Outcome, SubmissionState, ingest, refresh
-from pipelines.core.metadata.enumerations import LATE, ON_TIME
-from pipelines.core.metadata.tables import REFERENCE_TABLES
+from pipelines.core.intake.ingest import ingest, refresh
+from pipelines.core.metadata.enumerations import LATE, ON_TIME, RETRY
 from pipelines.core.reference.loader import reference
 from pipelines.core.reference.model import Reference
-from pipelines.core.state.archive import remove_stale_temp_files
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.store import (
     ARCHIVE_DIR,
@@ -43,6 +41,15 @@ from pipelines.core.state.store import (
     load_states,
     save_record,
     save_state,
+)
+from pipelines.core.state.versions import SubmissionState
+from pipelines.defs.intake.check_targets import targeting
+from pipelines.defs.intake.saved_states import (
+    REFERENCE_KEYS,
+    STRAYS,
+    all_states,
+    save_strays,
+    stray_outcomes,
 )
 from pipelines.defs.intake.submission_status import (
     ACCEPTED_CHECK,
@@ -58,16 +65,14 @@ from pipelines.defs.intake.submission_status import (
     programme_grid,
     signature,
     state_statuses,
-    targeting,
 )
 from pipelines.defs.intake.up_to_date import nothing_new, published_and_current, record_build
 from pipelines.defs.partitions import partition_key, submission_partitions
 from pipelines.defs.resources import ClusterixPaths
+from pipelines.platform.files import remove_stale_temp_files
 from pipelines.platform.settings import settings
 
 STATES = dg.AssetKey("submission_states")
-STRAYS = "unattributed_files"
-REFERENCE_KEYS = [dg.AssetKey(t.name) for t in REFERENCE_TABLES]
 
 submission = dg.AssetSpec(
     SUBMISSION,
@@ -88,36 +93,6 @@ submission = dg.AssetSpec(
 
 def _attributable(candidate: Candidate, ref: Reference) -> bool:
     return candidate.partner_id in ref.partner_ids and candidate.period_id in ref.period_ids
-
-
-def all_states(paths: ClusterixPaths) -> dict[str, SubmissionState]:
-    """Every partner x period's state (expected or not), keyed ``partner|period``."""
-    ref = reference()
-    pairs = [(p, q) for p in ref.partner_ids for q in ref.period_ids]
-    return load_states(paths.state, pairs)
-
-
-_STRAY_FIELDS = ("file", "sha256", "partner_id", "period_id", "status", "seen_at")
-
-
-def _stray_document(outcome: Outcome) -> dict[str, object]:
-    return {
-        **{name: getattr(outcome, name) for name in _STRAY_FIELDS},
-        "issues": [dict(issue) for issue in outcome.issues],
-    }
-
-
-def _strays_of(document: object) -> list[Outcome]:
-    """The stray outcomes a saved document holds (raises for one that holds others)."""
-    return [
-        Outcome(**{name: d[name] for name in _STRAY_FIELDS}, issues=[dict(i) for i in d["issues"]])
-        for d in document
-    ]
-
-
-def stray_outcomes(paths: ClusterixPaths) -> list[Outcome]:
-    """The files of the drop folder that belong to no partner-period, as last ingested."""
-    return load_record(paths.state, STRAYS, _strays_of, [])
 
 
 def _signatures_of(document: object) -> dict[str, tuple[str | None, ...]]:
@@ -277,7 +252,7 @@ def _report(
         nothing_new(context)
         return
     record_build(context, paths.state, found)
-    save_record(paths.state, STRAYS, [_stray_document(o) for o in stray_results])
+    save_strays(paths, stray_results)
     if STATES in context.selected_asset_keys:
         yield dg.MaterializeResult(
             asset_key="submission_states",
@@ -360,7 +335,7 @@ def _ingest_step(chunks: int) -> dg.AssetsDefinition:
     def ingest_submissions(context: dg.AssetExecutionContext, paths: ClusterixPaths):
         """Ingest the new and changed files of the drop folder in one pass (one chunk), or
         report what the chunk steps ingested."""
-        found = discover(paths.raw)
+        found = discover(paths.raw, reference())
         if chunks == 1:
             ingested, states = _ingest(context, paths, found)
             for state in states:
@@ -395,7 +370,7 @@ def _chunk_step(index: int, chunks: int) -> dg.AssetsDefinition:
     )
     def chunk(context: dg.AssetExecutionContext, paths: ClusterixPaths) -> dg.MaterializeResult:
         partners = chunk_partners(reference(), index, chunks)
-        ingested, states = _ingest(context, paths, discover(paths.raw), partners)
+        ingested, states = _ingest(context, paths, discover(paths.raw, reference()), partners)
         # What changed is recorded before the states: never a changed state unreported.
         earlier = load_record(paths.state, name, Ingested.of, Ingested())
         save_record(paths.state, name, earlier.then(ingested).document())

@@ -25,11 +25,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 import pandas as pd
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
-from pipelines.core.intake.ingest import SubmissionState, version_key
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.enumerations import (
     LATE,
@@ -45,6 +41,7 @@ from pipelines.core.state.completeness import explain, submission_statuses
 from pipelines.core.state.morning import status_counts
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import submissions_table
+from pipelines.core.state.versions import SubmissionState, version_key
 
 _RECORD_SHEETS = {s.name for s in RECORD_SHEETS}
 SUBMISSION = dg.AssetKey("submission")
@@ -186,35 +183,6 @@ def deadline_evaluation(row: pd.Series, as_of: dt.date) -> dg.AssetCheckEvaluati
         severity=dg.AssetCheckSeverity.WARN if status == LATE else dg.AssetCheckSeverity.ERROR,
         metadata=metadata,
         description=explain(row, as_of),
-    )
-
-
-def targeting(
-    evaluation: dg.AssetCheckEvaluation, materialization: dg.EventLogRecord | None
-) -> dg.AssetCheckEvaluation:
-    """The evaluation, pointing at the partition's materialization it was made against.
-
-    Dagster counts a partition's check only while it targets the partition's latest
-    materialization; an evaluation logged by hand (not returned by the check itself)
-    must say which one. ``AssetCheckEvaluationTargetMaterializationData`` is not
-    exported by Dagster 1.13; it is the only way to say it from the ingest step.
-    """
-    if materialization is None:
-        return evaluation
-    target = AssetCheckEvaluationTargetMaterializationData(
-        storage_id=materialization.storage_id,
-        run_id=materialization.run_id,
-        timestamp=materialization.timestamp,
-    )
-    return dg.AssetCheckEvaluation(
-        asset_key=evaluation.asset_key,
-        check_name=evaluation.check_name,
-        passed=evaluation.passed,
-        metadata=evaluation.metadata,
-        target_materialization_data=target,
-        severity=evaluation.severity,
-        description=evaluation.description,
-        partition=evaluation.partition,
     )
 
 

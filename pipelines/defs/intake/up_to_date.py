@@ -24,11 +24,11 @@ import dagster as dg
 from pipelines.core.intake.discovery import Candidate, discover
 from pipelines.core.intake.ingest import fingerprint
 from pipelines.core.outputs.manifest import code_version, current_manifest
-from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import ledger_path
 from pipelines.core.state.store import ASSET_STATE_FORMAT
-from pipelines.defs.intake.submission_status import targeting
+from pipelines.defs.intake.check_targets import targeting
+from pipelines.platform.files import write_atomic
 
 REBUILD_TAG = "clusterix/rebuild"
 OUTCOME_TAG = "clusterix/outcome"
@@ -115,7 +115,7 @@ def nothing_new_since_build(state_dir: Path, assets: Path, raw: Path) -> bool:
     return (
         not deadline_passed
         and built.get("inputs") == _inputs_fingerprint(state_dir)
-        and built.get("folder") == content_digest(discover(raw))
+        and built.get("folder") == content_digest(discover(raw, reference()))
     )
 
 

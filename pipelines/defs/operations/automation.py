@@ -1,9 +1,5 @@
-"""How work starts: the job, the sensor on the drop folder and the daily schedule.
-
-Every run is the same unpartitioned job: its ingest step finds out which files are new
-or changed and reports the partitions of those files only, so a run after one changed
-workbook does the work of one workbook, and a run when nothing changed does none.
-"""
+"""How work starts: the sensor on the drop folder and the daily schedule, each starting
+the one job (:mod:`pipelines.defs.operations.jobs`) when the folder changed."""
 
 import hashlib
 from pathlib import Path
@@ -12,22 +8,14 @@ import dagster as dg
 
 from pipelines.core.intake.discovery import Candidate, discover, listing
 from pipelines.core.intake.ingest import fingerprint
+from pipelines.core.intake.issues import message_for
 from pipelines.core.reference.loader import reference
 from pipelines.defs.intake.up_to_date import DIGEST_CHARS, nothing_new_since_build
+from pipelines.defs.operations.jobs import ingest_everything
 from pipelines.platform.settings import settings
 from pipelines.platform.storage import fresh_copy, is_remote
 
-INGEST_JOB = "ingest_everything"
 MAX_NAMED = 5
-
-ingest_everything = dg.define_asset_job(
-    INGEST_JOB,
-    selection=dg.AssetSelection.all(),
-    description=(
-        "Ingest the new and changed workbooks of the drop folder and rebuild every"
-        " published table, indicator, report and feedback workbook."
-    ),
-)
 
 
 # Dagster's sensor daemon looks at its sensors every 5 seconds. Just under that, this
@@ -77,7 +65,7 @@ def unattributed_reason(candidate: Candidate) -> str | None:
     if candidate.partner_id in ref.partner_ids and candidate.period_id in ref.period_ids:
         return None
     if candidate.rejection is not None:
-        return candidate.rejection.message
+        return message_for(candidate.rejection.rule, ref=ref, **candidate.rejection.details)
     return "not a partner-period of the programme"
 
 
@@ -107,7 +95,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     listing_now = _digest([f"{file}:{size}:{mtime}" for file, (size, mtime) in stats.items()])
     if listing_now == listing_seen:
         return dg.SensorResult(skip_reason="The drop folder is unchanged.", cursor=context.cursor)
-    candidates = discover(raw)
+    candidates = discover(raw, reference())
     content = _digest(_HASHES.content_lines(candidates, stats))
     cursor = f"{listing_now}:{content}"
     if content == content_seen:

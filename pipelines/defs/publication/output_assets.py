@@ -15,7 +15,6 @@ from pipelines.core.metadata.enumerations import COMPLETENESS_STATUSES, SENT_BAC
 from pipelines.core.outputs.dictionary import data_dictionary as render_dictionary
 from pipelines.core.outputs.feedback import write_feedback, write_folder_feedback
 from pipelines.core.outputs.numbers import figure
-from pipelines.core.outputs.parquet import write_atomic
 from pipelines.core.outputs.report import write_report
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.completeness import submission_statuses
@@ -28,6 +27,7 @@ from pipelines.core.state.morning import (
 from pipelines.core.state.review import Decision, Ledger
 from pipelines.defs.metadata import table_value
 from pipelines.defs.resources import ClusterixPaths
+from pipelines.platform.files import write_atomic
 
 # These documents feed no published table and say what the published set says: they
 # depend on the ``publication`` asset, so a run that fails before it has published

@@ -18,7 +18,7 @@ from pipelines.core.metadata.tables import REVIEWS
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import LEDGER, Ledger, ReviewError, ledger_path, record
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
-from pipelines.defs.operations.automation import ingest_everything
+from pipelines.defs.operations.jobs import ingest_everything
 from pipelines.defs.resources import ClusterixPaths
 from pipelines.platform.settings import settings
 from pipelines.platform.storage import is_remote, read_object

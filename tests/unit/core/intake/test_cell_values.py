@@ -23,7 +23,7 @@ from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def _ingest(raw: Path, tmp_path: Path) -> Outcome:
-    (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
+    (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive")
     return outcome
 
 
@@ -152,7 +152,7 @@ def test_a_key_with_a_look_alike_character_is_refused_never_counted_twice(
     make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "event_ref": "EV-001"}]})
     restated = {**GOOD_ROWS["Events"], "event_ref": ref}
     make_workbook(raw, "P4", "RP08", {"Events": [restated]}, cover={"period_id": "RP08"})
-    first, later = ingest(discover(raw), reference(), tmp_path / "archive")
+    first, later = ingest(discover(raw, reference()), reference(), tmp_path / "archive")
     refused = [i for i in later.issues if i["rule"] == "character_outside_alphabet"]
     events = pd.concat([o.records["events"] for o in (first, later) if "events" in o.records])
     current = resolve_facts({"events": events}, reference()).tables["events"]

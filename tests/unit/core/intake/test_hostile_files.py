@@ -20,12 +20,13 @@ import pytest
 import xlsxwriter
 
 from pipelines.app.run import rejected_summary
-from pipelines.core.intake.discovery import discover
+from pipelines.core.intake.discovery import Rejection, discover
 from pipelines.core.intake.guard import Limits, WorkbookRejected, check_bytes, check_container
+from pipelines.core.intake.issues import message_for
 from pipelines.core.intake.parsing import CellNote
 from pipelines.core.intake.workbook import read_workbook
-from pipelines.core.metadata.rules import message_for
 from pipelines.core.metadata.tables import RECORD_SHEETS
+from pipelines.core.reference.loader import reference
 
 EVENTS_PART = "xl/worksheets/sheet2.xml"  # the second sheet written below
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -68,7 +69,14 @@ def sheet_xml(rows: str, dimension: str = "A1") -> bytes:
 
 def said(error: WorkbookRejected) -> str:
     """The message the partner reads for a refusal."""
-    return message_for(error.rule, sheet=error.sheet, column=error.column, **error.facts)
+    return message_for(
+        error.rule, ref=reference(), sheet=error.sheet, column=error.column, **error.facts
+    )
+
+
+def refusal(rejection: Rejection) -> str:
+    """The message the partner reads for a file discovery refused."""
+    return message_for(rejection.rule, ref=reference(), **rejection.details)
 
 
 def rejected(path: Path, limits: Limits | None = None) -> WorkbookRejected:
@@ -914,12 +922,12 @@ def _drop(raw: Path, name: str, data: bytes = b"data") -> Path:
 @pytest.mark.parametrize("name", ["P4/RP07.xlsm", "P4/RP07.xls", "P4/RP07.csv"])
 def test_other_file_types_are_refused_but_attributed(tmp_path: Path, name: str) -> None:
     _drop(tmp_path, name)
-    [candidate] = discover(tmp_path)
+    [candidate] = discover(tmp_path, reference())
     assert (candidate.file, candidate.partner_id, candidate.period_id) == (name, "P4", "RP07")
     assert candidate.rejection is not None
     assert candidate.rejection.rule == "unsupported_file_type"
     suffix = name.rpartition(".")[2]
-    assert candidate.rejection.message == (
+    assert refusal(candidate.rejection) == (
         f"{name}: .{suffix} files are not accepted (.xlsm, .xls, .csv and other formats are"
         " refused); only .xlsx and .ods workbooks are read. Open the file in your spreadsheet"
         " program and save it as Excel Workbook (.xlsx)"
@@ -932,7 +940,7 @@ def test_a_symbolic_link_in_the_drop_folder_is_refused(tmp_path: Path) -> None:
     (raw / "P4").mkdir(parents=True)
     (raw / "P4" / "RP07.xlsx").symlink_to(target)
     (raw / "P5").symlink_to(tmp_path / "outside", target_is_directory=True)
-    candidates = discover(raw)
+    candidates = discover(raw, reference())
     assert [(c.file, c.partner_id, c.period_id) for c in candidates] == [
         ("P4/RP07.xlsx", "P4", "RP07"),
         ("P5", None, None),
@@ -940,7 +948,7 @@ def test_a_symbolic_link_in_the_drop_folder_is_refused(tmp_path: Path) -> None:
     for candidate in candidates:
         assert candidate.rejection is not None
         assert candidate.rejection.rule == "symlink"
-        assert "is a symbolic link; links are never followed" in candidate.rejection.message
+        assert "is a symbolic link; links are never followed" in refusal(candidate.rejection)
 
 
 @pytest.mark.parametrize(
@@ -966,17 +974,17 @@ def test_a_file_outside_a_partner_folder_is_refused(
     tmp_path: Path, name: str, partner: str | None, period: str, message: str
 ) -> None:
     _drop(tmp_path, name)
-    [candidate] = discover(tmp_path)
+    [candidate] = discover(tmp_path, reference())
     assert (candidate.partner_id, candidate.period_id) == (partner, period)
     assert candidate.rejection is not None
     rule = "outside_partner_folder" if partner is None else "in_sub_folder"
-    assert (candidate.rejection.rule, candidate.rejection.message) == (rule, message)
+    assert (candidate.rejection.rule, refusal(candidate.rejection)) == (rule, message)
 
 
 def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) -> None:
     for name in ("p4/RP07.xlsx", "P12/RP07.ods", "P4/rp07.xlsx", "P4/RP07 (1).xlsx"):
         _drop(tmp_path, name)
-    found = {c.file: c for c in discover(tmp_path)}
+    found = {c.file: c for c in discover(tmp_path, reference())}
     rules = {file: c.rejection.rule for file, c in found.items() if c.rejection}
     assert rules == {
         "P12/RP07.ods": "unknown_partner_folder",
@@ -986,7 +994,7 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
     }
     hint = found["p4/RP07.xlsx"].rejection
     assert hint is not None
-    assert hint.message == (
+    assert refusal(hint) == (
         "the folder 'p4' is not a partner id (P1..P11) (did you mean 'P4'? ids must be written"
         " exactly); put the workbook in your own partner folder, e.g. P1/RP01.xlsx"
     )
@@ -1009,10 +1017,10 @@ def test_unknown_partners_and_periods_are_refused_with_a_hint(tmp_path: Path) ->
 )
 def test_a_copy_of_a_workbook_is_named_a_copy(tmp_path: Path, name: str) -> None:
     _drop(tmp_path, f"P4/{name}")
-    [candidate] = discover(tmp_path)
+    [candidate] = discover(tmp_path, reference())
     assert candidate.rejection is not None
     assert candidate.rejection.rule == "copy_of_workbook"
-    message = candidate.rejection.message
+    message = refusal(candidate.rejection)
     assert message.startswith(f"'{name}' is named like a copy of your RP07 workbook")
     assert "rename it to RP07.xlsx, replacing the file there; otherwise delete it" in message
     assert "name the workbook after the period" not in message
@@ -1028,11 +1036,15 @@ def test_operating_system_files_are_ignored_quietly(tmp_path: Path, name: str) -
     valid_xlsx(tmp_path / "P4" / "RP07.xlsx")
     _drop(tmp_path, f"P4/{name}")
     _drop(tmp_path, name)
-    assert [(c.file, c.rejection) for c in discover(tmp_path)] == [("P4/RP07.xlsx", None)]
+    assert [(c.file, c.rejection) for c in discover(tmp_path, reference())] == [
+        ("P4/RP07.xlsx", None)
+    ]
 
 
 def test_the_run_names_a_rejected_file_once() -> None:
-    refused = message_for("unsupported_file_type", file="P4/RP07.xls", kind=".xls files are")
+    refused = message_for(
+        "unsupported_file_type", ref=reference(), file="P4/RP07.xls", kind=".xls files are"
+    )
     submissions = pd.DataFrame(
         {
             "file": ["P4/RP07.xls", "P8/RP07.xlsx"],
@@ -1070,7 +1082,7 @@ def test_a_mixed_drop_folder_yields_every_file_and_the_batch_goes_on(tmp_path: P
     os.symlink(tmp_path / "P4" / "RP07.xlsx", tmp_path / "P4" / "RP08.xlsx")
 
     outcomes: dict[str, str] = {}
-    for candidate in discover(tmp_path):
+    for candidate in discover(tmp_path, reference()):
         if candidate.rejection is not None:
             outcomes[candidate.file] = candidate.rejection.rule
             continue

@@ -15,9 +15,10 @@ import pytest
 import xlsxwriter
 
 from pipelines.core.intake.guard import WorkbookRejected, column_letter
+from pipelines.core.intake.issues import message_for
 from pipelines.core.intake.workbook import CoverValue, read_workbook
-from pipelines.core.metadata.rules import message_for
 from pipelines.core.metadata.tables import RECORD_SHEETS
+from pipelines.core.reference.loader import reference
 
 Rows = list[list[object]]
 
@@ -138,7 +139,7 @@ def test_a_missing_sheet_rejects_the_workbook(tmp_path: Path) -> None:
     error = rejection(write_xlsx(tmp_path / "RP07.xlsx", sheets))
     assert error.rule == "missing_sheet"
     assert error.sheet == "PolicyMeasures"
-    message = message_for(error.rule, sheet=error.sheet, **error.facts)
+    message = message_for(error.rule, ref=reference(), sheet=error.sheet, **error.facts)
     assert message.startswith("the workbook has no sheet 'PolicyMeasures'")
     assert "sheets found: Cover, Events, GoodPractices, Collaborations" in message
 
@@ -148,7 +149,7 @@ def test_a_missing_required_column_rejects_the_workbook(tmp_path: Path) -> None:
     error = rejection(write_xlsx(tmp_path / "RP07.xlsx", content(Events=events)))
     assert (error.rule, error.sheet, error.column) == ("missing_column", "Events", "start_date")
     assert message_for(
-        error.rule, sheet=error.sheet, column=error.column, **error.facts
+        error.rule, ref=reference(), sheet=error.sheet, column=error.column, **error.facts
     ).startswith(
         "sheet 'Events' has no column 'start_date' in its header row (row 1), and it is required"
     )

@@ -8,14 +8,15 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import SubmissionState, ingest, refresh
+from pipelines.core.intake.ingest import ingest, refresh
 from pipelines.core.outputs.template import write_template
 from pipelines.core.reference.loader import reference
+from pipelines.core.state.versions import SubmissionState
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def _only_outcome(raw, tmp_path):
-    (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
+    (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive")
     return outcome
 
 
@@ -149,7 +150,7 @@ def test_two_workbooks_for_one_partner_period_are_both_refused(tmp_path, dirs):
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]}, suffix=".ods")
     before = [SubmissionState("P4", "RP07")]
-    (state,) = refresh(discover(raw), before, reference(), tmp_path / "archive").states
+    (state,) = refresh(discover(raw, reference()), before, reference(), tmp_path / "archive").states
     assert [(v["file"], v["status"]) for v in state.refused] == [
         ("P4/RP07.ods", "rejected"),
         ("P4/RP07.xlsx", "rejected"),

@@ -216,7 +216,7 @@ ROW_CASES = [
 
 
 def _ingest_one(raw: Path, tmp_path: Path) -> Outcome:
-    (outcome,) = ingest(discover(raw), reference(), tmp_path / "archive")
+    (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive")
     return outcome
 
 

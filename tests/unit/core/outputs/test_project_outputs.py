@@ -29,7 +29,7 @@ from pipelines.core.indicators.compute import (
     indicator_scorecard,
     stakeholder_meeting_floor,
 )
-from pipelines.core.intake.validation import issues_frame
+from pipelines.core.intake.issues import issues_frame
 from pipelines.core.outputs.dictionary import data_dictionary
 from pipelines.core.outputs.feedback import write_folder_feedback
 from pipelines.core.outputs.report import report_html

@@ -19,7 +19,7 @@ from pipelines.core.indicators.compute import (
     stakeholder_meeting_floor,
     submission_completeness,
 )
-from pipelines.core.intake.validation import issues_frame
+from pipelines.core.intake.issues import issues_frame
 from pipelines.core.outputs.report import data_uri, indicator_chart_svg, report_html, write_report
 from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.facts import resolve_facts

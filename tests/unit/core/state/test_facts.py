@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
+from pipelines.core.intake.issues import ISSUE_COLUMNS
 from pipelines.core.metadata.schemas import table_schema
 from pipelines.core.metadata.tables import (
     COLLABORATIONS,
     EVENTS,
     FACT_TABLES,
     GOOD_PRACTICES,
-    ISSUE_COLUMNS,
     POLICY_MEASURES,
 )
 from pipelines.core.reference.loader import reference

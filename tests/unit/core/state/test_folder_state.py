@@ -21,12 +21,13 @@ import pandas as pd
 import pytest
 
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import SubmissionState, refresh
+from pipelines.core.intake.ingest import refresh
 from pipelines.core.metadata.enumerations import LATE, MISSING, ON_TIME, REJECTED
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.completeness import submission_statuses
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import current_records, issues_table, submissions_table
+from pipelines.core.state.versions import SubmissionState
 from tests.helpers.workbooks import GOOD_EVENT, make_workbook
 
 REF = reference()
@@ -245,7 +246,7 @@ def test_the_state_follows_the_folder_through_random_operations(seed, tmp_path, 
             done.append(operation(rng, raw, model, contents))
         steps.append(" + ".join(d for d in done if d) or "nothing")
         expected_read = model.to_read()
-        refreshed = refresh(discover(raw), [state], REF, tmp_path / "archive")
+        refreshed = refresh(discover(raw, REF), [state], REF, tmp_path / "archive")
         state = refreshed.states[0] if refreshed.states else state
         model.run()
         _check(state, model, shas, refreshed.files_read, expected_read, steps)
@@ -259,15 +260,17 @@ def test_a_copy_of_the_accepted_workbook_has_its_own_verdict_and_leaves_no_trace
     throughout, and removing the copy closes its issues."""
     raw = tmp_path / "raw"
     _write(raw, "P4/RP07.xlsx", contents["good30"])
-    state = refresh(discover(raw), [SubmissionState("P4", "RP07")], REF, tmp_path / "a").states[0]
+    state = refresh(
+        discover(raw, REF), [SubmissionState("P4", "RP07")], REF, tmp_path / "a"
+    ).states[0]
     for copy in ("P4/P4_RP07.xlsx", "P4/RP07.xls", "P4/2025/RP07.xlsx"):
         _write(raw, copy, contents["good30"])
-        state = refresh(discover(raw), [state], REF, tmp_path / "a").states[0]
+        state = refresh(discover(raw, REF), [state], REF, tmp_path / "a").states[0]
         assert state.in_use["file"] == "P4/RP07.xlsx"
         rivals = ["P4/RP07.xlsx"] if copy in WORKBOOK_NAMES else []  # two workbooks: both
         assert [v["file"] for v in state.refused] == [*rivals, copy]
         (raw / copy).unlink()
-        state = refresh(discover(raw), [state], REF, tmp_path / "a").states[0]
+        state = refresh(discover(raw, REF), [state], REF, tmp_path / "a").states[0]
         assert state.in_use["file"] == "P4/RP07.xlsx" and not state.refused
         assert {i["file"] for i in state.open_issues} <= {"P4/RP07.xlsx"}
     files = [v["file"] for v in state.versions]
@@ -282,7 +285,7 @@ def test_byte_identical_files_in_two_partner_periods_each_have_their_own_verdict
     for name in ("P4/RP07.xlsx", "P5/RP07.xlsx"):
         _write(raw, name, contents["good30"])
     before = [SubmissionState("P4", "RP07"), SubmissionState("P5", "RP07")]
-    p4, p5 = refresh(discover(raw), before, REF, tmp_path / "archive").states
+    p4, p5 = refresh(discover(raw, REF), before, REF, tmp_path / "archive").states
     submissions = submissions_table([p4, p5], []).set_index("file")
     issues = issues_table([p4, p5], [])
     assert submissions.loc["P4/RP07.xlsx", ["status", "n_errors"]].tolist() == ["accepted", 0]

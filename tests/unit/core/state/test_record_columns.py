@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from pandas.testing import assert_frame_equal
 
-from pipelines.core.intake.ingest import SubmissionState
 from pipelines.core.state.record_columns import RecordColumns, split
 from pipelines.core.state.store import dumps, loads, state_document, state_of
 from pipelines.core.state.submissions import current_records
+from pipelines.core.state.versions import SubmissionState
 
 
 def _funds(ref: str, amount: Decimal | None, on: dt.date | None, rows: int | None) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import SubmissionState, refresh
+from pipelines.core.intake.ingest import refresh
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.store import (
     STATE_FORMAT,
@@ -19,6 +19,7 @@ from pipelines.core.state.store import (
     save_record,
     save_state,
 )
+from pipelines.core.state.versions import SubmissionState
 from tests.helpers.workbooks import GOOD_MEASURE, make_workbook
 
 
@@ -28,7 +29,10 @@ def stored(tmp_path) -> SubmissionState:
     raw = tmp_path / "raw"
     make_workbook(raw, "P4", "RP07", {"PolicyMeasures": [GOOD_MEASURE]})
     (state,) = refresh(
-        discover(raw), [SubmissionState("P4", "RP07")], reference(), tmp_path / "archive"
+        discover(raw, reference()),
+        [SubmissionState("P4", "RP07")],
+        reference(),
+        tmp_path / "archive",
     ).states
     save_state(tmp_path / "state", state)
     return state
