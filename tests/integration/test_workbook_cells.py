@@ -19,9 +19,10 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import Outcome, ingest
+from pipelines.core.intake.ingest import ingest
 from pipelines.core.metadata.tables import RECORD_SHEETS
 from pipelines.core.reference.loader import reference
+from pipelines.core.state.versions import Outcome
 from tests.helpers.workbooks import GOOD_MEASURE, GOOD_ROWS, make_workbook
 
 Writer = Callable[[xlsxwriter.worksheet.Worksheet, int, int], None]

@@ -347,7 +347,7 @@ def indicator_scorecard(
     """One row per indicator: target, achieved and % of target (INDICATOR_SCORECARD).
 
     ``approved`` are the same indicators computed from approved partner-periods only
-    (:func:`pipelines.core.state.review.approved_indicators`), shown beside ``achieved``.
+    (:func:`pipelines.core.indicators.approved.approved_indicators`), shown beside ``achieved``.
     """
     rows = [
         {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,74 +45,15 @@ from pipelines.core.metadata.tables import (
 )
 from pipelines.core.reference.model import Reference
 from pipelines.core.state.archive import archive_bytes
-from pipelines.core.state.record_columns import RecordColumns, split
-from pipelines.core.state.versions import PERIOD_LOCKED, SEVERAL_WORKBOOKS, SubmissionState
-
-# The status of a file that vanished or changed while it was read: it is left out of
-# its partner-period's history and read again on the next run.
+from pipelines.core.state.record_columns import split
+from pipelines.core.state.versions import (
+    PERIOD_LOCKED,
+    SEVERAL_WORKBOOKS,
+    Outcome,
+    SubmissionState,
+)
 
 _COVER = {f.name: f for f in COVER_FIELDS}
-
-
-@dataclass
-class Outcome:
-    """What one file version turned out to be."""
-
-    file: str
-    sha256: str
-    partner_id: str | None
-    period_id: str | None
-    status: str
-    submitted_on: dt.date | None = None
-    on_time: bool | None = None
-    issues: list[dict] = field(default_factory=list)
-    # The valid rows per fact table that has any (see record_columns).
-    columns: dict[str, RecordColumns] = field(default_factory=dict)
-    seen_at: str = ""
-
-    @property
-    def records(self) -> dict[str, pd.DataFrame]:
-        """The valid rows as a frame per fact table that has any (built per call)."""
-        return {name: c.frame() for name, c in self.columns.items()}
-
-    @property
-    def source(self) -> dict[str, str | None]:
-        """This file version, as an issue names it."""
-        return {
-            "file": self.file,
-            "sha256": self.sha256,
-            "partner_id": self.partner_id,
-            "period_id": self.period_id,
-        }
-
-    @property
-    def n_errors(self) -> int:
-        return sum(1 for i in self.issues if i["severity"] == "error")
-
-    @property
-    def n_warnings(self) -> int:
-        return sum(1 for i in self.issues if i["severity"] == "warning")
-
-    @property
-    def n_rows(self) -> int:
-        return sum(map(len, self.columns.values()))
-
-    def submission_row(self, current: bool) -> dict:
-        return {
-            "partner_id": self.partner_id,
-            "period_id": self.period_id,
-            "file": self.file,
-            "sha256": self.sha256,
-            "status": self.status,
-            "current": current,
-            "in_folder": True,
-            "submitted_on": self.submitted_on,
-            "on_time": self.on_time,
-            "n_errors": self.n_errors,
-            "n_warnings": self.n_warnings,
-            "n_rows": self.n_rows,
-            "first_seen_at": self.seen_at,
-        }
 
 
 class _Rejection(Exception):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import operator
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,10 +21,7 @@ from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.tables import SUBMISSIONS, VALIDATION_ISSUES
 from pipelines.core.state.facts import conform
 from pipelines.core.state.record_columns import RecordColumns, joined
-from pipelines.core.state.versions import SubmissionState, empty_records, version_key
-
-if TYPE_CHECKING:  # outcomes of files of no partner-period are listed, never made, here
-    from pipelines.core.intake.ingest import Outcome
+from pipelines.core.state.versions import Outcome, SubmissionState, empty_records, version_key
 
 # The states and records of the latest calls, newest first (see current_records): two,
 # since a run asks for all states' records and, between, for the approved ones only.

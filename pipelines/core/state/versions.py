@@ -4,15 +4,16 @@ A :class:`SubmissionState` keeps every version seen, each identified by its file
 SHA-256, with its issues and the valid rows of the versions that may be put in use. It
 is settled in every run against what the folder holds now: a rejected resubmission never
 replaces the last accepted version, and a file that left the folder stops counting.
-Reading a file into an :class:`~pipelines.core.intake.ingest.Outcome` is intake's; this
-module only records outcomes, so that everything that reads states imports no reader.
+An :class:`Outcome` is what reading one file version gave; reading is intake's
+(:mod:`pipelines.core.intake.ingest`), so that everything that reads states imports no
+reader.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,8 +23,66 @@ from pipelines.core.metadata.sheets import LINEAGE, RECORD_SHEETS
 from pipelines.core.reference.model import Reference
 from pipelines.core.state.record_columns import RecordColumns
 
-if TYPE_CHECKING:  # an outcome is recorded, never made, here
-    from pipelines.core.intake.ingest import Outcome
+
+@dataclass
+class Outcome:
+    """What one file version turned out to be."""
+
+    file: str
+    sha256: str
+    partner_id: str | None
+    period_id: str | None
+    status: str
+    submitted_on: dt.date | None = None
+    on_time: bool | None = None
+    issues: list[dict] = field(default_factory=list)
+    # The valid rows per fact table that has any (see record_columns).
+    columns: dict[str, RecordColumns] = field(default_factory=dict)
+    seen_at: str = ""
+
+    @property
+    def records(self) -> dict[str, pd.DataFrame]:
+        """The valid rows as a frame per fact table that has any (built per call)."""
+        return {name: c.frame() for name, c in self.columns.items()}
+
+    @property
+    def source(self) -> dict[str, str | None]:
+        """This file version, as an issue names it."""
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "partner_id": self.partner_id,
+            "period_id": self.period_id,
+        }
+
+    @property
+    def n_errors(self) -> int:
+        return sum(1 for i in self.issues if i["severity"] == "error")
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(1 for i in self.issues if i["severity"] == "warning")
+
+    @property
+    def n_rows(self) -> int:
+        return sum(map(len, self.columns.values()))
+
+    def submission_row(self, current: bool) -> dict:
+        return {
+            "partner_id": self.partner_id,
+            "period_id": self.period_id,
+            "file": self.file,
+            "sha256": self.sha256,
+            "status": self.status,
+            "current": current,
+            "in_folder": True,
+            "submitted_on": self.submitted_on,
+            "on_time": self.on_time,
+            "n_errors": self.n_errors,
+            "n_warnings": self.n_warnings,
+            "n_rows": self.n_rows,
+            "first_seen_at": self.seen_at,
+        }
 
 
 _EMPTY_RECORDS = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.core.intake.ingest import Outcome
 from pipelines.core.metadata.tables import REFERENCE_TABLES
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.store import load_record, load_states, save_record
-from pipelines.core.state.versions import SubmissionState
+from pipelines.core.state.versions import Outcome, SubmissionState
 from pipelines.defs.resources import ClusterixPaths
 
 STRAYS = "unattributed_files"

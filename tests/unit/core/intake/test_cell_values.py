@@ -16,9 +16,10 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import Outcome, ingest
+from pipelines.core.intake.ingest import ingest
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.facts import resolve_facts
+from pipelines.core.state.versions import Outcome
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.core.intake.discovery import discover
-from pipelines.core.intake.ingest import Outcome, ingest
+from pipelines.core.intake.ingest import ingest
 from pipelines.core.metadata.rules import RULES
 from pipelines.core.reference.loader import reference
+from pipelines.core.state.versions import Outcome
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 D = dt.date
