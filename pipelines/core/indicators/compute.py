@@ -124,8 +124,14 @@ def _matching(frame: pd.DataFrame, table: Table, text: str | None) -> pd.DataFra
 
 
 def _records(facts: FactTables, definition: Mapping[str, object]) -> pd.DataFrame:
+    """The records an indicator counts or sums: those meeting its filter, and of a
+    consortium-level event reported by several partners only the row that counts, so no
+    computation counts one event (or its participants) twice."""
     sheet = str(definition["sheet"])
-    return _matching(facts[sheet], SHEETS[sheet], _param(definition, "filter"))
+    rows = facts[sheet]
+    if "counted" in rows:
+        rows = rows[_flag(rows["counted"])]
+    return _matching(rows, SHEETS[sheet], _param(definition, "filter"))
 
 
 def _count_events(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:

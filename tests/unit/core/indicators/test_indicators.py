@@ -7,8 +7,10 @@ are worked out in the comments next to the rows.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -301,3 +303,41 @@ def test_tables_publish_to_typed_parquet(results, facts, tmp_path) -> None:
         assert written.num_rows == len(frame)
     scorecard = pq.read_table(tmp_path / "indicator_scorecard.parquet").to_pylist()
     assert scorecard[14]["achieved"] == Decimal("251000.60")
+
+
+def test_a_consortium_event_reported_twice_counts_once_in_every_computation(facts) -> None:
+    """Sums, record counts and distinct counts over events leave out the report of a
+    consortium-level event another partner reported first (counted false), as count_events
+    does: P2's PM-A (P1's meeting of 2017-05-10) and P1's OCM-1 (P9's) add nothing."""
+    own = pd.DataFrame(
+        [
+            _leaf("S1", "sum", sheet="events", column="participants"),
+            _leaf("S2", "count_records", sheet="events", filter="event_type = project_meeting"),
+            _leaf("S3", "count_distinct", sheet="events", column="event_ref"),
+        ],
+        columns=REF.indicators.columns,
+        dtype=object,
+    )
+    results = compute_indicators(facts.tables, replace(REF, indicators=own))
+    events = facts.tables["events"]
+    counted = events[events["counted"].astype(bool)]
+    assert len(counted) == len(events) - 2
+    assert results["S1"].achieved == Decimal(int(counted["participants"].sum()))
+    assert results["S2"].achieved == Decimal(2)  # PM-1 and PM-3, not PM-A
+    assert results["S3"].achieved == Decimal(counted["event_ref"].nunique())
+    assert "PM-A" not in set(counted["event_ref"])
+
+
+def _leaf(indicator_id: str, computation: str, **parameters: str) -> dict[str, object]:
+    """An indicators.csv row of a leaf indicator (its target: 1,000)."""
+    return {
+        **dict.fromkeys(REF.indicators.columns),
+        "indicator_id": indicator_id,
+        "name": indicator_id,
+        "indicator_type": "output",
+        "unit": "records",
+        "target": Decimal(1000),
+        "computation": computation,
+        "description": indicator_id,
+        **parameters,
+    }
