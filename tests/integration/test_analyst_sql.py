@@ -219,12 +219,13 @@ def test_issues_open_for_one_partner(sql):
 
 def test_c1_regions_are_typed(sql):
     rows = sql(
-        "SELECT partner_id, base_2015, latest_year, latest_value, pct_change FROM c1_regions"
+        "SELECT partner_id, base_year, base_value, latest_year, latest_value, pct_change"
+        " FROM c1_regions"
         " WHERE in_c1 ORDER BY partner_id"
     )
     assert rows == [
-        ("P1", 100, 2019, 104, Decimal("4.00")),
-        ("P3", 200, 2020, 208, Decimal("4.00")),
+        ("P1", 2015, 100, 2019, 104, Decimal("4.00")),
+        ("P3", 2015, 200, 2020, 208, Decimal("4.00")),
     ]
     kinds = dict(
         sql(

@@ -6,7 +6,7 @@ type, count or sum records, count instruments with records, a mean change, or ad
 its children) with its parameters. Every indicator also carries a breakdown whose rows, within one
 dimension, add up to the indicator, so a BI tool can slice it without rules of its
 own. C1 is the exception: it is a mean of regional % changes, and its breakdown
-lists each region's inputs (``base_2015``, ``latest_year``, ``latest_value``) and
+lists each region's inputs (``base_year``, ``base_value``, ``latest_year``, ``latest_value``) and
 its % change (dimension ``partner``).
 
 All values are Decimal: counts are whole numbers, money is exact to the cent, C1
@@ -250,7 +250,8 @@ def region_change_rows(
         rows.append(
             {
                 "partner_id": partner,
-                "base_2015": by_year.get(years[0]),
+                "base_year": years[0],
+                "base_value": by_year.get(years[0]),
                 "latest_year": latest,
                 "latest_value": None if latest is None else by_year[latest],
                 "pct_change": None if change is None else change.quantize(CENT, ROUND_HALF_UP),

@@ -178,6 +178,8 @@ class Field:
     lookup: str | None = None
     # The characters a key may hold (ids and refs); any other is refused.
     alphabet: Alphabet | None = None
+    # A project's own range (low, high) in place of min_value and max_value.
+    range_of: ReferenceValues | None = None
 
     @property
     def spec(self) -> KindSpec:
@@ -206,22 +208,37 @@ class Field:
     def hint_for(self, ref: object | None) -> str:
         """The expected form of a value in the project ``ref``, in a partner's words."""
         allowed = self.allowed(ref)
-        return "one of: " + ", ".join(allowed) if allowed else self.hint
+        if allowed:
+            return "one of: " + ", ".join(allowed)
+        if self.range_of is not None and ref is not None:
+            return self._hint(*self.bounds(ref))
+        return self.hint
+
+    def bounds(self, ref: object | None) -> tuple[int | float | None, int | float | None]:
+        """The lowest and highest value allowed in the project ``ref`` (None: no bound)."""
+        if self.range_of is not None:
+            return (None, None) if ref is None else tuple(self.range_of.resolve(ref))
+        return self.min_value, self.max_value
 
     @property
     def hint(self) -> str:
         """The expected form of a value, in words a partner understands, for any project."""
         if isinstance(self.enum, ReferenceValues):
             return self.enum.described
+        if self.range_of is not None:
+            return f"{self.spec.hint}, {self.range_of.described}"
+        return self._hint(self.min_value, self.max_value)
+
+    def _hint(self, low: int | float | None, high: int | float | None) -> str:
         if self.enum:
             return "one of: " + ", ".join(self.enum)
         text = self.spec.hint
         if self.alphabet is not None:
             return f"{text} of {self.alphabet.description}"
-        if self.min_value is not None and self.max_value is not None:
-            return f"{text} from {self.min_value} to {self.max_value}"
-        if self.min_value is not None:
-            return f"{text} >= {self.min_value}"
+        if low is not None and high is not None:
+            return f"{text} from {low} to {high}"
+        if low is not None:
+            return f"{text} >= {low}"
         return text
 
     def to_pyarrow(self, nullable: bool = True) -> pa.Field:
@@ -256,6 +273,11 @@ BACK_TO_BACK_ACTIVITIES = (
     "policy_peer_review_workshop",
 )
 PHASES = ReferenceValues("phase_ids", "a phase of the project (project.yaml)")
+PROJECT_YEARS = ReferenceValues(
+    "year_range",
+    "from the earliest base_year in indicators.csv (or the project's first year) to the"
+    " project's last year",
+)
 
 _FIELD_LIST: tuple[Field, ...] = (
     # --- keys and reference data -------------------------------------------------
@@ -365,14 +387,16 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field(
         "guest_partner_id",
         "string",
-        "Staff exchanges only: the partner whose staff member was hosted.",
+        "For an event of a type that hosts a guest partner (the project says which):"
+        " the partner whose staff member was hosted; empty for other events.",
         lookup="partner_ids",
         alphabet=KEY_ALPHABET,
     ),
     Field(
         "back_to_back",
         "string",
-        "Project meetings only: activities held back-to-back, separated by ';' ("
+        "For an event of a type that allows them (the project says which):"
+        " the activities held back-to-back, separated by ';' ("
         + ", ".join(BACK_TO_BACK_ACTIVITIES)
         + ").",
     ),
@@ -432,7 +456,7 @@ _FIELD_LIST: tuple[Field, ...] = (
         " between periods).",
     ),
     # --- Collaborations ----------------------------------------------------------
-    Field("year", "integer", "Calendar year of the figures.", min_value=2015, max_value=2023),
+    Field("year", "integer", "Calendar year of the figures.", range_of=PROJECT_YEARS),
     Field(
         "company_research_collaborations",
         "integer",
@@ -491,17 +515,17 @@ _FIELD_LIST: tuple[Field, ...] = (
     Field("severity", "string", "error: the row is quarantined; warning: kept.", enum=SEVERITIES),
     Field("rule", "string", "Name of the validation rule."),
     Field("message", "string", "What is wrong and how to fix it."),
+    Field("base_year", "integer", "The mean_change indicator's base_year (indicators.csv)."),
     Field(
-        "base_2015",
+        "base_value",
         "integer",
-        "Value the region reported for the mean_change indicator's base_year (indicators.csv).",
+        "Value the region reported for base_year.",
         min_value=0,
     ),
     Field(
         "latest_year",
         "integer",
-        "Latest year up to the indicator's last_year the region reported.",
-        min_value=2016,
+        "Latest year after base_year, up to the indicator's last_year, the region reported.",
     ),
     Field(
         "latest_value",

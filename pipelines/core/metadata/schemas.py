@@ -71,7 +71,7 @@ def field_checks(field: Field, ref: ProjectValues | None = None) -> list[pa.Chec
     if allowed:
         values = frozenset(allowed)
         checks.append(_check("not_in_enumeration", field, lambda v: v in values))
-    low, high = field.min_value, field.max_value
+    low, high = field.bounds(ref)
     if low is not None and high is not None:
         checks.append(_check("out_of_range", field, lambda v: low <= v <= high))
     elif low is not None:

@@ -266,7 +266,8 @@ C1_REGIONS = Table(
     " mean_change).",
     columns=fields_named(
         "partner_id",
-        "base_2015",
+        "base_year",
+        "base_value",
         "latest_year",
         "latest_value",
         "pct_change",

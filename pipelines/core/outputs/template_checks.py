@@ -98,7 +98,12 @@ def _limited(message: str) -> str:
 
 
 def _range_check(
-    field: Field, validate: str, minimum: object, maximum: object, note: str | None = None
+    field: Field,
+    validate: str,
+    minimum: object,
+    maximum: object,
+    note: str | None = None,
+    hint: str | None = None,
 ) -> Check:
     if maximum is None:
         options = {"validate": validate, "criteria": ">=", "value": minimum}
@@ -106,8 +111,9 @@ def _range_check(
         options = {"validate": validate, "criteria": "between", "minimum": minimum}
         options["maximum"] = maximum
     options["error_title"] = "Not accepted"
-    options["error_message"] = f"{field.name}: {field.hint}."
-    return Check(options, note or f"checked: {field.hint}")
+    hint = hint or field.hint
+    options["error_message"] = f"{field.name}: {hint}."
+    return Check(options, note or f"checked: {hint}")
 
 
 def check_for(field: Field, ctx: Context) -> Check:
@@ -127,10 +133,9 @@ def check_for(field: Field, ctx: Context) -> Check:
         start, end = ctx.ref.project_start, ctx.ref.project_end
         note = f"checked: a date from {start} to {end}"
         return _range_check(field, "date", start, end, note)
-    if field.kind == "integer" and field.min_value is not None:
-        return _range_check(field, "integer", field.min_value, field.max_value)
-    if field.kind == "decimal" and field.min_value is not None:
-        return _range_check(field, "decimal", field.min_value, field.max_value)
+    low, high = field.bounds(ctx.ref)
+    if field.kind in ("integer", "decimal") and low is not None:
+        return _range_check(field, field.kind, low, high, hint=field.hint_for(ctx.ref))
     return Check(None, _MULTI_VALUE_NOTES.get(field.name, ""))
 
 

@@ -155,6 +155,13 @@ class Reference:
             if start - end > dt.timedelta(days=1)
         )
 
+    @cached_property
+    def year_range(self) -> tuple[int, int]:
+        """The years a figure by year may be for: from the earliest base year an indicator
+        compares with (or the project's first year) to the project's last year."""
+        base = [int(y) for y in self.indicators["base_year"].dropna()]
+        return min([*base, self.project_start.year]), self.project_end.year
+
     def in_gap(self, day: dt.date) -> bool:
         return any(start <= day <= end for start, end in self.gaps)
 

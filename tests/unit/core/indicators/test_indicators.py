@@ -156,7 +156,8 @@ def test_collaboration_growth_leaves_out_regions_without_a_usable_2015(results) 
     regions = c1_regions(resolve_facts(RECORDS, REF).tables["collaborations"], REF)
     table_schema(C1_REGIONS).validate(regions)
     regions = regions.set_index("partner_id")
-    assert regions["base_2015"].dropna().to_dict() == {"P1": 100, "P2": 50, "P4": 0, "P6": 30}
+    assert regions["base_value"].dropna().to_dict() == {"P1": 100, "P2": 50, "P4": 0, "P6": 30}
+    assert set(regions["base_year"]) == {2015}
     assert regions["latest_year"].dropna().to_dict() == {
         "P1": 2019,
         "P2": 2020,

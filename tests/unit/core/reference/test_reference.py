@@ -358,3 +358,28 @@ def test_the_phases_an_event_type_may_continue_in_are_reference_data(data_copy):
         "monitoring_meeting,2,true,,extended,",
     )
     assert load_reference(data_copy).event_phases()["monitoring_meeting"] == {"2", "extended"}
+
+
+def test_the_years_of_collaboration_figures_are_the_projects(data_copy):
+    """A year is allowed from the earliest base_year (or the project's first year) to the
+    project's last year: 2015-2023 for CLUSTERIX, another span for another project."""
+    import pandas as pd
+
+    from pipelines.core.metadata.schemas import sheet_schema
+    from pipelines.core.metadata.tables import COLLABORATIONS_SHEET
+
+    def accepted(ref, year: int) -> bool:
+        checks = sheet_schema(COLLABORATIONS_SHEET, ref).columns["year"].checks
+        in_range = next(c for c in checks if c.name == "out_of_range")
+        return bool(in_range(pd.DataFrame({"year": [year]})["year"]).check_passed)
+
+    bundled = reference()
+    assert bundled.year_range == (2015, 2023)
+    assert accepted(bundled, 2015) and accepted(bundled, 2023) and not accepted(bundled, 2024)
+    year = COLLABORATIONS_SHEET.column("year")
+    assert year.hint_for(bundled) == "a whole number from 2015 to 2023"
+
+    _replace(data_copy / "indicators.csv", ",2015,2020,", ",2019,2020,")
+    moved = load_reference(data_copy)
+    assert moved.year_range == (2016, 2023)  # the project's first year, April 2016
+    assert not accepted(moved, 2015) and accepted(moved, 2016)
