@@ -100,7 +100,7 @@ def test_resubmitting_an_older_version_keeps_its_history(tmp_path, dirs):
         event = {**GOOD_ROWS["Events"], "participants": participants}
         make_workbook(raw, "P4", "RP07", {"Events": [event]})
         (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive", now=day)
-        state = state.record(outcome).settle({outcome.file: outcome.sha256}, {})
+        state = state.record(outcome).settle({outcome.file: outcome.sha256}, {}, reference())
         shas.append(outcome.sha256)
         assert state.current_sha256 == outcome.sha256, version
     assert shas[3] == shas[0]  # the same bytes as the first version
@@ -122,7 +122,7 @@ def test_current_records_follow_each_new_version(tmp_path, dirs):
         event = {**GOOD_ROWS["Events"], "participants": participants}
         make_workbook(raw, "P4", "RP07", {"Events": [event]})
         (outcome,) = ingest(discover(raw, reference()), reference(), tmp_path / "archive")
-        state = state.record(outcome).settle({outcome.file: outcome.sha256}, {})
+        state = state.record(outcome).settle({outcome.file: outcome.sha256}, {}, reference())
         versions.append(state)
     first, second = versions
     for asked, expected in ((first, 10), (second, 20), (first, 10)):
