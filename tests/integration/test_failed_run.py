@@ -189,7 +189,7 @@ def test_a_document_that_fails_after_the_publication_is_reported_as_such(
 
 def _ingest_job() -> dg.JobDefinition:
     from pipelines.definitions import defs
-    from pipelines.defs.operations.automation import INGEST_JOB
+    from pipelines.defs.operations.jobs import INGEST_JOB
 
     return defs.resolve_job_def(INGEST_JOB)
 

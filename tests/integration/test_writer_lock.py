@@ -187,7 +187,7 @@ def test_a_waiting_writer_names_the_holder_and_gives_up_after_its_timeout(tmp_pa
 
 def _ingest_job() -> dg.JobDefinition:
     from pipelines.definitions import defs
-    from pipelines.defs.operations.automation import INGEST_JOB
+    from pipelines.defs.operations.jobs import INGEST_JOB
 
     return defs.resolve_job_def(INGEST_JOB)
 
