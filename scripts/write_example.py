@@ -22,9 +22,10 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "circular-valleys"
 # Partner-periods with no workbook, and the one sent after its deadline.
 MISSING = {("P6", "S6"), ("P2", "S8")}
 LATE = {("P4", "S3")}
-# P7's S2 workbook also reports a CLUSTERIX event type this project does not have: that
-# row is refused, the rest of the workbook is used.
-FOREIGN_EVENT_TYPE = ("P7", "S2")
+# P7's S2 workbook also reports a CLUSTERIX event type this project does not have, and a
+# solution with an uptake Solutions does not list: those two rows are refused, the rest
+# of the workbook is used.
+FLAWED = ("P7", "S2")
 
 WORKSHOP_HOSTS = {"S1": "P1", "S2": "P2", "S3": "P3", "S4": "P4", "S5": "P5", "S6": "P6"}
 WORKSHOP_PARTICIPANTS = {"S1": 30, "S2": 25, "S3": 28, "S4": 32, "S5": 27, "S6": 26}
@@ -55,6 +56,17 @@ MEASURES = [
     ("P4", "M1", "PI-P4", "S6", None, Decimal("60000.00")),
     ("P5", "M1", "PI-P5", "S5", "S7", Decimal("95000.00")),
     ("P6", "M1", "PI-P6", "S4", "S5", Decimal("310000.00")),
+]
+
+# The project's own Solutions sheet (sheets.yaml): (partner, ref, title, organisation,
+# uptake, adopted in, jobs created or None). Each is restated in every later workbook.
+SOLUTIONS = [
+    ("P1", "SOL1", "Repair café franchise", "Valley Energy Agency", "taken_up", "S4", 3),
+    ("P1", "SOL2", "Dairy biogas plant", "Alpine Dairy Cooperative", "up_scaled", "S6", 5),
+    ("P3", "SOL1", "Compost cooperative model", "Drava Compost", "up_scaled", "S6", None),
+    ("P6", "SOL1", "Water reuse for vineyards", "Ebro Water Board", "taken_up", "S5", 4),
+    # Adopted in S8, whose workbook P2 never sent: not counted.
+    ("P2", "SOL1", "Builders' waste exchange", "Savinja Builders Chamber", "taken_up", "S8", 2),
 ]
 
 
@@ -158,6 +170,22 @@ def _measures(ref, partner: str, period: str) -> list[dict]:
     return rows
 
 
+def _solutions(ref, partner: str, period: str) -> list[dict]:
+    periods = ref.period_ids
+    return [
+        {
+            "solution_ref": sol,
+            "title": title,
+            "organisation": organisation,
+            "uptake": uptake,
+            "adopted_on": _middle(ref, adopted),
+            "jobs_created": jobs,
+        }
+        for owner, sol, title, organisation, uptake, adopted, jobs in SOLUTIONS
+        if owner == partner and _reached(periods, period, adopted)
+    ]
+
+
 def write_example(raw: Path) -> list[Path]:
     """Write every planned workbook of the example under ``raw`` (one folder per partner)."""
     os.environ["CLUSTERIX_PROJECT_DIR"] = str(EXAMPLE)
@@ -172,12 +200,23 @@ def write_example(raw: Path) -> list[Path]:
         deadline = ref.period(period)["deadline"]
         submitted = deadline + dt.timedelta(days=9 if (partner, period) in LATE else -20)
         events = _events(ref, partner, period)
-        if (partner, period) == FOREIGN_EVENT_TYPE:
+        solutions = _solutions(ref, partner, period)
+        if (partner, period) == FLAWED:
             events.append(_event(ref, partner, "PM-1", "project_meeting", period, 20))
+            solutions.append(
+                {
+                    "solution_ref": "SOL1",
+                    "title": "Circular procurement rules",
+                    "organisation": "Douro University",
+                    "uptake": "adopted",
+                    "adopted_on": _middle(ref, period),
+                }
+            )
         records = {
             "Events": events,
             "GoodPractices": _practices(ref, partner, period),
             "PolicyMeasures": _measures(ref, partner, period),
+            "Solutions": solutions,
         }
         written.append(
             write_template(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from pipelines.core.metadata.sheets import RECORD_SHEETS
 from pipelines.core.reference.model import Reference
 
 
@@ -49,6 +50,18 @@ def _floor_line(ref: Reference) -> str:
     )
 
 
+def _sheet_lines(ref: Reference) -> list[str]:
+    """The workbook's record sheets: the standard ones, then the project's own."""
+    own = ref.record_sheets[len(RECORD_SHEETS) :]
+    lines = [f"  record sheets: {', '.join(s.name for s in RECORD_SHEETS)}"]
+    lines += [
+        f"    and its own {s.name} (sheets.yaml): table {s.table}, key {s.ref},"
+        f" columns {', '.join(s.column_names)}"
+        for s in own
+    ]
+    return lines
+
+
 def summary(ref: Reference) -> list[str]:
     """The folder's contents as the pipeline understood them, one fact per line."""
     computations = Counter(ref.indicators["computation"])
@@ -62,6 +75,7 @@ def summary(ref: Reference) -> list[str]:
         *_phase_lines(ref),
         f"  {len(ref.policy_instruments)} policy instruments",
         f"  {len(ref.event_type_ids)} event types",
+        *_sheet_lines(ref),
         f"  {len(ref.indicators)} indicators: {by_computation}",
         f"  {len(ref.expected_submissions())} workbooks expected (partner x period)",
         _deadline_line(ref),

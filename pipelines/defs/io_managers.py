@@ -15,6 +15,7 @@ import pandas as pd
 from pipelines.core.metadata.tables import Table, published_tables
 from pipelines.core.outputs.manifest import snapshot_dir
 from pipelines.core.outputs.parquet import read_parquet_file, write_parquet
+from pipelines.core.reference.loader import reference
 from pipelines.defs.resources import ClusterixPaths
 
 
@@ -24,7 +25,7 @@ class TableIOManager(dg.ConfigurableIOManager):
     paths: dg.ResourceDependency[ClusterixPaths]
 
     def _table(self, context: dg.OutputContext | dg.InputContext) -> Table:
-        return published_tables()[context.definition_metadata["table"]]
+        return published_tables(reference().fact_tables)[context.definition_metadata["table"]]
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         table = self._table(context)

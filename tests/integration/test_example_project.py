@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.core.metadata.tables import (
@@ -45,7 +46,10 @@ KNOWN = {
     "O4": ("12", "8"),  # 8 practices, each counted once at its latest stage
     "RCO87": ("10", "7"),  # Valley Energy Agency is behind two practices
     "RCO81": ("150", "142"),  # 30 + 25 + 28 + 32 + 27 participants (S6's missing)
-    "RCR104": ("6", "5"),
+    # The project's own Solutions sheet: P1's two, P3's and P6's (P2's was adopted in
+    # S8, whose workbook P2 never sent)
+    "RCR104": ("6", "4"),
+    "JOBS": ("20", "12"),  # 3 + 5 + 4 (P3 wrote no figure)
     "R1": ("6", "5"),  # PI-P3b and PI-P4 have no implemented measure
 }
 
@@ -84,6 +88,9 @@ def published(tmp_path_factory) -> dict[str, object]:
         VALIDATION_ISSUES,
     )
     frames: dict[str, object] = {t.name: read_parquet(t, assets) for t in tables}
+    frames["solutions"] = pd.read_parquet(assets / "solutions.parquet")
+    frames["solutions_schema"] = pq.read_schema(assets / "solutions.parquet")
+    frames["dictionary"] = (assets / "README.md").read_text(encoding="utf-8")
     frames["printed"] = run.stdout
     frames["manifest"] = pd.DataFrame(json.loads((assets / "manifest.json").read_text())["sources"])
     return frames
@@ -143,12 +150,16 @@ def test_the_declared_meeting_floor_is_the_examples_own(published):
     )
 
 
-def test_an_event_type_of_another_project_is_refused_naming_the_examples_own(published):
-    issues = published["validation_issues"]
-    assert len(issues) == 1
-    message = issues["message"].iloc[0]
-    assert "project_meeting" in message
-    assert "interregional_workshop, study_visit, peer_review" in message
+def test_a_value_the_project_does_not_list_is_refused_naming_what_it_lists(published):
+    """P7's S2: a CLUSTERIX event type, and an uptake the Solutions sheet does not list."""
+    issues = published["validation_issues"].set_index("sheet")
+    assert sorted(issues.index) == ["Events", "Solutions"]
+    event = issues.loc["Events", "message"]
+    assert "project_meeting" in event
+    assert "interregional_workshop, study_visit, peer_review" in event
+    solution = issues.loc["Solutions"]
+    assert (solution["rule"], solution["record_ref"]) == ("not_in_enumeration", "SOL1")
+    assert "one of: taken_up, up_scaled" in solution["message"]
 
 
 def test_the_manifest_hashes_the_project_folder_in_use(published):
@@ -161,4 +172,37 @@ def test_the_manifest_hashes_the_project_folder_in_use(published):
         "project/policy_instruments.csv",
         "project/event_types.csv",
         "project/indicators.csv",
+        "project/sheets.yaml",
     }
+
+
+def test_a_sheet_of_the_projects_own_is_read_validated_and_published(published):
+    """Solutions is declared in sheets.yaml only: its rows are read from the workbooks,
+    typed as declared, published with their lineage, described in the dictionary, and
+    counted by an indicator with a breakdown by its listed column."""
+    solutions = published["solutions"].sort_values(["partner_id", "solution_ref"])
+    assert list(zip(solutions["partner_id"], solutions["solution_ref"], strict=True)) == [
+        ("P1", "SOL1"),
+        ("P1", "SOL2"),
+        ("P3", "SOL1"),
+        ("P6", "SOL1"),
+    ]
+    assert str(solutions["adopted_on"].iloc[0]) == "2023-10-31"  # a date, as declared
+    jobs = [None if pd.isna(v) else v for v in solutions["jobs_created"].astype("Int64")]
+    assert jobs == [3, 5, None, 4]
+    assert set(solutions["first_reported_period_id"]) == {"S4", "S6", "S5"}
+    schema = published["solutions_schema"]
+    assert (str(schema.field("adopted_on").type), str(schema.field("jobs_created").type)) == (
+        "date32[day]",
+        "int64",
+    )
+    breakdown = published["indicator_breakdown"]
+    uptake = breakdown[
+        (breakdown["indicator_id"] == "RCR104") & (breakdown["dimension"] == "uptake")
+    ]
+    assert dict(zip(uptake["category"], uptake["achieved"], strict=True)) == {
+        "taken_up": Decimal(2),
+        "up_scaled": Decimal(2),
+    }
+    assert "### `solutions`" in published["dictionary"]
+    assert "Day the organisation decided to take the solution up." in published["dictionary"]

@@ -16,7 +16,6 @@ from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.fields import Field
 from pipelines.core.metadata.reference_tables import POLICY_INSTRUMENTS
 from pipelines.core.metadata.table_model import Table
-from pipelines.core.metadata.tables import FACT_TABLES
 
 PARAMETERS = (
     "event_type",
@@ -87,7 +86,6 @@ COMPUTATIONS: dict[str, Computation] = {
         ),
     )
 }
-SHEETS: dict[str, Table] = {t.name: t for t in FACT_TABLES}
 
 
 @dataclass(frozen=True)
@@ -133,10 +131,12 @@ def _check_condition(
     return []
 
 
-def _known_values(event_types: Collection[str]) -> dict[str, Collection[str]]:
+def _known_values(
+    event_types: Collection[str], tables: Mapping[str, Table]
+) -> dict[str, Collection[str]]:
     """Columns whose values are listed: their fields' own lists, the project's event types."""
     listed: dict[str, Collection[str]] = {"event_type": tuple(event_types)}
-    for table in (*FACT_TABLES, POLICY_INSTRUMENTS):
+    for table in (*tables.values(), POLICY_INSTRUMENTS):
         for column in table.columns:
             if isinstance(column.enum, tuple) and column.name not in listed:
                 listed[column.name] = column.enum
@@ -144,7 +144,10 @@ def _known_values(event_types: Collection[str]) -> dict[str, Collection[str]]:
 
 
 def _check_parameters(
-    row: Mapping[str, object], computation: Computation, event_types: Collection[str]
+    row: Mapping[str, object],
+    computation: Computation,
+    event_types: Collection[str],
+    tables: Mapping[str, Table],
 ) -> list[str]:
     """What is wrong with the parameters a row gives its computation."""
     problems = []
@@ -159,16 +162,16 @@ def _check_parameters(
         )
     if problems:
         return problems
-    known = _known_values(event_types)
+    known = _known_values(event_types, tables)
     if "event_type" in given and row["event_type"] not in event_types:
         problems.append(
             f"event_type {row['event_type']!r} is not in event_types.csv ({', '.join(event_types)})"
         )
     if "sheet" not in given:
         return problems
-    sheet = SHEETS.get(str(row["sheet"]))
+    sheet = tables.get(str(row["sheet"]))
     if sheet is None:
-        return [*problems, f"sheet {row['sheet']!r} is not one of {', '.join(SHEETS)}"]
+        return [*problems, f"sheet {row['sheet']!r} is not one of {', '.join(tables)}"]
     if "column" in given and row["column"] not in sheet.column_names:
         problems.append(
             f"column {row['column']!r} is not in {sheet.name};"
@@ -199,9 +202,13 @@ def _check_parameters(
 
 
 def check_definition(
-    row: Mapping[str, object], has_children: bool, event_types: Collection[str]
+    row: Mapping[str, object],
+    has_children: bool,
+    event_types: Collection[str],
+    tables: Mapping[str, Table],
 ) -> list[str]:
-    """Every problem with one indicators.csv row, in words saying what to write."""
+    """Every problem with one indicators.csv row, in words saying what to write; ``tables``
+    are the project's fact tables by name (the ``sheet`` a row may count or sum)."""
     name = row.get("computation")
     computation = COMPUTATIONS.get(str(name))
     if computation is None:
@@ -210,4 +217,4 @@ def check_definition(
         return [f"other indicators add up into it, so its computation is {SUM_OF_CHILDREN}"]
     if not has_children and computation.name == SUM_OF_CHILDREN:
         return [f"{SUM_OF_CHILDREN} needs indicators naming it as parent_indicator_id; none do"]
-    return _check_parameters(row, computation, event_types)
+    return _check_parameters(row, computation, event_types, tables)

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from pipelines.core.indicators.catalogue import SHEETS, condition_value, parse_condition
+from pipelines.core.indicators.catalogue import condition_value, parse_condition
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.enumerations import LATE, ON_TIME
 from pipelines.core.metadata.table_model import Table
@@ -123,7 +123,7 @@ def _matching(frame: pd.DataFrame, table: Table, text: str | None) -> pd.DataFra
     return frame[frame[condition.column] == value]
 
 
-def _records(facts: FactTables, definition: Mapping[str, object]) -> pd.DataFrame:
+def _records(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> pd.DataFrame:
     """The records an indicator counts or sums: those meeting its filter, and of a
     consortium-level event reported by several partners only the row that counts, so no
     computation counts one event (or its participants) twice."""
@@ -131,7 +131,7 @@ def _records(facts: FactTables, definition: Mapping[str, object]) -> pd.DataFram
     rows = facts[sheet]
     if "counted" in rows:
         rows = rows[_flag(rows["counted"])]
-    return _matching(rows, SHEETS[sheet], _param(definition, "filter"))
+    return _matching(rows, ref.fact_table(sheet), _param(definition, "filter"))
 
 
 def _count_events(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:
@@ -144,11 +144,11 @@ def _count_events(facts: FactTables, ref: Reference, definition: Mapping[str, ob
 
 
 def _count_records(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:
-    rows = _records(facts, definition)
+    rows = _records(facts, ref, definition)
     breakdown = _tally("partner", rows["partner_id"], ref.partner_ids)
     column = _param(definition, "breakdown")
     if column is not None:
-        listed = SHEETS[str(definition["sheet"])].column(column).allowed(ref) or ()
+        listed = ref.fact_table(str(definition["sheet"])).column(column).allowed(ref) or ()
         breakdown += _tally(column, rows[column], tuple(listed))
     return Decimal(len(rows)), breakdown
 
@@ -158,7 +158,7 @@ def _count_distinct(
 ) -> Computed:
     """Distinct values; each is counted for the first partner (in partner order) reporting
     it, so the partner rows add up to the indicator."""
-    rows = _records(facts, definition)
+    rows = _records(facts, ref, definition)
     column = str(definition["column"])
     first: dict[object, str] = {}
     order = {p: i for i, p in enumerate(ref.partner_ids)}
@@ -177,7 +177,7 @@ def _count_instruments_with_records(
     instruments = _matching(
         ref.policy_instruments, POLICY_INSTRUMENTS, _param(definition, "instrument_filter")
     )
-    improved = set(_records(facts, definition)["policy_instrument_id"])
+    improved = set(_records(facts, ref, definition)["policy_instrument_id"])
     hits = [Decimal(i in improved) for i in instruments["policy_instrument_id"]]
     breakdown = _tally("policy_instrument", instruments["policy_instrument_id"], (), hits) + _tally(
         "partner", instruments["partner_id"], (), hits
@@ -187,7 +187,7 @@ def _count_instruments_with_records(
 
 def _sum(facts: FactTables, ref: Reference, definition: Mapping[str, object]) -> Computed:
     """Sum of one column over the matching records, exact (money to the cent)."""
-    rows = _records(facts, definition)
+    rows = _records(facts, ref, definition)
     column = str(definition["column"])
     amounts = [ZERO if is_missing(v) else Decimal(v) for v in rows[column].tolist()]
     instruments = ref.policy_instruments
@@ -201,7 +201,7 @@ def _sum(facts: FactTables, ref: Reference, definition: Mapping[str, object]) ->
     else:
         breakdown = _tally("partner", rows["partner_id"], ref.partner_ids, amounts)
     total = sum(amounts, ZERO)
-    kind = SHEETS[str(definition["sheet"])].column(column).kind
+    kind = ref.fact_table(str(definition["sheet"])).column(column).kind
     return (total.quantize(CENT) if kind == "decimal" else total), breakdown
 
 

@@ -39,7 +39,6 @@ from pipelines.core.metadata.sheets import CONTEXT, LINEAGE
 from pipelines.core.metadata.tables import (
     COVER_FIELDS,
     COVER_SHEET,
-    RECORD_SHEETS,
     TEMPLATE_VERSION,
     Sheet,
 )
@@ -242,7 +241,7 @@ def _open(
             return None
         if rejection is not None:
             raise _Rejection(rejection.rule, facts=rejection.details)
-        workbook = parse_workbook(data, limits)
+        workbook = parse_workbook(data, limits, ref.record_sheets)
         _check_cover(workbook, outcome, ref)
     except FileGone as exc:
         outcome.status = RETRY
@@ -305,7 +304,7 @@ def _ingest_batch(
     locks: Mapping[tuple[str, str], str],
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    parts: dict[str, list[tuple[pd.DataFrame, Outcome]]] = {s.name: [] for s in RECORD_SHEETS}
+    parts: dict[str, list[tuple[pd.DataFrame, Outcome]]] = {s.name: [] for s in ref.record_sheets}
     for candidate in candidates:
         outcome = Outcome(
             file=candidate.file,
@@ -320,12 +319,12 @@ def _ingest_batch(
         workbook = _open(candidate, outcome, ref, limits, archive_dir, locked)
         if workbook is None:
             continue
-        for sheet in RECORD_SHEETS:
+        for sheet in ref.record_sheets:
             parts[sheet.name].append((workbook.sheets[sheet.name], outcome))
 
     # By file, not by bytes: two files with the same bytes each get their own issues.
     by_file = {o.file: o for o in outcomes if o.status == ACCEPTED}
-    for sheet in RECORD_SHEETS:
+    for sheet in ref.record_sheets:
         batch = _batch(sheet, parts[sheet.name])
         if batch.empty:
             continue

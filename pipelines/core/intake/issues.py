@@ -45,6 +45,15 @@ def _examples(ref: Reference) -> dict[str, str]:
     return {"example_file": f"{partner}/{period}.xlsx", "example_period": period}
 
 
+def _hint(ref: Reference, sheet: object, column: str | None) -> str:
+    """What the column takes, in words: from the sheet's own declaration where the project
+    declares the sheet (sheets.yaml), else from the field registry."""
+    declared = next((s for s in ref.record_sheets if s.name == sheet), None)
+    if declared is not None and column in declared.column_names:
+        return declared.column(column).hint_for(ref)
+    return FIELDS[column].hint_for(ref) if column in FIELDS else "a valid value"
+
+
 def _shown(value: object) -> str:
     """A term as the partner reads it: the cell as written, or 'empty'."""
     text = as_text(value)
@@ -58,7 +67,7 @@ def _terms(
         **_FIXED_TERMS,
         **_examples(ref),
         **ref.terms,
-        "hint": FIELDS[column].hint_for(ref) if column in FIELDS else "a valid value",
+        "hint": _hint(ref, facts.get("sheet"), column),
         **facts,
         "column": column,
         "value": value,

@@ -32,7 +32,6 @@ from pipelines.core.metadata.tables import (
     EVENTS_SHEET,
     MEASURES_SHEET,
     PRACTICES_SHEET,
-    RECORD_SHEETS,
     Sheet,
 )
 from pipelines.core.reference.model import Reference
@@ -209,7 +208,15 @@ ROW_CHECKS: dict[str, tuple[tuple[str, ProjectRowCheck], ...]] = {
     ),
     COLLABORATIONS_SHEET.name: (_unique("year"),),
 }
-SHEETS: dict[str, Sheet] = {s.name: s for s in RECORD_SHEETS}
+
+
+def row_checks(sheet: Sheet) -> tuple[tuple[str, ProjectRowCheck], ...]:
+    """The sheet's rules across columns. A project's own sheet (sheets.yaml) gets the
+    rules every sheet has: a unique key, and no date after the workbook was sent."""
+    if sheet.name in ROW_CHECKS:
+        return ROW_CHECKS[sheet.name]
+    dates = [c.name for c in sheet.columns if c.kind == "date"]
+    return (_unique(sheet.ref), *(_submitted_after(c) for c in dates))
 
 
 def _bound(check: ProjectRowCheck, ref: Reference) -> RowCheck:
@@ -222,7 +229,7 @@ def schema_of(sheet: Sheet, ref: Reference) -> pa.DataFrameSchema:
         sheet,
         ref,
         column_checks=COLUMN_CHECKS.get(sheet.name),
-        row_checks=tuple((name, _bound(check, ref)) for name, check in ROW_CHECKS[sheet.name]),
+        row_checks=tuple((name, _bound(check, ref)) for name, check in row_checks(sheet)),
     )
 
 

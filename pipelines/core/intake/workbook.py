@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,15 +104,12 @@ def _sheet_rows(book: CalamineWorkbook, actual: str, sheet: str, data: bytes) ->
         raise unreadable_sheet(data, sheet, exc) from exc
 
 
-def _is_read(sheet: str) -> bool:
-    """Whether the sheet named so is one the pipeline reads (the guard bounds only those)."""
-    return _key(sheet) in _READ_KEYS
+def _read_names(sheets: Sequence[Sheet]) -> list[str]:
+    """The names of the sheets the pipeline reads: the Cover and the record sheets."""
+    return [COVER_SHEET, *(sheet.name for sheet in sheets)]
 
 
-_READ_KEYS = frozenset(_key(name) for name in (COVER_SHEET, *(s.name for s in RECORD_SHEETS)))
-
-
-def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
+def _locate_sheets(found: list[str], hidden: set[str], wanted: list[str]) -> dict[str, str]:
     """Canonical sheet name -> the sheet's name in the workbook.
 
     A missing sheet rejects the workbook, and so do two sheets that read as one name
@@ -120,7 +118,6 @@ def _locate_sheets(found: list[str], hidden: set[str]) -> dict[str, str]:
     by_key: dict[str, list[str]] = {}
     for name in found:
         by_key.setdefault(_key(name), []).append(name)
-    wanted = [COVER_SHEET, *(sheet.name for sheet in RECORD_SHEETS)]
     for name in wanted:
         rivals = by_key.get(_key(name), [])
         if len(rivals) > 1:
@@ -304,14 +301,14 @@ def _note_free(value: object) -> object:
 
 
 def _unread_sheets(
-    book: CalamineWorkbook, data: bytes, read: set[str], hidden: set[str]
+    book: CalamineWorkbook, data: bytes, read: set[str], hidden: set[str], wanted: list[str]
 ) -> list[Finding]:
     """An ``unread_sheet`` finding for each sheet, beyond those read and the Guide, that
     holds any value: a hidden 'EVENTS1' or an 'Events (2)' would otherwise pass unseen.
     Told from the sheets' XML, so an unread sheet is never parsed into a grid."""
     others = [n for n in book.sheet_names if n not in read and _key(n) != _key(GUIDE_SHEET)]
     holding = sheets_with_values(data, others) if others else set()
-    shown = ", ".join(f"'{name}'" for name in (COVER_SHEET, *(s.name for s in RECORD_SHEETS)))
+    shown = ", ".join(f"'{name}'" for name in wanted)
     return [
         Finding(
             "unread_sheet",
@@ -323,13 +320,18 @@ def _unread_sheets(
     ]
 
 
-def read_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
+def read_workbook(
+    path: Path, limits: Limits = DEFAULT_LIMITS, sheets: Sequence[Sheet] = RECORD_SHEETS
+) -> RawWorkbook:
     """Read a workbook file once, then check and parse those bytes (:func:`parse_workbook`)."""
-    return parse_workbook(read_bytes(path, limits), limits)
+    return parse_workbook(read_bytes(path, limits), limits, sheets)
 
 
-def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
-    """Check the container, then read the Cover and every record sheet in one pass.
+def parse_workbook(
+    data: bytes, limits: Limits = DEFAULT_LIMITS, sheets: Sequence[Sheet] = RECORD_SHEETS
+) -> RawWorkbook:
+    """Check the container, then read the Cover and every record sheet in one pass
+    (``sheets``: the standard four unless the project adds its own, ``ref.record_sheets``).
 
     Raises :class:`WorkbookRejected` for anything that refuses the whole workbook: the
     container rules of :func:`check_container`, ``missing_sheet``, ``missing_column``
@@ -337,29 +339,31 @@ def parse_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
     ``Guide`` is not read; any other sheet is bounded only by its bytes, and named in an
     ``unread_sheet`` finding when it holds data.
     """
-    inspected = check_bytes(data, limits, reads=_is_read)
+    wanted = _read_names(sheets)
+    read_keys = frozenset(_key(name) for name in wanted)
+    inspected = check_bytes(data, limits, reads=lambda name: _key(name) in read_keys)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # any parser failure on a hostile file means "unreadable"
         raise unopenable(data, inspected.kind, exc) from exc
     with book:
         hidden = {s.name for s in book.sheets_metadata if s.visible != SheetVisibleEnum.Visible}
-        actual = _locate_sheets(book.sheet_names, hidden)
+        actual = _locate_sheets(book.sheet_names, hidden, wanted)
         noted = [name for name in actual.values() if inspected.may_hold_notes(name)]
         notes = read_notes(data, noted) if noted else {}
         rows = _sheet_rows(book, actual[COVER_SHEET], COVER_SHEET, data)
         _apply_notes(rows, notes.get(actual[COVER_SHEET]), None)
         cover = _read_cover(rows)
-        sheets: dict[str, pd.DataFrame] = {}
+        frames: dict[str, pd.DataFrame] = {}
         extra_columns: dict[str, list[tuple[str, str]]] = {}
         findings: list[Finding] = []
-        for sheet in RECORD_SHEETS:
+        for sheet in sheets:
             rows = _sheet_rows(book, actual[sheet.name], sheet.name, data)
             sheet_notes = notes.get(actual[sheet.name])
             _apply_notes(rows, sheet_notes, sheet)
             frame, extra_columns[sheet.name], hidden_rows = _record_frame(sheet, rows, sheet_notes)
-            sheets[sheet.name] = frame
+            frames[sheet.name] = frame
             findings += hidden_rows
-        findings += _unread_sheets(book, data, set(actual.values()), hidden)
+        findings += _unread_sheets(book, data, set(actual.values()), hidden, wanted)
     sha256 = hashlib.sha256(data).hexdigest()
-    return RawWorkbook(cover, sheets, extra_columns, sha256, findings)
+    return RawWorkbook(cover, frames, extra_columns, sha256, findings)

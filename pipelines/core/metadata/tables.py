@@ -7,6 +7,8 @@ dictionary and the Dagster column schema are all generated from these definition
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipelines.core.metadata.fields import COMPLETENESS_STATUSES, SUBMISSION_STATUSES, field
 
 # Re-exported: callers take sheets, reference tables and tables from this one module.
@@ -48,10 +50,14 @@ _TRACE = fields_named(
 )
 
 
-def _fact_table(sheet: Sheet, description: str, extra: tuple[Field, ...] = ()) -> Table:
+def fact_table(
+    sheet: Sheet, description: str | None = None, extra: tuple[Field, ...] = ()
+) -> Table:
+    """The published table of a record sheet: its rows as last reported, one per partner
+    and key, with where each comes from."""
     return Table(
         name=sheet.table,
-        description=description,
+        description=description or sheet.description,
         columns=_LINEAGE + sheet.columns + extra + _TRACE,
         primary_key=("partner_id", sheet.ref),
         required=frozenset(
@@ -61,21 +67,21 @@ def _fact_table(sheet: Sheet, description: str, extra: tuple[Field, ...] = ()) -
     )
 
 
-EVENTS = _fact_table(
+EVENTS = fact_table(
     EVENTS_SHEET,
     "Policy learning events organised, as last reported (one row per partner and event_ref).",
     extra=fields_named("event_period_id", "event_phase", "counted"),
 )
-GOOD_PRACTICES = _fact_table(
+GOOD_PRACTICES = fact_table(
     PRACTICES_SHEET,
     "Good practices, at the stage last reported (one row per partner and practice_ref).",
 )
-POLICY_MEASURES = _fact_table(
+POLICY_MEASURES = fact_table(
     MEASURES_SHEET,
     "Measures in the policy instruments, as last reported (one row per partner and measure_ref).",
     extra=fields_named("implemented_period_id"),
 )
-COLLABORATIONS = _fact_table(
+COLLABORATIONS = fact_table(
     COLLABORATIONS_SHEET,
     "Regional collaboration figures, as last reported (one row per partner and year).",
 )
@@ -330,6 +336,8 @@ STAKEHOLDER_MEETING_FLOOR = Table(
 )
 
 
-def published_tables() -> dict[str, Table]:
-    """Every published table by name (the asset name and the Parquet file name)."""
-    return {t.name: t for t in globals().values() if isinstance(t, Table)}
+def published_tables(fact_tables: Sequence[Table] = FACT_TABLES) -> dict[str, Table]:
+    """Every published table by name (the asset name and the Parquet file name);
+    ``fact_tables``: the project's, when it adds record sheets of its own."""
+    tables = {t.name: t for t in globals().values() if isinstance(t, Table)}
+    return {**tables, **{t.name: t for t in fact_tables}}

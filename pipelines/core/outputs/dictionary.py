@@ -6,6 +6,7 @@ exactly what the Parquet schema, the Pandera schema and the Dagster UI say.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from string import Template
 
 from pipelines.core.metadata import tables
@@ -101,7 +102,6 @@ version ever ingested is archived under the state directory, named by its SHA-25
 """)
 
 SECTIONS: tuple[tuple[str, tuple[Table, ...]], ...] = (
-    ("Fact tables", tables.FACT_TABLES),
     ("History", (tables.GOOD_PRACTICE_STAGE_HISTORY,)),
     ("Submissions and validation", (tables.SUBMISSIONS, tables.VALIDATION_ISSUES, tables.REVIEWS)),
     (
@@ -150,11 +150,12 @@ def table_markdown(table: Table) -> str:
     return "\n".join(lines)
 
 
-def data_dictionary(project: Project) -> str:
+def data_dictionary(project: Project, fact_tables: Sequence[Table] = tables.FACT_TABLES) -> str:
     """The whole ``assets/README.md`` for ``project``: its name and currency are in the
-    introduction, every table and column is described as its definition says."""
+    introduction, every table and column is described as its definition says.
+    ``fact_tables`` are the tables of its record sheets (the standard four and its own)."""
     parts = [INTRO.substitute(name=project.name, currency=project.currency)]
-    for title, members in SECTIONS:
+    for title, members in (("Fact tables", tuple(fact_tables)), *SECTIONS):
         parts.append(f"## {title}\n")
         parts += [table_markdown(t) + "\n" for t in members]
     return "\n".join(parts).rstrip() + "\n"

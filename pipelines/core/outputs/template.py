@@ -28,7 +28,6 @@ from pipelines.core.metadata.tables import (
     COVER_FIELDS,
     COVER_SHEET,
     GUIDE_SHEET,
-    RECORD_SHEETS,
     TEMPLATE_VERSION,
     Sheet,
 )
@@ -57,10 +56,12 @@ _LINKS = frozenset({"evidence_url", "url", "contact_email"})
 # --- inputs ----------------------------------------------------------------------
 
 
-def _checked_records(records: Records | None) -> dict[str, list[Mapping[str, object]]]:
+def _checked_records(
+    records: Records | None, ctx: Context
+) -> dict[str, list[Mapping[str, object]]]:
     """Records per sheet name; unknown sheets or columns are a caller's mistake."""
-    sheets = {s.name: s for s in RECORD_SHEETS}
-    out: dict[str, list[Mapping[str, object]]] = {s.name: [] for s in RECORD_SHEETS}
+    sheets = {s.name: s for s in ctx.ref.record_sheets}
+    out: dict[str, list[Mapping[str, object]]] = {s.name: [] for s in ctx.ref.record_sheets}
     for name, rows in (records or {}).items():
         if name not in sheets:
             raise TemplateError(f"unknown sheet {name!r}; record sheets: {', '.join(sheets)}")
@@ -157,10 +158,10 @@ def _guide_intro(ctx: Context) -> list[_Line]:
     ]
 
 
-def _guide_sheets() -> list[_Line]:
+def _guide_sheets(ctx: Context) -> list[_Line]:
     lines = [_Line("heading", ("Sheets",))]
     lines.append(_Line("table_row", (COVER_SHEET, "Who submits which period, and when.")))
-    lines += [_Line("table_row", (s.name, s.description)) for s in RECORD_SHEETS]
+    lines += [_Line("table_row", (s.name, s.description)) for s in ctx.ref.record_sheets]
     lines.append(_Line("text", ()))
     return lines
 
@@ -177,7 +178,7 @@ def _guide_columns(ctx: Context) -> list[_Line]:
                 (COVER_SHEET, f.name, required, f.hint_for(ctx.ref), f.description, note),
             )
         )
-    for sheet in RECORD_SHEETS:
+    for sheet in ctx.ref.record_sheets:
         for f in sheet.columns:
             required = "yes" if f.name in sheet.required else "no"
             note = check_for(f, ctx).note
@@ -192,7 +193,7 @@ def _guide_columns(ctx: Context) -> list[_Line]:
 
 def _guide(ctx: Context) -> list[_Line]:
     """The Guide's rows, generated from the sheet and field definitions."""
-    return _guide_intro(ctx) + _guide_sheets() + _guide_columns(ctx)
+    return _guide_intro(ctx) + _guide_sheets(ctx) + _guide_columns(ctx)
 
 
 def _header_note(field: Field, required: bool, ctx: Context) -> str:
@@ -334,7 +335,7 @@ def _xlsx_bytes(
     fmt = _Formats(book)
     _xlsx_guide(book, _guide(ctx), fmt)
     _xlsx_cover(book, ctx, cover, fmt)
-    for sheet in RECORD_SHEETS:
+    for sheet in ctx.ref.record_sheets:
         _xlsx_records(book, sheet, records[sheet.name], ctx, fmt)
     book.close()
     return buffer.getvalue()
@@ -348,7 +349,7 @@ def _ods_bytes(
     sheets.append(
         (COVER_SHEET, [("field", "value")] + [(f.name, cover[f.name]) for f in COVER_FIELDS])
     )
-    for sheet in RECORD_SHEETS:
+    for sheet in ctx.ref.record_sheets:
         rows = [sheet.column_names]
         rows += [tuple(r.get(c) for c in sheet.column_names) for r in records[sheet.name]]
         sheets.append((sheet.name, rows))
@@ -382,7 +383,7 @@ def write_template(
     if writer is None:
         raise TemplateError(f"cannot write {path.name}: the file name must end in .xlsx or .ods")
     ctx = context_for(partner_id, period_id)
-    data = writer(ctx, _cover_values(ctx, cover), _checked_records(records))
+    data = writer(ctx, _cover_values(ctx, cover), _checked_records(records, ctx))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda tmp: tmp.write_bytes(data))
     return path

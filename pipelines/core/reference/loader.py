@@ -1,9 +1,10 @@
 """A project folder: project.yaml, partners, periods, policy instruments, event types,
-indicators.
+indicators, and the record sheets it adds (sheets.yaml).
 
 The folder holds editable files (YAML for the project and the partners with their
 name history, CSV for the rest); the bundled default is ``pipelines/projects/
-clusterix-2.0``. This module is the only place that reads them. It types every value,
+clusterix-2.0``. This module reads them (``sheets.yaml`` through
+:mod:`pipelines.core.reference.record_sheets`). It types every value,
 derives the deadlines and validates each table with the Pandera schema generated from
 its definition, then checks that the files agree with each other, so a broken folder
 fails at load time with every problem's file, row and what to write.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -36,9 +37,12 @@ from pipelines.core.metadata.reference_tables import (
     POLICY_INSTRUMENTS,
 )
 from pipelines.core.metadata.schemas import table_schema
+from pipelines.core.metadata.sheets import RECORD_SHEETS
 from pipelines.core.metadata.table_model import Table
+from pipelines.core.metadata.tables import FACT_TABLES, fact_table
 from pipelines.core.reference.model import Reference
 from pipelines.core.reference.project import SAFE_LOADER, Project, ProjectFileError, load_project
+from pipelines.core.reference.record_sheets import SheetsFileError, load_record_sheets
 from pipelines.platform.settings import settings
 
 T = TypeVar("T")
@@ -268,7 +272,9 @@ def _load_countries(data_dir: Path) -> frozenset[str]:
     return frozenset(codes)
 
 
-def _check_indicators(indicators: pd.DataFrame, event_types: pd.DataFrame) -> list[str]:
+def _check_indicators(
+    indicators: pd.DataFrame, event_types: pd.DataFrame, tables: Mapping[str, Table]
+) -> list[str]:
     """Each indicator's computation, parameters and parent, checked against the catalogue."""
     ids = set(indicators["indicator_id"])
     parents = {p for p in indicators["parent_indicator_id"] if p is not None}
@@ -281,7 +287,8 @@ def _check_indicators(indicators: pd.DataFrame, event_types: pd.DataFrame) -> li
                 f"indicators.csv, row {line}, column 'parent_indicator_id': {parent!r} is not"
                 " an indicator_id of this file"
             )
-        for problem in check_definition(row, row["indicator_id"] in parents, known_types):
+        has_children = row["indicator_id"] in parents
+        for problem in check_definition(row, has_children, known_types, tables):
             problems.append(f"indicators.csv, row {line} ({row['indicator_id']}): {problem}")
     return problems
 
@@ -402,7 +409,7 @@ def _collect(problems: list[str], load: Callable[[], T]) -> T | None:
     """Run one loading step, adding its problems to the list instead of stopping."""
     try:
         return load()
-    except (ReferenceDataError, ProjectFileError) as exc:
+    except (ReferenceDataError, ProjectFileError, SheetsFileError) as exc:
         problems.extend(str(exc).splitlines())
         return None
 
@@ -426,9 +433,12 @@ def load_reference(folder: Path = DEFAULT_PROJECT_DIR) -> Reference:
         problems, lambda: _load_csv_table("event_types.csv", _EVENT_TYPE_ROWS, folder)
     )
     countries = _collect(problems, lambda: _load_countries(folder))
+    own_sheets = _collect(problems, lambda: load_record_sheets(folder)) or ()
+    record_sheets = (*RECORD_SHEETS, *own_sheets)
+    fact_tables = (*FACT_TABLES, *(fact_table(sheet) for sheet in own_sheets))
     partner_ids = None if partners is None else list(dict.fromkeys(partners["partner_id"]))
     if indicators is not None and event_types is not None:
-        problems += _check_indicators(indicators, event_types)
+        problems += _check_indicators(indicators, event_types, {t.name: t for t in fact_tables})
     # Without a readable partners.yaml every partner named elsewhere would look unknown:
     # the checks against it wait for the fix rather than bury it under false problems.
     if project is not None and periods is not None and event_types is not None:
@@ -449,6 +459,8 @@ def load_reference(folder: Path = DEFAULT_PROJECT_DIR) -> Reference:
             EVENT_TYPES_TABLE,
             folder / "event_types.csv",
         ),
+        record_sheets=record_sheets,
+        fact_tables=fact_tables,
         countries=countries,
     )
 

@@ -12,15 +12,23 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pipelines.core.reference.project import Project
 
+if TYPE_CHECKING:  # the loader builds both from the metadata; nothing here reads them
+    from pipelines.core.metadata.table_model import Sheet, Table
+
 
 @dataclass(frozen=True)
 class Reference:
-    """All reference tables, typed and validated, with the look-ups the rules need."""
+    """All reference tables, typed and validated, with the look-ups the rules need.
+
+    ``record_sheets`` are the workbook's record sheets, the standard four and then the
+    project's own (``sheets.yaml``); ``fact_tables`` are their published tables, in order.
+    """
 
     project: Project
     folder: Path
@@ -29,6 +37,8 @@ class Reference:
     policy_instruments: pd.DataFrame
     indicators: pd.DataFrame
     event_types: pd.DataFrame
+    record_sheets: tuple[Sheet, ...]
+    fact_tables: tuple[Table, ...]
     countries: frozenset[str] = frozenset()
 
     @property
@@ -154,6 +164,14 @@ class Reference:
             for (_, end), (start, _) in pairwise(spans)
             if start - end > dt.timedelta(days=1)
         )
+
+    @cached_property
+    def _fact_tables_by_name(self) -> dict[str, Table]:
+        return {t.name: t for t in self.fact_tables}
+
+    def fact_table(self, name: str) -> Table:
+        """The fact table of a record sheet, by the table's name (``events``)."""
+        return self._fact_tables_by_name[name]
 
     @cached_property
     def year_range(self) -> tuple[int, int]:

@@ -31,9 +31,7 @@ from pipelines.core.metadata.fields import Field
 from pipelines.core.metadata.tables import (
     EVENTS,
     EVENTS_SHEET,
-    FACT_TABLES,
     POLICY_MEASURES,
-    RECORD_SHEETS,
     Table,
 )
 from pipelines.core.reference.model import Reference
@@ -43,7 +41,6 @@ DUPLICATE_RULE = "probable_duplicate"
 DERIVED_EVENT_COLUMNS = ("event_period_id", "event_phase", "counted")
 # Derived here for every fact table, from all the records of a key or from a date.
 DERIVED_COLUMNS = ("first_reported_period_id", "implemented_period_id", *DERIVED_EVENT_COLUMNS)
-_SHEET_OF = {sheet.table: sheet.name for sheet in RECORD_SHEETS}
 
 
 @dataclass(frozen=True)
@@ -219,7 +216,7 @@ def _near_duplicate_refs(current: pd.DataFrame, table: Table, ref: Reference) ->
                 make_issue(
                     "near_duplicate_ref",
                     row,
-                    sheet=_SHEET_OF[table.name],
+                    sheet=_sheet_of(table, ref),
                     row=row["row"],
                     column=key,
                     value=row[key],
@@ -230,6 +227,11 @@ def _near_duplicate_refs(current: pd.DataFrame, table: Table, ref: Reference) ->
                 )
             )
     return issues
+
+
+def _sheet_of(table: Table, ref: Reference) -> str:
+    """The workbook sheet a fact table's rows come from."""
+    return next(sheet.name for sheet in ref.record_sheets if sheet.table == table.name)
 
 
 def _records_frame(records: Mapping[str, pd.DataFrame], table: Table) -> pd.DataFrame:
@@ -250,7 +252,7 @@ def resolve_facts(
     """
     tables = {}
     issues: list[dict] = []
-    for table in FACT_TABLES:
+    for table in ref.fact_tables:
         latest = _latest_per_key(_records_frame(records, table), table, ref)
         current = _in_partner_order(latest, table, ref)
         if with_issues:
@@ -273,7 +275,7 @@ def records_up_to(
     if period_id not in ref.period_ids:
         raise ValueError(f"unknown reporting period: {period_id}")
     last = ref.period_ids.index(period_id)
-    frames = {table.name: _records_frame(records, table) for table in FACT_TABLES}
+    frames = {table.name: _records_frame(records, table) for table in ref.fact_tables}
     return {
         name: frame[_period_rank(frame["period_id"], ref) <= last] for name, frame in frames.items()
     }

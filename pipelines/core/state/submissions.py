@@ -47,7 +47,7 @@ def current_records(states: Iterable[SubmissionState]) -> dict[str, pd.DataFrame
     parts: dict[str, list[RecordColumns]] = {name: [] for name in empty_records()}
     for state in contributing:
         for name, columns in state.columns.items():
-            parts[name].append(columns)
+            parts.setdefault(name, []).append(columns)  # a project's own sheets too
     records = {
         name: joined(found) if found else empty_records()[name] for name, found in parts.items()
     }

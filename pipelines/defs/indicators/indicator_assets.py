@@ -48,7 +48,8 @@ from pipelines.defs.intake.saved_states import REFERENCE_KEYS, all_states
 from pipelines.defs.metadata import BAR_CELLS, markdown_table
 from pipelines.defs.resources import ClusterixPaths
 
-FACT_INPUTS = ("events", "good_practices", "policy_measures", "collaborations")
+# The project's fact tables: the standard four and those of its own sheets (sheets.yaml).
+FACT_INPUTS = tuple(table.name for table in reference().fact_tables)
 TABLES: dict[str, tuple[Table, str]] = {
     t.name: (t, group)
     for t, group in (

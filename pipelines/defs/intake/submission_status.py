@@ -35,7 +35,7 @@ from pipelines.core.metadata.enumerations import (
     ON_TIME,
     REJECTED,
 )
-from pipelines.core.metadata.tables import RECORD_SHEETS
+from pipelines.core.reference.loader import reference
 from pipelines.core.reference.model import Reference
 from pipelines.core.state.completeness import explain, submission_statuses
 from pipelines.core.state.morning import status_counts
@@ -43,7 +43,6 @@ from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import submissions_table
 from pipelines.core.state.versions import SubmissionState, version_key
 
-_RECORD_SHEETS = {s.name for s in RECORD_SHEETS}
 SUBMISSION = dg.AssetKey("submission")
 # Records Dagster returns at most per fetch_materializations call.
 FETCH_LIMIT = 10_000
@@ -100,11 +99,12 @@ def signature(row: pd.Series) -> tuple[str | None, ...]:
 
 def rows_quarantined(state: SubmissionState, version: dict) -> int:
     """Rows of a version left out of the tables because of an error."""
+    sheets = {sheet.name for sheet in reference().record_sheets}
     return len(
         {
             (i["sheet"], i["row"])
             for i in state.issues_of(version_key(version))
-            if i["severity"] == "error" and i["sheet"] in _RECORD_SHEETS
+            if i["severity"] == "error" and i["sheet"] in sheets
         }
     )
 

@@ -43,7 +43,8 @@ PUBLISHED_FIRST = [dg.AssetKey("publication")]
     deps=PUBLISHED_FIRST,
 )
 def data_dictionary(paths: ClusterixPaths) -> dg.MaterializeResult:
-    text = render_dictionary(reference().project)
+    ref = reference()
+    text = render_dictionary(ref.project, ref.fact_tables)
     path = write_atomic(paths.assets / "README.md", lambda tmp: tmp.write_text(text, "utf-8"))
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "text": dg.MetadataValue.md(text)}

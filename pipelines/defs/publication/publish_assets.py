@@ -17,9 +17,7 @@ import pandas as pd
 from pipelines.core.indicators.compute import c1_regions
 from pipelines.core.metadata.tables import (
     C1_REGIONS,
-    FACT_TABLES,
     GOOD_PRACTICE_STAGE_HISTORY,
-    RECORD_SHEETS,
     SUBMISSIONS,
     VALIDATION_ISSUES,
     Table,
@@ -45,8 +43,12 @@ from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import ClusterixPaths
 from pipelines.platform.settings import settings
 
-SHEET_OF_TABLE = {s.table: s.name for s in RECORD_SHEETS}
-PUBLISHED = (SUBMISSIONS, VALIDATION_ISSUES, *FACT_TABLES)
+# The project's record sheets and their tables: the standard four and its own (a process
+# serves one project, whose assets are defined when the code location loads).
+PROJECT_FACT_TABLES = reference().fact_tables
+SHEET_OF_TABLE = {s.table: s.name for s in reference().record_sheets}
+PUBLISHED = (SUBMISSIONS, VALIDATION_ISSUES, *PROJECT_FACT_TABLES)
+TABLES = published_tables(PROJECT_FACT_TABLES)
 SAMPLE_COLUMNS = [
     "partner_id",
     "period_id",
@@ -72,7 +74,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
                 " corrected workbook. The metadata counts them by rule, with a sample."
             ),
         )
-        for t in FACT_TABLES
+        for t in PROJECT_FACT_TABLES
     ]
     return specs
 
@@ -119,7 +121,7 @@ def published_submissions(paths: ClusterixPaths):
         **facts.tables,
     }
     yield from checked_outputs((t, frames[t.name], {}) for t in PUBLISHED)
-    for table in FACT_TABLES:
+    for table in PROJECT_FACT_TABLES:
         yield sheet_check(table, frames[VALIDATION_ISSUES.name])
 
 
@@ -165,7 +167,7 @@ def _submission_sources(assets: Path, run_id: str) -> list[SourceFile]:
 
 @dg.asset(
     group_name="published",
-    deps=[dg.AssetKey(name) for name in published_tables()],
+    deps=[dg.AssetKey(name) for name in TABLES],
     kinds={"parquet", "json"},
     description=(
         "Publishes the run's tables as one set: verifies the snapshot"
@@ -184,9 +186,9 @@ def publication(
     manifest = publish_snapshot(
         assets,
         run_id,
-        published_tables().values(),
+        TABLES.values(),
         [*_submission_sources(assets, run_id), *reference_sources(reference().folder)],
-        after_promotion=lambda: build_database(assets, published_tables().values()),
+        after_promotion=lambda: build_database(assets, TABLES.values()),
         keep=keep,
     )
     tables = manifest["tables"]
