@@ -14,6 +14,7 @@ from pipelines.core.indicators.catalogue import COMPUTATIONS, PARAMETERS
 from pipelines.core.metadata.tables import RECORD_SHEETS
 from pipelines.core.reference.loader import DEFAULT_PROJECT_DIR, load_reference
 from pipelines.core.reference.project import _KEYS, load_project
+from pipelines.core.reference.record_sheets import _COLUMN_KEYS, _SHEET_KEYS, KINDS
 
 GUIDE = Path(__file__).parents[3] / "docs" / "new-project.md"
 
@@ -71,3 +72,19 @@ def test_the_worked_indicator_rows_load_and_cover_every_computation(guide, tmp_p
     indicators = load_reference(folder).indicators.set_index("indicator_id")
     ids = [row.split(",")[0] for row in examples]
     assert set(indicators.loc[ids, "computation"]) == set(COMPUTATIONS)
+
+
+def test_every_sheets_yaml_setting_and_kind_is_explained(guide):
+    for word in (*_SHEET_KEYS, *_COLUMN_KEYS, *KINDS):
+        assert f"`{word}`" in guide, word
+
+
+def test_the_sheets_yaml_example_loads_and_adds_its_sheet(guide, tmp_path):
+    folder = tmp_path / "project"
+    shutil.copytree(DEFAULT_PROJECT_DIR, folder)
+    (folder / "sheets.yaml").write_text(
+        _block(guide, "yaml", "### sheets.yaml (optional)"), encoding="utf-8"
+    )
+    ref = load_reference(folder)
+    assert ref.record_sheets[-1].name == "Solutions"
+    assert ref.fact_table("solutions").column("uptake").enum == ("taken_up", "up_scaled")
