@@ -1,9 +1,10 @@
-"""One partition per partner-period the programme EXPECTS a workbook for.
+"""One partition per partner-period the project in use EXPECTS a workbook for.
 
-11 partners x RP01-RP08 and 10 x RP09-RP11 (P11 takes no part in the extended
-phase): 118 keys such as ``P4|RP07``. A static list rather than a partner x period
-grid, because a grid would count P11's three extended-phase periods as expected
-and Dagster offers no way to leave cells out of a multi-dimensional definition.
+Keys such as ``P4|RP07``, from ``Reference.expected_submissions`` (a phase may leave
+partners out: CLUSTERIX 2.0's P11 takes no part in its extended phase, 118 keys in all).
+A static list rather than a partner x period grid, because a grid would count the
+partner-periods a phase leaves out as expected and Dagster offers no way to leave
+cells out of a multi-dimensional definition.
 """
 
 import dagster as dg

@@ -14,19 +14,13 @@ from dataclasses import dataclass
 
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.fields import Field
-from pipelines.core.metadata.reference_tables import POLICY_INSTRUMENTS
+from pipelines.core.metadata.reference_tables import INDICATORS, POLICY_INSTRUMENTS
 from pipelines.core.metadata.table_model import Table
 
-PARAMETERS = (
-    "event_type",
-    "sheet",
-    "column",
-    "filter",
-    "instrument_filter",
-    "breakdown",
-    "base_year",
-    "last_year",
-)
+_COLUMNS = INDICATORS.column_names
+PARAMETERS = tuple(_COLUMNS[_COLUMNS.index("computation") + 1 : _COLUMNS.index("description")])
+"""The parameter columns of indicators.csv, as its table declares them (``event_type``
+to ``last_year``): each computation takes some of them."""
 SUM_OF_CHILDREN = "sum_of_children"
 
 

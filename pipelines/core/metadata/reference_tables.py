@@ -112,7 +112,7 @@ INDICATORS = Table(
         name="Name of the indicator.",
         event_type="Event type counted (computation count_events).",
         sheet="Published table of records the computation reads (events, good_practices,"
-        " policy_measures, collaborations).",
+        " policy_measures, collaborations, or a table of the project's own sheets).",
         column="Column of that table the computation reads.",
         description="The indicator's definition in words.",
         sort_order="Position in the application form's list of indicators (1 first).",
