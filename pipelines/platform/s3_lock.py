@@ -12,16 +12,21 @@ import json
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipelines.platform.settings import DEFAULT_LOCK_TTL_SECONDS, LOCK_TIMEOUT_ENV, settings
+from pipelines.platform.settings import DEFAULT_LOCK_TTL_SECONDS, settings
 from pipelines.platform.storage import S3Url, client, translated
-from pipelines.platform.writer_lock import LOCK_NAME, POLL_SECONDS, Holder, WriterBusy
+from pipelines.platform.writer_lock import (
+    LOCK_NAME,
+    HeldLocks,
+    Holder,
+    WriterBusy,
+    wait_to_take,
+)
 
 LOST_HOLD = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 
@@ -142,8 +147,7 @@ def read_lock(url: S3Url) -> tuple[Holder | None, float, float, str] | None:
 
 # Lock objects this process holds: URL -> (lock, nesting depth); re-entrant like the
 # local lock, since ``clusterix run`` holds it when the in-process run asks again.
-_held: dict[str, tuple[RemoteLock, int]] = {}
-_held_guard = threading.Lock()
+_HELD: HeldLocks[str, RemoteLock] = HeldLocks()
 
 
 @contextlib.contextmanager
@@ -161,13 +165,10 @@ def remote_writer_lock(
     is missing or the credentials are refused.
     """
     url = S3Url.parse(location)
-    with _held_guard:
-        held = _held.get(str(url))
-        if held is not None:
-            _held[str(url)] = (held[0], held[1] + 1)
+    held = _HELD.reenter(str(url))
     if held is not None:
         try:
-            yield held[0]
+            yield held
         finally:
             _leave(str(url))
         return
@@ -178,8 +179,7 @@ def remote_writer_lock(
     with translated(url):
         _acquire(lock, url, settings().lock_timeout if timeout is None else timeout, say)
     lock.start()
-    with _held_guard:
-        _held[str(url)] = (lock, 1)
+    _HELD.hold(str(url), lock)
     try:
         yield lock
     finally:
@@ -187,29 +187,14 @@ def remote_writer_lock(
 
 
 def _acquire(lock: RemoteLock, url: S3Url, timeout: float, say: Callable[[str], None]) -> None:
-    if lock.try_take(say):
-        return
-    found = read_lock(url)
-    who = found[0].describe() if found and found[0] else "another run"
-    if timeout <= 0:
-        raise WriterBusy(
-            f"{url} is being written by {who}; not waiting"
-            f" (set {LOCK_TIMEOUT_ENV} or --wait to wait for it)."
-        )
-    say(f"Waiting up to {timeout:.0f} s for {who} to finish writing {url}...")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        if lock.try_take(say):
-            return
-    raise WriterBusy(f"{url} is still being written by {who} after {timeout:.0f} s; gave up.")
+    def holder() -> str:
+        found = read_lock(url)
+        return found[0].describe() if found and found[0] else "another run"
+
+    wait_to_take(lambda: lock.try_take(say), holder, str(url), timeout, say)
 
 
 def _leave(key: str) -> None:
-    with _held_guard:
-        lock, depth = _held[key]
-        if depth > 1:
-            _held[key] = (lock, depth - 1)
-            return
-        del _held[key]
-    lock.release()
+    lock = _HELD.leave(key)
+    if lock is not None:
+        lock.release()

@@ -20,12 +20,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from pipelines.platform.settings import LOCK_TIMEOUT_ENV, settings
 
 LOCK_NAME = ".writer.lock"
 STEPS_NAME = ".writer.steps"
 POLL_SECONDS = 0.5
+K = TypeVar("K")
+L = TypeVar("L")
 
 
 class WriterBusy(RuntimeError):
@@ -60,9 +63,65 @@ def read_holder(lock_file: Path) -> Holder | None:
         return None
 
 
-# Lock files this process holds: path -> (descriptor, nesting depth).
-_held: dict[Path, tuple[int, int]] = {}
-_held_guard = threading.Lock()
+class HeldLocks(Generic[K, L]):
+    """The locks this process holds, by key, each with how many times it was entered: a
+    writer lock is re-entrant (``clusterix run`` holds it when its in-process run asks
+    again), local or remote alike."""
+
+    def __init__(self) -> None:
+        self._held: dict[K, tuple[L, int]] = {}
+        self._guard = threading.Lock()
+
+    def reenter(self, key: K) -> L | None:
+        """The lock held under ``key``, entered once more; None when it is not held."""
+        with self._guard:
+            held = self._held.get(key)
+            if held is not None:
+                self._held[key] = (held[0], held[1] + 1)
+            return None if held is None else held[0]
+
+    def hold(self, key: K, lock: L) -> None:
+        with self._guard:
+            self._held[key] = (lock, 1)
+
+    def leave(self, key: K) -> L | None:
+        """Leave once; the lock to release when its last holder left, else None."""
+        with self._guard:
+            lock, depth = self._held[key]
+            if depth > 1:
+                self._held[key] = (lock, depth - 1)
+                return None
+            del self._held[key]
+            return lock
+
+
+def wait_to_take(
+    take: Callable[[], bool],
+    holder: Callable[[], str],
+    what: str,
+    timeout: float,
+    say: Callable[[str], None],
+) -> None:
+    """Take a lock with ``take()``, trying again every POLL_SECONDS for up to ``timeout``
+    seconds (0: once); raise WriterBusy naming the ``holder()`` of ``what`` otherwise."""
+    if take():
+        return
+    who = holder()
+    if timeout <= 0:
+        raise WriterBusy(
+            f"{what} is being written by {who}; not waiting"
+            f" (set {LOCK_TIMEOUT_ENV} or --wait to wait for it)."
+        )
+    say(f"Waiting up to {timeout:.0f} s for {who} to finish writing {what}...")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        if take():
+            return
+    raise WriterBusy(f"{what} is still being written by {holder()} after {timeout:.0f} s; gave up.")
+
+
+_HELD: HeldLocks[Path, int] = HeldLocks()  # lock file -> its descriptor
 
 
 def _open(lock_file: Path) -> int:
@@ -105,14 +164,7 @@ def writer_lock(
     cannot be made.
     """
     lock_file = (Path(state_dir) / LOCK_NAME).resolve()
-    with _held_guard:
-        if lock_file in _held:
-            fd, depth = _held[lock_file]
-            _held[lock_file] = (fd, depth + 1)
-            reentered = True
-        else:
-            reentered = False
-    if reentered:
+    if _HELD.reenter(lock_file) is not None:
         try:
             yield lock_file
         finally:
@@ -143,8 +195,7 @@ def writer_lock(
             os.ftruncate(fd, 0)
         os.close(fd)
         raise
-    with _held_guard:
-        _held[lock_file] = (fd, 1)
+    _HELD.hold(lock_file, fd)
     try:
         yield lock_file
     finally:
@@ -152,26 +203,11 @@ def writer_lock(
 
 
 def _acquire(fd: int, lock_file: Path, timeout: float, say: Callable[[str], None]) -> None:
-    if _try_flock(fd):
-        return
-    holder = read_holder(lock_file)
-    who = holder.describe() if holder else "another run"
-    if timeout <= 0:
-        raise WriterBusy(
-            f"{lock_file.parent} is being written by {who}; not waiting"
-            f" (set {LOCK_TIMEOUT_ENV} or --wait to wait for it)."
-        )
-    say(f"Waiting up to {timeout:.0f} s for {who} to finish writing {lock_file.parent}...")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        if _try_flock(fd):
-            return
-    holder = read_holder(lock_file) or holder
-    who = holder.describe() if holder else "another run"
-    raise WriterBusy(
-        f"{lock_file.parent} is still being written by {who} after {timeout:.0f} s; gave up."
-    )
+    def holder() -> str:
+        found = read_holder(lock_file)
+        return found.describe() if found else "another run"
+
+    wait_to_take(lambda: _try_flock(fd), holder, str(lock_file.parent), timeout, say)
 
 
 def _wait_for_steps(steps_file: Path, timeout: float, say: Callable[[str], None]) -> None:
@@ -219,12 +255,9 @@ def step_guard(state_dir: Path, run_id: str) -> Iterator[None]:
 
 
 def _release(lock_file: Path) -> None:
-    with _held_guard:
-        fd, depth = _held[lock_file]
-        if depth > 1:
-            _held[lock_file] = (fd, depth - 1)
-            return
-        del _held[lock_file]
+    fd = _HELD.leave(lock_file)
+    if fd is None:
+        return
     # Empty the file before unlocking: content left in an unlocked file means a holder
     # died, which is what the next holder reports.
     with contextlib.suppress(OSError):
