@@ -382,31 +382,42 @@ def indicator_breakdown(results: Mapping[str, IndicatorResult]) -> pd.DataFrame:
     )
 
 
+Achieved = dict[str, Decimal | None]
+"""Each indicator's achieved value, by indicator id."""
+
+
+def achieved_up_to(records: FactTables, ref: Reference, period_id: str) -> Achieved:
+    """Every indicator as it stood after ``period_id``'s submissions: facts resolved again
+    from the records of the periods up to it, so a figure restated later does not
+    rewrite the past."""
+    facts = resolve_facts_up_to(records, ref, period_id, with_issues=False)
+    return {i: r.achieved for i, r in compute_indicators(facts.tables, ref).items()}
+
+
 def indicator_progress(
-    records: FactTables, ref: Reference, up_to: str | None = None
+    records: FactTables,
+    ref: Reference,
+    up_to: str | None = None,
+    achieved_of: Callable[[str], Achieved] | None = None,
 ) -> pd.DataFrame:
     """Each indicator as it stood after each period's submissions (INDICATOR_PROGRESS).
 
-    Facts are resolved again from the records of the periods up to each one, so a
-    figure restated later does not rewrite the past. Periods run from the first to
-    ``up_to`` (default: the latest period any record comes from); later periods are
-    left out rather than shown as a flat line nobody reported.
+    Periods run from the first to ``up_to`` (default: the latest period any record comes
+    from); later periods are left out rather than shown as a flat line nobody reported.
+    ``achieved_of`` gives a period's figures (:func:`achieved_up_to` by default; a run
+    passes one that reuses the periods whose inputs did not change).
     """
     last = up_to or latest_reported_period(records, ref)
     periods = [] if last is None else ref.period_ids[: ref.period_ids.index(last) + 1]
-    achieved = {
-        period: compute_indicators(
-            resolve_facts_up_to(records, ref, period, with_issues=False).tables, ref
-        )
-        for period in periods
-    }
+    figures = achieved_of or (lambda period: achieved_up_to(records, ref, period))
+    achieved = {period: figures(period) for period in periods}
     rows = [
         {
             "indicator_id": indicator_id,
             "name": name,
             "unit": unit,
             "period_id": period,
-            "achieved": results[indicator_id].achieved,
+            "achieved": results[indicator_id],
         }
         for indicator_id, name, unit in ref.indicators[["indicator_id", "name", "unit"]].itertuples(
             index=False

@@ -18,6 +18,7 @@ import pandas as pd
 from pipelines.core.indicators.approved import approved_indicators
 from pipelines.core.indicators.compute import (
     IndicatorResult,
+    achieved_up_to,
     compute_indicators,
     floor_gaps,
     indicator_breakdown,
@@ -28,6 +29,7 @@ from pipelines.core.indicators.compute import (
     stakeholder_meeting_floor,
     submission_completeness,
 )
+from pipelines.core.indicators.progress_store import kept_progress, period_digests
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.tables import (
     INDICATOR_BREAKDOWN,
@@ -45,6 +47,7 @@ from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import current_records
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
 from pipelines.defs.intake.saved_states import REFERENCE_KEYS, all_states
+from pipelines.defs.intake.up_to_date import inputs_fingerprint
 from pipelines.defs.metadata import BAR_CELLS, markdown_table
 from pipelines.defs.resources import ClusterixPaths
 
@@ -184,7 +187,13 @@ def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.Dat
     ref = reference()
     results = compute_indicators(facts, ref)
     states = all_states(paths).values()
-    progress = indicator_progress(current_records(states), ref)
+    records = current_records(states)
+    digests = period_digests(states, ref, inputs_fingerprint(paths.state))
+    figures, keep = kept_progress(
+        paths.state, digests, lambda period: achieved_up_to(records, ref, period)
+    )
+    progress = indicator_progress(records, ref, achieved_of=figures)
+    recomputed = keep()
     ledger = Ledger.read(paths.state)
     approved = approved_indicators(ledger, states, ref)
     any_approved = bool(ledger.approved(states))
@@ -204,7 +213,10 @@ def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.Dat
     frames = {
         INDICATOR_SCORECARD.name: (scorecard, {"preview": preview}),
         INDICATOR_BREAKDOWN.name: (indicator_breakdown(results), {}),
-        INDICATOR_PROGRESS.name: (progress, {}),
+        INDICATOR_PROGRESS.name: (
+            progress,
+            {"periods recomputed": dg.MetadataValue.int(recomputed)},
+        ),
         STAKEHOLDER_MEETING_FLOOR.name: (
             floor,
             {

@@ -38,7 +38,7 @@ MARKER = "built_from.json"
 DIGEST_CHARS = 16
 
 
-def _inputs_fingerprint(state_dir: Path) -> str:
+def inputs_fingerprint(state_dir: Path) -> str:
     """The project folder in use (bundled or ``CLUSTERIX_PROJECT_DIR``), the code, and
     the review ledger (a decision changes the tables without a new file)."""
     folder = reference().folder
@@ -67,7 +67,7 @@ def published_and_current(context: dg.AssetExecutionContext, state_dir: Path, as
     return (
         manifest is not None
         and manifest.get("run_id") == built.get("run_id")
-        and built.get("inputs") == _inputs_fingerprint(state_dir)
+        and built.get("inputs") == inputs_fingerprint(state_dir)
     )
 
 
@@ -85,7 +85,7 @@ def record_build(
     deadlines pass)."""
     built = {
         "run_id": context.run.run_id,
-        "inputs": _inputs_fingerprint(state_dir),
+        "inputs": inputs_fingerprint(state_dir),
         "folder": content_digest(found),
         "on": _today().isoformat(),
     }
@@ -114,7 +114,7 @@ def nothing_new_since_build(state_dir: Path, assets: Path, raw: Path) -> bool:
     deadline_passed = any(built_on <= ref.period(p)["deadline"] < today for p in ref.period_ids)
     return (
         not deadline_passed
-        and built.get("inputs") == _inputs_fingerprint(state_dir)
+        and built.get("inputs") == inputs_fingerprint(state_dir)
         and built.get("folder") == content_digest(discover(raw, reference()))
     )
 
