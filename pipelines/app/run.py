@@ -92,17 +92,19 @@ def run_everything(
     unpublished snapshot is discarded here (see ``published_whole_or_not_at_all``).
     """
     from pipelines.definitions import defs
-    from pipelines.defs.operations.jobs import INGEST_JOB
+    from pipelines.defs.operations.jobs import INGEST_JOB, run_selection
 
     job = defs.resolve_job_def(INGEST_JOB)
     run_id = run_id or str(uuid.uuid4())
-    assets = run_settings(run_config or {}).assets_dir
-    with published_whole_or_not_at_all(assets, run_id):
+    chosen = run_settings(run_config or {})
+    keys = defs.resolve_asset_graph().materializable_asset_keys  # the job selects all
+    with published_whole_or_not_at_all(chosen.assets_dir, run_id):
         return job.execute_in_process(
             instance=instance or _instance(),
             run_config=run_config,
             run_id=run_id,
             raise_on_error=False,
+            asset_selection=run_selection(keys, chosen),
         )
 
 

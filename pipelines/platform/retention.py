@@ -169,9 +169,29 @@ def _check_holders(storage: EventLogStorage, check_keys: list[dg.AssetCheckKey])
         return set()
     per_partition = storage.get_asset_check_partition_info(check_keys)
     overall = storage.get_latest_asset_check_execution_by_key(check_keys)
-    return {info.latest_planned_run_id for info in per_partition} | {
-        execution.run_id for execution in overall.values()
-    }
+    return (
+        {info.latest_planned_run_id for info in per_partition}
+        | {execution.run_id for execution in overall.values()}
+        | {run for key in check_keys if (run := _latest_evaluated(storage, key))}
+    )
+
+
+_EVALUATED = {"SUCCEEDED", "FAILED"}
+
+
+def _latest_evaluated(storage: EventLogStorage, key: dg.AssetCheckKey) -> str | None:
+    """The run with the check's latest evaluation. It differs from the latest execution
+    when a later run planned the check but ended before evaluating it (a failed run), and
+    the UI still shows the evaluation before."""
+    cursor = None
+    while True:
+        page = storage.get_asset_check_execution_history(key, limit=50, cursor=cursor)
+        for execution in page:
+            if execution.status.value in _EVALUATED:
+                return execution.run_id
+        if len(page) < 50:
+            return None
+        cursor = page[-1].id
 
 
 def delete_run(instance: dg.DagsterInstance, run_id: str) -> None:

@@ -14,12 +14,15 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.app.run import run_everything
+from pipelines.definitions import defs
 from pipelines.defs.operations.automation import raw_files_sensor
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
 def _tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
-    return raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+    return raw_files_sensor(
+        dg.build_sensor_context(definitions=defs, instance=instance, cursor=cursor)
+    )
 
 
 def _rewrite_unseen(path: Path) -> None:

@@ -25,6 +25,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.definitions import defs
 from pipelines.defs.operations.automation import raw_files_sensor
 from pipelines.defs.review.decisions import review_decisions_sensor
 from pipelines.platform.s3_lock import read_lock, remote_writer_lock
@@ -36,6 +37,12 @@ from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 REPO = Path(__file__).resolve().parents[2]
 CLUSTERIX = Path(sys.executable).parent / "clusterix"
 SAMPLE_PARTNERS = ("P1", "P2")
+
+
+def _look(instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
+    """One tick of the drop-folder sensor, in the code location as the daemon runs it."""
+    context = dg.build_sensor_context(definitions=defs, instance=instance, cursor=cursor)
+    return raw_files_sensor(context)
 
 
 @pytest.fixture(scope="module")
@@ -279,14 +286,14 @@ def test_the_sensor_sees_new_and_changed_objects(s3_server, bucket, tmp_path, in
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     _upload(s3_server, raw, bucket, "raw")
 
-    first = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    first = _look(instance)
     (request,) = first.run_requests
-    unchanged = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    unchanged = _look(instance, first.cursor)
     assert unchanged.run_requests == []
 
     make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 31}]})
     _upload(s3_server, raw, bucket, "raw")
-    changed = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    changed = _look(instance, first.cursor)
     (again,) = changed.run_requests
     assert again.run_key != request.run_key
 

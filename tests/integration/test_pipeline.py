@@ -22,6 +22,12 @@ from tests.helpers.dagster import dagster_instance
 from tests.helpers.workbooks import GOOD_ROWS, make_workbook
 
 
+def _look(instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
+    """One tick of the drop-folder sensor, in the code location as the daemon runs it."""
+    context = dg.build_sensor_context(definitions=defs, instance=instance, cursor=cursor)
+    return raw_files_sensor(context)
+
+
 def _events(assets: Path) -> pd.DataFrame:
     return read_parquet(EVENTS, assets)
 
@@ -106,17 +112,17 @@ def test_sensor_starts_one_run_per_change_with_a_compact_cursor(dirs, instance):
     make_workbook(raw, "P4", "RP07", {"Events": [GOOD_ROWS["Events"]]})
     make_workbook(raw, "P1", "RP02", {})
 
-    first = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    first = _look(instance)
     (request,) = first.run_requests
     assert len(first.cursor) < 40, "two short digests, not a list of files"
-    unchanged = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    unchanged = _look(instance, first.cursor)
     assert unchanged.run_requests == []
 
     make_workbook(raw, "P4", "RP07", {"Events": [{**GOOD_ROWS["Events"], "participants": 31}]})
-    changed = raw_files_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    changed = _look(instance, first.cursor)
     (again,) = changed.run_requests
     assert again.run_key != request.run_key, "new bytes, new run key"
-    lost = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    lost = _look(instance)
     assert lost.run_requests[0].run_key == again.run_key, (
         "without a cursor the run key is still that of the same folder, which Dagster runs once"
     )
@@ -126,7 +132,7 @@ def test_sensor_names_a_file_it_cannot_attribute(dirs, instance, capsys):
     raw, _ = dirs
     make_workbook(raw, "P4", "RP07", {})
     (raw / "P4" / "notes.xlsx").write_bytes((raw / "P4" / "RP07.xlsx").read_bytes())
-    result = raw_files_sensor(dg.build_sensor_context(instance=instance))
+    result = _look(instance)
     (request,) = result.run_requests
     assert request.tags["clusterix/unattributed"] == "P4/notes.xlsx"
     assert "'notes' is not a reporting period id" in capsys.readouterr().err
@@ -139,7 +145,9 @@ def test_the_template_commands_default_name_is_accepted(dirs, instance):
     (raw / "P4").mkdir()
     cover = {"contact_name": "Test", "submitted_on": dt.date(2023, 4, 20)}
     write_template("P4", "RP11", raw / "P4" / "P4_RP11.xlsx", cover=cover)
-    (request,) = raw_files_sensor(dg.build_sensor_context(instance=instance)).run_requests
+    (request,) = raw_files_sensor(
+        dg.build_sensor_context(definitions=defs, instance=instance)
+    ).run_requests
     assert "clusterix/unattributed" not in request.tags
     assert run_everything(instance).success
     submissions = _submissions(assets)
@@ -216,7 +224,9 @@ def test_the_daily_run_ingests_the_first_and_the_last_partner_period(dirs, insta
         cover={"submitted_on": dt.date(2023, 4, 20)},
     )
     context = dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 5, 6, 0)
+        instance=instance,
+        scheduled_execution_time=dt.datetime(2026, 1, 5, 6, 0),
+        repository_def=defs.get_repository_def(),
     )
     request = daily_ingest(context)
     job = defs.resolve_job_def(INGEST_JOB)

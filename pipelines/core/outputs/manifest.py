@@ -164,6 +164,27 @@ def build_manifest(
     }
 
 
+def still_published(assets: Path, folder: Path, tables: Iterable[Table]) -> bool:
+    """Whether ``tables`` are published as this code builds them from the project folder
+    as it is now: the published set names the same project files (by SHA-256) and code
+    version, and each table's stable file has the table's columns and types. Then a run
+    need not write them again; the publication carries them into its snapshot."""
+    manifest = current_manifest(assets)
+    if manifest is None or manifest.get("code_version") != code_version():
+        return False
+    published = {(s["path"], s["sha256"]) for s in manifest["sources"] if s["kind"] == "reference"}
+    if published != {(s.path, s.sha256) for s in reference_sources(folder)}:
+        return False
+    for table in tables:
+        try:
+            schema = pq.read_schema(assets / f"{table.name}.parquet")
+        except (OSError, ValueError):
+            return False
+        if [(f.name, f.type) for f in schema] != [(f.name, f.type) for f in table.arrow_schema()]:
+            return False
+    return True
+
+
 def _write_json(path: Path, payload: Mapping[str, object]) -> Path:
     text = json.dumps(payload, indent=2, sort_keys=False) + "\n"
     return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

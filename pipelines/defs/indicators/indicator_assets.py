@@ -46,9 +46,10 @@ from pipelines.core.reference.loader import reference
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import current_records
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
-from pipelines.defs.intake.saved_states import REFERENCE_KEYS, all_states
+from pipelines.defs.intake.saved_states import all_states
 from pipelines.defs.intake.up_to_date import inputs_fingerprint
 from pipelines.defs.metadata import BAR_CELLS, markdown_table
+from pipelines.defs.operations.jobs import REFERENCE_KEYS
 from pipelines.defs.resources import ClusterixPaths
 
 # The project's fact tables: the standard four and those of its own sheets (sheets.yaml).

@@ -45,7 +45,6 @@ from pipelines.core.state.store import (
 from pipelines.core.state.versions import SubmissionState
 from pipelines.defs.intake.check_targets import targeting
 from pipelines.defs.intake.saved_states import (
-    REFERENCE_KEYS,
     STRAYS,
     all_states,
     save_strays,
@@ -67,6 +66,7 @@ from pipelines.defs.intake.submission_status import (
     state_statuses,
 )
 from pipelines.defs.intake.up_to_date import nothing_new, published_and_current, record_build
+from pipelines.defs.operations.jobs import REFERENCE_KEYS
 from pipelines.defs.partitions import partition_key, submission_partitions
 from pipelines.defs.resources import ClusterixPaths
 from pipelines.platform.files import remove_stale_temp_files

@@ -3,16 +3,12 @@ partner-period's state and the files of the drop folder that belong to none."""
 
 from __future__ import annotations
 
-import dagster as dg
-
-from pipelines.core.metadata.tables import REFERENCE_TABLES
 from pipelines.core.reference.loader import reference
 from pipelines.core.state.store import load_record, load_states, save_record
 from pipelines.core.state.versions import Outcome, SubmissionState
 from pipelines.defs.resources import ClusterixPaths
 
 STRAYS = "unattributed_files"
-REFERENCE_KEYS = [dg.AssetKey(t.name) for t in REFERENCE_TABLES]
 
 
 def all_states(paths: ClusterixPaths) -> dict[str, SubmissionState]:

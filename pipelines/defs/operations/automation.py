@@ -11,7 +11,7 @@ from pipelines.core.intake.ingest import fingerprint
 from pipelines.core.intake.issues import message_for
 from pipelines.core.reference.loader import reference
 from pipelines.defs.intake.up_to_date import DIGEST_CHARS, nothing_new_since_build
-from pipelines.defs.operations.jobs import ingest_everything
+from pipelines.defs.operations.jobs import ingest_everything, run_selection
 from pipelines.platform.settings import settings
 from pipelines.platform.storage import fresh_copy, is_remote
 
@@ -57,6 +57,13 @@ class _Hashes:
 
 
 _HASHES = _Hashes()
+
+
+def _job_keys(
+    context: dg.SensorEvaluationContext | dg.ScheduleEvaluationContext,
+) -> list[dg.AssetKey]:
+    """The assets of the job the sensor and the schedule start (it selects them all)."""
+    return list(context.repository_def.asset_graph.materializable_asset_keys)
 
 
 def unattributed_reason(candidate: Candidate) -> str | None:
@@ -112,7 +119,11 @@ def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     if strays:
         # On the run's page too, where the unattributed_files asset gives each reason.
         tags["clusterix/unattributed"] = names
-    request = dg.RunRequest(run_key=f"drop-folder:{content}", tags=tags)
+    request = dg.RunRequest(
+        run_key=f"drop-folder:{content}",
+        tags=tags,
+        asset_selection=run_selection(_job_keys(context), settings()),
+    )
     return dg.SensorResult(run_requests=[request], cursor=cursor)
 
 
@@ -137,4 +148,7 @@ def daily_ingest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.Sk
             "Nothing new since the published set: the drop folder, reference data and"
             " reviews are unchanged, and no deadline passed."
         )
-    return dg.RunRequest(run_key=context.scheduled_execution_time.isoformat())
+    return dg.RunRequest(
+        run_key=context.scheduled_execution_time.isoformat(),
+        asset_selection=run_selection(_job_keys(context), now),
+    )

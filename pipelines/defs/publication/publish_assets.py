@@ -38,8 +38,9 @@ from pipelines.core.state.history import good_practice_stage_history
 from pipelines.core.state.review import Ledger
 from pipelines.core.state.submissions import current_records, issues_table, submissions_table
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
-from pipelines.defs.intake.saved_states import REFERENCE_KEYS, all_states, stray_outcomes
+from pipelines.defs.intake.saved_states import all_states, stray_outcomes
 from pipelines.defs.metadata import markdown_table
+from pipelines.defs.operations.jobs import REFERENCE_KEYS
 from pipelines.defs.resources import ClusterixPaths
 from pipelines.platform.settings import settings
 
