@@ -51,40 +51,45 @@ def _read(path: Path) -> dict[str, dict]:
     return kept if isinstance(kept, dict) else {}
 
 
-def kept_progress(
-    state_dir: Path, digests: dict[str, str], compute: Callable[[str], Achieved]
-) -> tuple[Callable[[str], Achieved], Callable[[], int]]:
-    """A period's figures, kept from an earlier run when its digest is unchanged, else
-    computed; and the function that saves what the run used (returning how many periods
-    were computed)."""
-    path = state_dir / PROGRESS_FILE
-    kept = _read(path)
-    used: dict[str, dict] = {}
-    computed = []
+def _figures_of(entry: object, digest: str) -> Achieved | None:
+    """A kept period's figures when they were kept under ``digest``, else None."""
+    if not isinstance(entry, dict) or entry.get("digest") != digest:
+        return None
+    try:
+        return {i: None if v is None else Decimal(v) for i, v in entry["achieved"].items()}
+    except (KeyError, AttributeError, TypeError, ArithmeticError):
+        return None
 
-    def figures(period: str) -> Achieved:
-        entry = kept.get(period)
-        if isinstance(entry, dict) and entry.get("digest") == digests[period]:
-            try:
-                achieved = {
-                    i: None if v is None else Decimal(v) for i, v in entry["achieved"].items()
-                }
-            except (AttributeError, TypeError, ArithmeticError):
-                achieved = None
-            if achieved is not None:
-                used[period] = entry
-                return achieved
-        achieved = compute(period)
-        computed.append(period)
-        used[period] = {
-            "digest": digests[period],
-            "achieved": {i: None if v is None else str(v) for i, v in achieved.items()},
-        }
+
+class KeptProgress:
+    """Each period's figures, kept from an earlier run when its digest is unchanged, else
+    computed with ``compute``; :meth:`save` keeps what this run used."""
+
+    def __init__(
+        self, state_dir: Path, digests: dict[str, str], compute: Callable[[str], Achieved]
+    ) -> None:
+        self._path = state_dir / PROGRESS_FILE
+        self._kept = _read(self._path)
+        self._digests = digests
+        self._compute = compute
+        self._used: dict[str, Achieved] = {}
+        self.computed = 0
+
+    def figures(self, period: str) -> Achieved:
+        achieved = _figures_of(self._kept.get(period), self._digests[period])
+        if achieved is None:
+            achieved = self._compute(period)
+            self.computed += 1
+        self._used[period] = achieved
         return achieved
 
-    def save() -> int:
+    def save(self) -> None:
+        used = {
+            period: {
+                "digest": self._digests[period],
+                "achieved": {i: None if v is None else str(v) for i, v in achieved.items()},
+            }
+            for period, achieved in self._used.items()
+        }
         text = json.dumps(used, sort_keys=True)
-        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        return len(computed)
-
-    return figures, save
+        write_atomic(self._path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

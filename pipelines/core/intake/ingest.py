@@ -4,10 +4,10 @@ One call handles any number of files. Each file is hashed and archived under its
 SHA-256, read safely, checked at workbook level (the Cover against its folder and
 name, the template version, the phase), and then the rows of all readable workbooks
 are validated together, one Pandera pass per sheet. The outcome of each file version
-is a :class:`Outcome`. A :class:`SubmissionState` keeps one partner-period's file
-versions, each identified by file and SHA-256, and is settled in every run against
-what the folder holds now (:func:`refresh`): a rejected resubmission never replaces
-the last accepted version, and a file that left the folder stops counting.
+is an :class:`~pipelines.core.state.versions.Outcome`. :func:`refresh` records the new
+outcomes into each partner-period's :class:`~pipelines.core.state.versions.SubmissionState`
+and settles every state against what the folder holds now: a rejected resubmission
+never replaces the last accepted version, and a file that left the folder stops counting.
 """
 
 from __future__ import annotations

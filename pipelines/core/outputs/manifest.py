@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.core.metadata.tables import Table
@@ -119,6 +120,12 @@ def complete_snapshot(assets: Path, run_id: str, tables: Iterable[Table]) -> lis
     return carried
 
 
+def _has_columns_of(schema: pa.Schema, table: Table) -> bool:
+    """Whether a Parquet file's schema has the table's columns, in order, with its types."""
+    expected = table.arrow_schema()
+    return [(f.name, f.type) for f in schema] == [(f.name, f.type) for f in expected]
+
+
 def _verified_entry(assets: Path, run_id: str, table: Table) -> dict[str, object]:
     """Check one snapshot file (readable, this run's, the table's columns and types)."""
     path = snapshot_dir(assets, run_id) / f"{table.name}.parquet"
@@ -126,10 +133,7 @@ def _verified_entry(assets: Path, run_id: str, table: Table) -> dict[str, object
         parquet = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
         raise PublicationError(f"{path} is not a readable Parquet file: {exc}") from exc
-    schema = parquet.schema_arrow
-    expected = table.arrow_schema()
-    got = [(f.name, f.type) for f in schema]
-    if got != [(f.name, f.type) for f in expected]:
+    if not _has_columns_of(parquet.schema_arrow, table):
         raise PublicationError(f"{path} does not have the columns and types of {table.name}")
     if run_id_of(path) != run_id:
         raise PublicationError(f"{path} was not written by run {run_id}")
@@ -180,7 +184,7 @@ def still_published(assets: Path, folder: Path, tables: Iterable[Table]) -> bool
             schema = pq.read_schema(assets / f"{table.name}.parquet")
         except (OSError, ValueError):
             return False
-        if [(f.name, f.type) for f in schema] != [(f.name, f.type) for f in table.arrow_schema()]:
+        if not _has_columns_of(schema, table):
             return False
     return True
 

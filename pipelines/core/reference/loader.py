@@ -354,7 +354,7 @@ def _with_counting_indicators(event_types: pd.DataFrame, indicators: pd.DataFram
     return out[EVENT_TYPES_TABLE.column_names]
 
 
-def published_tables(ref: Reference) -> dict[str, pd.DataFrame]:
+def reference_frames(ref: Reference) -> dict[str, pd.DataFrame]:
     """The project's reference tables as they are published, by name."""
     return {
         "partners": partner_table(ref),

@@ -44,6 +44,18 @@ class SheetsFileError(ValueError):
     """``sheets.yaml`` declares something the pipeline cannot read; one line per problem."""
 
 
+def _unknown_settings(
+    entry: Mapping, known: set[str], what: str, where: str, problems: list[str]
+) -> None:
+    """Name the settings of an entry that ``what`` does not take, with those it does."""
+    unknown = set(entry) - known
+    if unknown:
+        problems.append(
+            f"{where}: unknown setting {', '.join(sorted(map(str, unknown)))};"
+            f" {what} takes {', '.join(sorted(known))}"
+        )
+
+
 def _number(value: object, what: str, problems: list[str]) -> int | None:
     if value is None:
         return None
@@ -91,12 +103,7 @@ def _column(entry: object, where: str, problems: list[str]) -> tuple[Field, bool
     if not isinstance(entry, Mapping) or "column" not in entry:
         problems.append(f"{where}: write each column as 'column: <name>' with its settings")
         return None
-    unknown = set(entry) - _COLUMN_KEYS
-    if unknown:
-        problems.append(
-            f"{where}: unknown setting {', '.join(sorted(map(str, unknown)))};"
-            f" a column takes {', '.join(sorted(_COLUMN_KEYS))}"
-        )
+    _unknown_settings(entry, _COLUMN_KEYS, "a column", where, problems)
     name = str(entry["column"]).strip()
     if not _NAME.match(name) or name in _RESERVED:
         problems.append(
@@ -127,12 +134,7 @@ def _sheet(entry: object, where: str, problems: list[str]) -> Sheet | None:
     if not isinstance(entry, Mapping):
         problems.append(f"{where}: write each sheet as 'sheet: <name>' with its settings")
         return None
-    unknown = set(entry) - _SHEET_KEYS
-    if unknown:
-        problems.append(
-            f"{where}: unknown setting {', '.join(sorted(map(str, unknown)))};"
-            f" a sheet takes {', '.join(sorted(_SHEET_KEYS))}"
-        )
+    _unknown_settings(entry, _SHEET_KEYS, "a sheet", where, problems)
     name = str(entry.get("sheet") or "").strip()
     table = str(entry.get("table") or "").strip()
     key = str(entry.get("key") or "").strip()

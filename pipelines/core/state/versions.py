@@ -117,8 +117,9 @@ class SubmissionState:
     rows of every version, each carrying its file and SHA-256. ``present`` maps each of
     the partner-period's files in the drop folder, as of the last run, to its SHA-256.
     ``kept`` holds the valid rows (per fact table, as plain columns, see
-    :mod:`record_columns`) of the version in use and of every accepted version the
-    folder holds, so that any of them can be put in use without reading it again.
+    :mod:`pipelines.core.state.record_columns`) of the version in use and of every
+    accepted version the folder holds, so that any of them can be put in use without
+    reading it again.
 
     A state is never changed in place: :meth:`record` and :meth:`settle` return a new one.
     """

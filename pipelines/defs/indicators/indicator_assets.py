@@ -29,7 +29,7 @@ from pipelines.core.indicators.compute import (
     stakeholder_meeting_floor,
     submission_completeness,
 )
-from pipelines.core.indicators.progress_store import kept_progress, period_digests
+from pipelines.core.indicators.progress_store import KeptProgress, period_digests
 from pipelines.core.intake.parsing import is_missing
 from pipelines.core.metadata.tables import (
     INDICATOR_BREAKDOWN,
@@ -190,11 +190,9 @@ def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.Dat
     states = all_states(paths).values()
     records = current_records(states)
     digests = period_digests(states, ref, inputs_fingerprint(paths.state))
-    figures, keep = kept_progress(
-        paths.state, digests, lambda period: achieved_up_to(records, ref, period)
-    )
-    progress = indicator_progress(records, ref, achieved_of=figures)
-    recomputed = keep()
+    kept = KeptProgress(paths.state, digests, lambda period: achieved_up_to(records, ref, period))
+    progress = indicator_progress(records, ref, achieved_of=kept.figures)
+    kept.save()
     ledger = Ledger.read(paths.state)
     approved = approved_indicators(ledger, states, ref)
     any_approved = bool(ledger.approved(states))
@@ -216,7 +214,7 @@ def indicators(paths: ClusterixPaths, submissions: pd.DataFrame, **facts: pd.Dat
         INDICATOR_BREAKDOWN.name: (indicator_breakdown(results), {}),
         INDICATOR_PROGRESS.name: (
             progress,
-            {"periods recomputed": dg.MetadataValue.int(recomputed)},
+            {"periods recomputed": dg.MetadataValue.int(kept.computed)},
         ),
         STAKEHOLDER_MEETING_FLOOR.name: (
             floor,

@@ -9,7 +9,7 @@ publication and indicator steps), so the lineage shows what the figures rest on.
 import dagster as dg
 
 from pipelines.core.metadata.tables import REFERENCE_TABLES
-from pipelines.core.reference.loader import published_tables, reference
+from pipelines.core.reference.loader import reference, reference_frames
 from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, table_out
 
 
@@ -19,7 +19,7 @@ from pipelines.defs.intake.checks import checked_outputs, schema_check_specs, ta
     description="The reference data (validated when loaded) as published tables.",
 )
 def reference_tables():
-    frames = published_tables(reference())
+    frames = reference_frames(reference())
     # Versioned by content: re-published unchanged, they leave everything downstream
     # up to date in the UI (not "Unsynced").
     yield from checked_outputs(((t, frames[t.name], {}) for t in REFERENCE_TABLES), versioned=True)
